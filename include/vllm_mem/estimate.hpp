@@ -1,0 +1,118 @@
+// estimate.hpp — the seed API's estimate: request, model resolution, result and its JSON.
+//
+// Contract:
+//  * `parse_estimate_request` decodes a request object strictly: every seed field with its
+//    defaults (dtype float16, max_batch_size 32, max_model_len = max_seq_len,
+//    gpu_memory_utilization 0.9, kv_cache_dtype = dtype), plus the deployment fields of vLLM
+//    (gpu / gpu_memory_gib, tensor_parallel_size, pipeline_parallel_size, max_num_batched_tokens,
+//    block_size, enforce_eager, vllm_version, vllm_engine, enable_expert_parallel) and hf_config.
+//    Unknown fields, wrong types and broken rules are errors naming the field and the rule.
+//  * `resolve_model` decides the architecture: hf_config, else params_billions, else the
+//    database (exact id, variants, re-uploads, quantized checkpoint names), else a complete
+//    request `architecture`, else an estimate from the name; the request `architecture` then
+//    overrides field by field. `model_source` says which.
+//  * `estimate` computes the seed fields (per GPU when parallel) and, when a GPU is given, the
+//    `vllm_startup` figures. `to_json` writes the response body. Units: bytes internally; the
+//    response's `_gb` fields are decimal GB (1e9) rounded to 2 decimals and `vllm_startup`'s
+//    `_gib` fields are GiB (2^30), as vLLM prints them.
+// Pure (the database and catalog are passed in), thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vllm_mem/architecture.hpp"
+#include "vllm_mem/dtype.hpp"
+#include "vllm_mem/gpu_catalog.hpp"
+#include "vllm_mem/model_db.hpp"
+#include "vllm_mem/quantization.hpp"
+#include "vllm_mem/result.hpp"
+#include "vllm_mem/startup.hpp"
+#include "vllm_mem/vllm_profile.hpp"
+
+namespace vllm_mem {
+
+struct estimate_request {
+  std::string model_name;
+  std::uint64_t max_seq_len = 0;
+  dtype_choice dtype{false, dtype::float16};
+  std::string dtype_text = "float16";
+  std::optional<dtype_choice> kv_cache_dtype;
+  std::optional<std::uint64_t> max_batch_size;
+  std::optional<std::uint64_t> max_model_len;
+  double gpu_memory_utilization = 0.9;
+  std::optional<quant_spec> quantization;
+  std::string quantization_text;
+  std::optional<double> params_billions;
+  std::optional<arch_spec> architecture;
+  std::optional<arch_spec> hf_config;  // converted to canonical form at decode time
+  std::string hf_config_model_type;
+  // Deployment (vLLM's flags).
+  std::optional<std::string> gpu;
+  std::optional<double> gpu_memory_gib;
+  std::uint64_t tensor_parallel_size = 1;
+  std::uint64_t pipeline_parallel_size = 1;
+  std::optional<std::uint64_t> max_num_batched_tokens;
+  std::optional<std::uint64_t> block_size;
+  bool enforce_eager = false;
+  bool enable_expert_parallel = false;
+  std::optional<vllm_version> version;
+  std::optional<engine_kind> engine;
+};
+
+// The request fields, for "did you mean" hints and docs.
+const std::vector<std::string>& estimate_request_fields();
+
+result<estimate_request> parse_estimate_request(const nlohmann::json& body);
+
+struct resolved_model {
+  model_arch arch;
+  std::string source;       // database | request_architecture | params_billions | name_estimate | hf_config ...
+  std::string resolved_id;  // database id, when the database resolved it
+  std::string match;        // exact | suffix_variant | reupload | quantized_checkpoint
+  const model_entry* entry = nullptr;
+  std::vector<std::string> warnings;
+};
+result<resolved_model> resolve_model(const estimate_request& r, const model_db& db);
+
+struct seed_components {
+  std::uint64_t model_params = 0;
+  std::uint64_t activation = 0;
+  std::uint64_t min_kv_cache = 0;
+  std::uint64_t max_kv_cache = 0;
+  std::uint64_t cuda_overhead = 0;
+  std::uint64_t total_min = 0;
+  std::uint64_t total_max = 0;
+  std::uint64_t recommended = 0;
+};
+
+struct estimate_result {
+  std::string model_name;
+  resolved_model model;
+  seed_components bytes;  // per GPU (rank 0) when parallel
+  param_counts params;
+  std::uint64_t kv_cache_bytes_per_token = 0;  // per GPU, all layers, full-length basis
+  std::uint64_t num_gpus = 1;
+  deployment deploy;
+  bool has_gpu = false;
+  std::string gpu_id;
+  startup_result startup;
+  std::string vllm_args;
+  std::vector<std::string> warnings;
+  double gpu_memory_utilization = 0.9;
+};
+
+result<estimate_result> estimate(const estimate_request& r, const model_db& db, const gpu_catalog& gpus);
+
+nlohmann::json to_json(const estimate_result& e);
+
+// Decimal GB rounded to 2 decimals (the seed's unit).
+double bytes_to_gb(std::uint64_t bytes);
+// GiB rounded to 2 decimals (vLLM's unit).
+double bytes_to_gib(double bytes);
+
+}  // namespace vllm_mem

@@ -1,0 +1,27 @@
+// json_limits.hpp — strict, bounded JSON parsing for request bodies.
+//
+// Contract: `parse_json_strict` parses `text` after a SAX pre-pass that enforces the limits below
+// (depth, string length, element count) and rejects duplicate object keys, so the DOM built after
+// it is bounded and unambiguous. NaN/Infinity, invalid UTF-8, trailing garbage and comments are
+// rejected by the parser itself. Errors are invalid_argument with a message saying what and where
+// (byte offset). Pure, thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "vllm_mem/result.hpp"
+
+namespace vllm_mem {
+
+struct json_limits {
+  std::size_t max_depth = 32;
+  std::size_t max_string_bytes = 65536;
+  std::size_t max_values = 100000;
+};
+
+result<nlohmann::json> parse_json_strict(std::string_view text, const json_limits& limits = {});
+
+}  // namespace vllm_mem

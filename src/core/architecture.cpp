@@ -1,0 +1,682 @@
+// architecture.cpp — parsing, overlaying and resolving model architectures.
+#include "vllm_mem/architecture.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "vllm_mem/text.hpp"
+
+namespace vllm_mem {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Bounds that keep every byte count of the physics exact in 64-bit arithmetic (the weights code
+// also uses checked multiplication) while leaving room far above any published model.
+constexpr std::uint64_t kMaxLayers = 2048;
+constexpr std::uint64_t kMaxHidden = 131072;
+constexpr std::uint64_t kMaxHeads = 4096;
+constexpr std::uint64_t kMaxHeadDim = 4096;
+constexpr std::uint64_t kMaxIntermediate = 1048576;
+constexpr std::uint64_t kMaxVocab = 16777216;
+constexpr std::uint64_t kMaxExperts = 4096;
+constexpr std::uint64_t kMaxPositions = 1ULL << 31;
+
+struct u64_bound {
+  const char* name;
+  std::uint64_t min;
+  std::uint64_t max;
+};
+
+constexpr u64_bound kU64Bounds[] = {
+    {"num_layers", 1, kMaxLayers},
+    {"hidden_size", 1, kMaxHidden},
+    {"num_heads", 1, kMaxHeads},
+    {"num_kv_heads", 1, kMaxHeads},
+    {"head_dim", 1, kMaxHeadDim},
+    {"intermediate_size", 1, kMaxIntermediate},
+    {"vocab_size", 1, kMaxVocab},
+    {"max_position_embeddings", 1, kMaxPositions},
+    {"num_experts", 0, kMaxExperts},
+    {"num_experts_per_tok", 0, kMaxExperts},
+    {"moe_intermediate_size", 1, kMaxIntermediate},
+    {"num_shared_experts", 0, 64},
+    {"shared_expert_intermediate_size", 0, kMaxIntermediate},
+    {"first_k_dense_replace", 0, kMaxLayers},
+    {"moe_layer_freq", 1, kMaxLayers},
+    {"q_lora_rank", 0, kMaxHidden},
+    {"kv_lora_rank", 0, kMaxHidden},
+    {"qk_rope_head_dim", 0, kMaxHeadDim},
+    {"qk_nope_head_dim", 0, kMaxHeadDim},
+    {"v_head_dim", 0, kMaxHeadDim},
+    {"sliding_window", 0, kMaxPositions},
+    {"sliding_window_pattern", 0, kMaxLayers},
+    {"attention_chunk_size", 0, kMaxPositions},
+    {"no_rope_layer_interval", 0, kMaxLayers},
+};
+
+const u64_bound& bound_of(std::string_view name) {
+  for (const auto& b : kU64Bounds) {
+    if (name == b.name) return b;
+  }
+  return kU64Bounds[0];
+}
+
+std::vector<std::string> make_keys() {
+  std::vector<std::string> keys;
+#define VLLM_MEM_KEY(n) keys.emplace_back(#n);
+  VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_KEY)
+  VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_KEY)
+  VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_KEY)
+  VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_KEY)
+#undef VLLM_MEM_KEY
+  keys.emplace_back("rope_scaling");
+  keys.emplace_back("vision");
+  keys.emplace_back("quantization");
+  keys.emplace_back("extra");
+  return keys;
+}
+
+error type_error(const std::string& field, const char* want) {
+  return make_error(error_code::invalid_argument, "'" + field + "' must be " + want, field);
+}
+
+result<std::uint64_t> get_u64(const json& v, const std::string& field, std::uint64_t min,
+                              std::uint64_t max) {
+  if (!v.is_number_integer()) {
+    if (v.is_number_float()) {
+      return make_error(error_code::invalid_argument,
+                        "'" + field + "' must be a whole number, got " + v.dump(), field);
+    }
+    return type_error(field, "an integer");
+  }
+  if (v.is_number_unsigned() || v.get<std::int64_t>() >= 0) {
+    const std::uint64_t x = v.is_number_unsigned() ? v.get<std::uint64_t>()
+                                                   : static_cast<std::uint64_t>(v.get<std::int64_t>());
+    if (x < min || x > max) {
+      return make_error(error_code::invalid_argument,
+                        "'" + field + "' must be between " + std::to_string(min) + " and " +
+                            std::to_string(max) + ", got " + std::to_string(x),
+                        field);
+    }
+    return x;
+  }
+  return make_error(error_code::invalid_argument,
+                    "'" + field + "' must be between " + std::to_string(min) + " and " +
+                        std::to_string(max) + ", got " + v.dump(),
+                    field);
+}
+
+result<double> get_f64(const json& v, const std::string& field) {
+  if (!v.is_number()) return type_error(field, "a number");
+  const double x = v.get<double>();
+  if (!std::isfinite(x) || x < 0) {
+    return make_error(error_code::invalid_argument, "'" + field + "' must be a finite number >= 0",
+                      field);
+  }
+  return x;
+}
+
+status check_unknown_keys(const json& obj, const std::vector<std::string>& allowed,
+                          const std::string& prefix) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+    std::string msg = "unknown field '" + prefix + it.key() + "'";
+    const std::string hint = closest_name(it.key(), allowed);
+    if (!hint.empty()) msg += "; did you mean '" + prefix + hint + "'?";
+    return make_error(error_code::invalid_argument, msg, prefix + it.key());
+  }
+  return ok_status();
+}
+
+result<rope_scaling_spec> parse_rope_scaling(const json& v, const std::string& field) {
+  if (!v.is_object()) return type_error(field, "an object");
+  rope_scaling_spec r;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string f = field + "." + k;
+    if (k == "rope_type" || k == "type") {
+      if (!it->is_string()) return type_error(f, "a string");
+      r.rope_type = to_lower(it->get<std::string>());
+    } else if (k == "factor") {
+      auto x = get_f64(*it, f);
+      if (!x) return x.err();
+      if (*x < 1e-3 || *x > 1e6) {
+        return make_error(error_code::invalid_argument, "'" + f + "' must be in [0.001, 1e6]", f);
+      }
+      r.factor = *x;
+    } else if (k == "original_max_position_embeddings") {
+      auto x = get_u64(*it, f, 1, kMaxPositions);
+      if (!x) return x.err();
+      r.original_max_position_embeddings = *x;
+    }
+    // Other keys (low_freq_factor, beta_fast, mrope_section, ...) do not change memory; accepted.
+  }
+  return r;
+}
+
+result<vision_spec> parse_vision(const json& v, const std::string& field) {
+  if (!v.is_object()) return type_error(field, "an object");
+  static const std::vector<std::string> keys = {"type",      "num_layers", "hidden_size",
+                                                "intermediate_size", "num_heads", "patch_size",
+                                                "image_size", "params",   "params_source",
+                                                "notes",     "extra"};
+  if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
+  vision_spec out;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string f = field + "." + k;
+    if (k == "type") {
+      if (!it->is_string()) return type_error(f, "a string");
+      out.type = it->get<std::string>();
+      continue;
+    }
+    if (k == "params_source" || k == "notes" || k == "extra") continue;
+    auto x = get_u64(*it, f, 0, 1ULL << 40);
+    if (!x) return x.err();
+    if (k == "num_layers") out.num_layers = *x;
+    if (k == "hidden_size") out.hidden_size = *x;
+    if (k == "intermediate_size") out.intermediate_size = *x;
+    if (k == "num_heads") out.num_heads = *x;
+    if (k == "patch_size") out.patch_size = *x;
+    if (k == "image_size") out.image_size = *x;
+    if (k == "params") out.params = *x;
+  }
+  if (out.num_layers > 1024 || out.hidden_size > 65536 || out.intermediate_size > 1048576) {
+    return make_error(error_code::invalid_argument, "'" + field + "' is out of range", field);
+  }
+  return out;
+}
+
+result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
+  if (v.is_string()) {
+    auto q = parse_quantization(v.get<std::string>());
+    if (!q) {
+      return make_error(error_code::invalid_argument,
+                        "'" + field + "': unknown quantization method '" + v.get<std::string>() + "'",
+                        field);
+    }
+    return *q;
+  }
+  if (!v.is_object()) return type_error(field, "an object or a method name");
+  static const std::vector<std::string> keys = {
+      "method", "bits",     "group_size",  "desc_act",    "sym",  "weight_block_size",
+      "double_quant", "unquantized", "experts_only", "read", "notes", "quantize_lm_head"};
+  if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
+  if (!v.contains("method") || !v["method"].is_string()) {
+    return make_error(error_code::invalid_argument, "'" + field + ".method' is required", field + ".method");
+  }
+  auto base = parse_quantization(v["method"].get<std::string>());
+  if (!base) {
+    return make_error(error_code::invalid_argument,
+                      "'" + field + ".method': unknown quantization method '" +
+                          v["method"].get<std::string>() + "'",
+                      field + ".method");
+  }
+  quant_spec q = *base;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string f = field + "." + k;
+    if (k == "bits") {
+      auto x = get_u64(*it, f, 2, 16);
+      if (!x) return x.err();
+      q.bits = static_cast<std::uint32_t>(*x);
+    } else if (k == "group_size") {
+      if (it->is_number_integer() && it->get<std::int64_t>() == -1) {
+        q.group_size = 0;  // GPTQ's -1: one group per input row
+      } else {
+        auto x = get_u64(*it, f, 0, 1 << 20);
+        if (!x) return x.err();
+        q.group_size = static_cast<std::uint32_t>(*x);
+      }
+    } else if (k == "desc_act" || k == "sym" || k == "double_quant" || k == "experts_only" ||
+               k == "quantize_lm_head") {
+      if (!it->is_boolean()) return type_error(f, "true or false");
+      const bool b = it->get<bool>();
+      if (k == "desc_act") q.desc_act = b;
+      if (k == "sym") q.sym = b;
+      if (k == "double_quant") q.double_quant = b;
+      if (k == "experts_only") q.experts_only = b;
+      if (k == "quantize_lm_head") q.quantize_lm_head = b;
+    } else if (k == "weight_block_size") {
+      if (!it->is_array() || it->size() != 2) return type_error(f, "an array of two integers");
+      auto n = get_u64((*it)[0], f, 1, 1 << 16);
+      auto kk = get_u64((*it)[1], f, 1, 1 << 16);
+      if (!n) return n.err();
+      if (!kk) return kk.err();
+      q.block_n = static_cast<std::uint32_t>(*n);
+      q.block_k = static_cast<std::uint32_t>(*kk);
+      if (q.method == quant_method::fp8) q.method = quant_method::fp8_block;
+    }
+    // method (done), unquantized/read/notes: informational.
+  }
+  if (q.method == quant_method::mxfp4 && !v.contains("experts_only")) q.experts_only = true;
+  return q;
+}
+
+}  // namespace
+
+const std::vector<std::string>& arch_keys() {
+  static const std::vector<std::string> keys = make_keys();
+  return keys;
+}
+
+result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix) {
+  const std::string obj_field =
+      field_prefix.empty() ? "architecture" : field_prefix.substr(0, field_prefix.size() - 1);
+  if (!j.is_object()) return type_error(obj_field, "an object");
+  if (auto s = check_unknown_keys(j, arch_keys(), field_prefix); !s) return s.err();
+  arch_spec a;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string f = field_prefix + k;
+    if (it->is_null()) continue;  // null = not stated
+#define VLLM_MEM_PARSE_U64(n)                                                  \
+  if (k == #n) {                                                               \
+    const auto& b = bound_of(#n);                                              \
+    auto x = get_u64(*it, f, b.min, b.max);                                    \
+    if (!x) return x.err();                                                    \
+    a.n = *x;                                                                  \
+    continue;                                                                  \
+  }
+#define VLLM_MEM_PARSE_BOOL(n)                                    \
+  if (k == #n) {                                                  \
+    if (!it->is_boolean()) return type_error(f, "true or false"); \
+    a.n = it->get<bool>();                                        \
+    continue;                                                     \
+  }
+#define VLLM_MEM_PARSE_F64(n)      \
+  if (k == #n) {                   \
+    auto x = get_f64(*it, f);      \
+    if (!x) return x.err();        \
+    a.n = *x;                      \
+    continue;                      \
+  }
+#define VLLM_MEM_PARSE_STR(n)                                      \
+  if (k == #n) {                                                   \
+    if (!it->is_string()) return type_error(f, "a string");        \
+    a.n = it->get<std::string>();                                  \
+    continue;                                                      \
+  }
+    VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_PARSE_U64)
+    VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_PARSE_BOOL)
+    VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_PARSE_F64)
+    VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_PARSE_STR)
+#undef VLLM_MEM_PARSE_U64
+#undef VLLM_MEM_PARSE_BOOL
+#undef VLLM_MEM_PARSE_F64
+#undef VLLM_MEM_PARSE_STR
+    if (k == "rope_scaling") {
+      auto r = parse_rope_scaling(*it, f);
+      if (!r) return r.err();
+      a.rope_scaling = *r;
+    } else if (k == "vision") {
+      auto v = parse_vision(*it, f);
+      if (!v) return v.err();
+      a.vision = *v;
+    } else if (k == "quantization") {
+      auto q = parse_quant_object(*it, f);
+      if (!q) return q.err();
+      a.quantization = *q;
+    } else if (k == "extra") {
+      if (!it->is_object()) return type_error(f, "an object");
+      a.has_extra = true;
+    }
+  }
+  return a;
+}
+
+void arch_spec::overlay(const arch_spec& over) {
+#define VLLM_MEM_OVERLAY(n) \
+  if (over.n) n = over.n;
+  VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_OVERLAY)
+  VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_OVERLAY)
+  VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_OVERLAY)
+  VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_OVERLAY)
+  VLLM_MEM_OVERLAY(rope_scaling)
+  VLLM_MEM_OVERLAY(vision)
+  VLLM_MEM_OVERLAY(quantization)
+#undef VLLM_MEM_OVERLAY
+  has_extra = has_extra || over.has_extra;
+}
+
+bool arch_spec::empty() const {
+  bool any = false;
+#define VLLM_MEM_ANY(n) any = any || n.has_value();
+  VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_ANY)
+  VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_ANY)
+  VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_ANY)
+  VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_ANY)
+  VLLM_MEM_ANY(rope_scaling)
+  VLLM_MEM_ANY(vision)
+  VLLM_MEM_ANY(quantization)
+#undef VLLM_MEM_ANY
+  return !any;
+}
+
+// ---------------------------------------------------------------------------------------------
+// model_arch
+
+bool model_arch::is_moe_layer(std::uint64_t layer) const {
+  if (num_experts == 0) return false;
+  if (layer < first_k_dense_replace) return false;
+  // DeepSeek: layer >= first_k_dense_replace and layer % moe_layer_freq == 0; Qwen2-MoE's
+  // decoder_sparse_step and Llama-4's interleave step use (layer + 1) % step == 0. With the usual
+  // step of 1 both are "every layer".
+  if (moe_layer_freq <= 1) return true;
+  if (model_type.rfind("deepseek", 0) == 0) return layer % moe_layer_freq == 0;
+  return (layer + 1) % moe_layer_freq == 0;
+}
+
+bool model_arch::is_sliding_layer(std::uint64_t layer) const {
+  if (sliding_window == 0) return false;
+  if (sliding_window_pattern == 0) return true;
+  return (layer + 1) % sliding_window_pattern != 0;
+}
+
+std::uint64_t model_arch::num_sliding_layers() const {
+  std::uint64_t n = 0;
+  for (std::uint64_t i = 0; i < num_layers; ++i) n += is_sliding_layer(i) ? 1 : 0;
+  return n;
+}
+
+std::uint64_t model_arch::kv_heads_per_rank(std::uint64_t tp) const {
+  // vllm-memory-model.md §6.1: 1 for MLA, else max(1, total_kv // tp) (KV heads replicated when
+  // tp exceeds them).
+  if (is_mla()) return 1;
+  return std::max<std::uint64_t>(1, num_kv_heads / std::max<std::uint64_t>(1, tp));
+}
+
+std::uint64_t model_arch::kv_head_size() const {
+  if (is_mla()) return kv_lora_rank + qk_rope_head_dim;
+  return head_dim;
+}
+
+std::uint64_t model_arch::kv_entries_per_head() const { return is_mla() ? 1 : 2; }
+
+std::uint64_t model_arch::rotary_dim() const {
+  if (is_mla()) return qk_rope_head_dim;
+  const double r = static_cast<double>(head_dim) * partial_rotary_factor;
+  return static_cast<std::uint64_t>(r);
+}
+
+std::uint64_t model_arch::derived_max_model_len() const {
+  // vllm-memory-model.md §7: RoPE scaling is skipped for gemma3 and for su/longrope/llama3 types
+  // (their max_position_embeddings is already the scaled length); yarn starts from the original
+  // length; otherwise the length is multiplied by the factor.
+  if (max_position_embeddings == 0) return 0;
+  double derived = static_cast<double>(max_position_embeddings);
+  const std::string& t = rope_scaling.rope_type;
+  const bool gemma3 = model_type.rfind("gemma3", 0) == 0 || multimodal_model_type == "gemma3";
+  if (!t.empty() && !gemma3 && t != "su" && t != "longrope" && t != "llama3" && t != "default" &&
+      t != "mrope") {
+    if (t == "yarn" && rope_scaling.original_max_position_embeddings > 0) {
+      derived = static_cast<double>(rope_scaling.original_max_position_embeddings);
+    }
+    derived *= rope_scaling.factor;
+  }
+  if (derived > static_cast<double>(kMaxPositions)) derived = static_cast<double>(kMaxPositions);
+  return static_cast<std::uint64_t>(derived);
+}
+
+namespace {
+
+bool type_in(std::string_view t, std::initializer_list<std::string_view> list) {
+  for (auto x : list) {
+    if (t == x) return true;
+  }
+  return false;
+}
+
+error invalid(const std::string& field, std::string message) {
+  return make_error(error_code::invalid_argument, std::move(message), field);
+}
+
+}  // namespace
+
+result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
+  model_arch a;
+  a.model_type = s.model_type ? to_lower(*s.model_type) : std::string("llama");
+  a.multimodal_model_type = s.multimodal_model_type ? to_lower(*s.multimodal_model_type) : "";
+  const std::string& t = a.model_type;
+
+  const char* required[] = {"num_layers", "hidden_size", "num_heads", "vocab_size"};
+  const std::optional<std::uint64_t>* values[] = {&s.num_layers, &s.hidden_size, &s.num_heads,
+                                                  &s.vocab_size};
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (!values[i]->has_value()) {
+      return invalid(p + required[i], "'" + p + required[i] + "' is required to describe the model");
+    }
+  }
+  a.num_layers = *s.num_layers;
+  a.hidden_size = *s.hidden_size;
+  a.num_heads = *s.num_heads;
+  a.vocab_size = *s.vocab_size;
+  a.num_kv_heads = s.num_kv_heads.value_or(a.num_heads);
+  if (s.head_dim) {
+    a.head_dim = *s.head_dim;
+  } else {
+    if (a.hidden_size % a.num_heads != 0) {
+      return invalid(p + "head_dim", "'" + p + "hidden_size' (" + std::to_string(a.hidden_size) +
+                                         ") is not divisible by '" + p + "num_heads' (" +
+                                         std::to_string(a.num_heads) + "); give '" + p +
+                                         "head_dim'");
+    }
+    a.head_dim = a.hidden_size / a.num_heads;
+  }
+  if (a.num_kv_heads > a.num_heads || a.num_heads % a.num_kv_heads != 0) {
+    return invalid(p + "num_kv_heads", "'" + p + "num_heads' (" + std::to_string(a.num_heads) +
+                                           ") must be a multiple of '" + p + "num_kv_heads' (" +
+                                           std::to_string(a.num_kv_heads) + ")");
+  }
+
+  // Family defaults (transformers' config classes and vLLM's model files).
+  const bool plain_mlp = type_in(t, {"falcon", "mpt", "gpt_neox", "phi", "gpt2", "gpt_bigcode",
+                                     "starcoder2", "opt", "bloom", "gptj", "codegen"});
+  a.mlp = plain_mlp ? mlp_kind::plain : mlp_kind::gated;
+  if (s.mlp) {
+    if (*s.mlp == "gated") {
+      a.mlp = mlp_kind::gated;
+    } else if (*s.mlp == "plain") {
+      a.mlp = mlp_kind::plain;
+    } else {
+      return invalid(p + "mlp", "'" + p + "mlp' must be \"gated\" or \"plain\"");
+    }
+  }
+  const bool layer_norm = type_in(t, {"falcon", "mpt", "gpt_neox", "phi", "stablelm", "gpt2",
+                                      "gpt_bigcode", "starcoder2", "opt", "bloom", "gptj",
+                                      "codegen", "olmo", "cohere"});
+  a.norm = layer_norm ? norm_kind::layer : norm_kind::rms;
+  if (s.norm) {
+    if (*s.norm == "rms") {
+      a.norm = norm_kind::rms;
+    } else if (*s.norm == "layer") {
+      a.norm = norm_kind::layer;
+    } else {
+      return invalid(p + "norm", "'" + p + "norm' must be \"rms\" or \"layer\"");
+    }
+  }
+  const bool tied_default = type_in(t, {"gemma", "gemma2", "gemma3", "gemma3_text", "falcon",
+                                        "mpt", "gpt2", "bloom", "opt", "gpt_bigcode"});
+  a.tie_word_embeddings = s.tie_word_embeddings.value_or(tied_default);
+  a.attention_bias =
+      s.attention_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt_oss", "gpt2", "opt", "bloom"}));
+  a.qkv_bias = s.qkv_bias.value_or(type_in(t, {"qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"}));
+  a.mlp_bias = s.mlp_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt2", "opt", "bloom", "gpt_oss"}));
+  a.parallel_attn = s.parallel_attn.value_or(type_in(t, {"phi", "gpt_neox", "gptj", "cohere"}) ||
+                                             (t == "falcon" && !s.new_decoder_architecture.value_or(false)));
+  a.new_decoder_architecture = s.new_decoder_architecture.value_or(false);
+  a.partial_rotary_factor = s.partial_rotary_factor.value_or(1.0);
+  if (a.partial_rotary_factor <= 0.0 || a.partial_rotary_factor > 1.0) {
+    return invalid(p + "partial_rotary_factor", "'" + p + "partial_rotary_factor' must be in (0, 1]");
+  }
+  a.max_position_embeddings = s.max_position_embeddings.value_or(0);
+  if (s.rope_scaling) a.rope_scaling = *s.rope_scaling;
+  a.logit_softcapping = s.logit_softcapping.value_or(0.0);
+  if (s.torch_dtype) {
+    auto d = parse_dtype(*s.torch_dtype);
+    if (!d || d->is_auto ||
+        (d->value != dtype::float32 && d->value != dtype::float16 && d->value != dtype::bfloat16)) {
+      return invalid(p + "torch_dtype",
+                     "'" + p + "torch_dtype' must be float32, float16 or bfloat16, got '" +
+                         *s.torch_dtype + "'");
+    }
+    a.torch_dtype = d->value;
+    a.torch_dtype_known = true;
+  }
+
+  // Dense FFN: required unless every layer is MoE.
+  a.num_experts = s.num_experts.value_or(0);
+  if (a.num_experts == 1) a.num_experts = 0;  // a single "expert" is a dense MLP
+  a.first_k_dense_replace = s.first_k_dense_replace.value_or(0);
+  a.moe_layer_freq = s.moe_layer_freq.value_or(1);
+  if (s.intermediate_size) a.intermediate_size = *s.intermediate_size;
+  if (a.is_moe()) {
+    a.num_experts_per_tok = s.num_experts_per_tok.value_or(0);
+    if (a.num_experts_per_tok == 0 || a.num_experts_per_tok > a.num_experts) {
+      return invalid(p + "num_experts_per_tok",
+                     "'" + p + "num_experts_per_tok' must be between 1 and '" + p +
+                         "num_experts' (" + std::to_string(a.num_experts) + ") for a MoE model");
+    }
+    a.moe_intermediate_size = s.moe_intermediate_size.value_or(a.intermediate_size);
+    if (a.moe_intermediate_size == 0) {
+      return invalid(p + "moe_intermediate_size",
+                     "'" + p + "moe_intermediate_size' is required for a MoE model");
+    }
+    a.num_shared_experts = s.num_shared_experts.value_or(0);
+    a.shared_expert_intermediate_size = s.shared_expert_intermediate_size.value_or(0);
+    if (a.num_shared_experts > 0 && a.shared_expert_intermediate_size == 0) {
+      // DeepSeek: the shared experts form one MLP of n_shared * moe_intermediate_size.
+      a.shared_expert_intermediate_size = a.num_shared_experts * a.moe_intermediate_size;
+    }
+    if (a.first_k_dense_replace > a.num_layers) {
+      return invalid(p + "first_k_dense_replace",
+                     "'" + p + "first_k_dense_replace' exceeds '" + p + "num_layers'");
+    }
+  } else {
+    a.moe_layer_freq = 1;
+    a.first_k_dense_replace = 0;
+  }
+  bool needs_dense = !a.is_moe();
+  for (std::uint64_t i = 0; i < a.num_layers && !needs_dense; ++i) needs_dense = !a.is_moe_layer(i);
+  if (needs_dense && a.intermediate_size == 0) {
+    if (plain_mlp) {
+      a.intermediate_size = 4 * a.hidden_size;  // GPT-style 4x FFN when the config has no key
+    } else {
+      return invalid(p + "intermediate_size", "'" + p + "intermediate_size' is required");
+    }
+  }
+
+  // MLA
+  a.kv_lora_rank = s.kv_lora_rank.value_or(0);
+  if (a.is_mla()) {
+    a.q_lora_rank = s.q_lora_rank.value_or(0);
+    a.qk_rope_head_dim = s.qk_rope_head_dim.value_or(0);
+    a.qk_nope_head_dim = s.qk_nope_head_dim.value_or(0);
+    a.v_head_dim = s.v_head_dim.value_or(0);
+    if (a.qk_rope_head_dim == 0 || a.qk_nope_head_dim == 0 || a.v_head_dim == 0) {
+      return invalid(p + "qk_rope_head_dim",
+                     "MLA models need '" + p + "qk_rope_head_dim', '" + p + "qk_nope_head_dim' and '" +
+                         p + "v_head_dim' with '" + p + "kv_lora_rank'");
+    }
+  }
+
+  // Windows
+  a.sliding_window = s.sliding_window.value_or(0);
+  a.sliding_window_pattern = a.sliding_window > 0 ? s.sliding_window_pattern.value_or(0) : 0;
+  if (a.sliding_window_pattern == 1) {
+    return invalid(p + "sliding_window_pattern",
+                   "'" + p + "sliding_window_pattern' must be 0 (every layer slides) or >= 2");
+  }
+  a.attention_chunk_size = s.attention_chunk_size.value_or(0);
+  a.no_rope_layer_interval = s.no_rope_layer_interval.value_or(0);
+  a.vision = s.vision;
+  if (s.quantization) a.quantization = *s.quantization;
+  return a;
+}
+
+json to_json(const model_arch& a) {
+  json j;
+  j["model_type"] = a.model_type;
+  if (!a.multimodal_model_type.empty()) j["multimodal_model_type"] = a.multimodal_model_type;
+  j["num_layers"] = a.num_layers;
+  j["hidden_size"] = a.hidden_size;
+  j["num_heads"] = a.num_heads;
+  j["head_dim"] = a.head_dim;
+  j["intermediate_size"] = a.intermediate_size;
+  j["num_kv_heads"] = a.num_kv_heads;
+  j["vocab_size"] = a.vocab_size;
+  j["tie_word_embeddings"] = a.tie_word_embeddings;
+  if (a.max_position_embeddings > 0) j["max_position_embeddings"] = a.max_position_embeddings;
+  if (!a.rope_scaling.rope_type.empty()) {
+    json r{{"rope_type", a.rope_scaling.rope_type}, {"factor", a.rope_scaling.factor}};
+    if (a.rope_scaling.original_max_position_embeddings > 0) {
+      r["original_max_position_embeddings"] = a.rope_scaling.original_max_position_embeddings;
+    }
+    j["rope_scaling"] = r;
+  }
+  if (a.partial_rotary_factor != 1.0) j["partial_rotary_factor"] = a.partial_rotary_factor;
+  if (a.torch_dtype_known) j["torch_dtype"] = std::string(dtype_name(a.torch_dtype));
+  j["mlp"] = a.mlp == mlp_kind::gated ? "gated" : "plain";
+  j["norm"] = a.norm == norm_kind::rms ? "rms" : "layer";
+  if (a.attention_bias) j["attention_bias"] = true;
+  if (a.qkv_bias) j["qkv_bias"] = true;
+  if (a.mlp_bias) j["mlp_bias"] = true;
+  if (a.parallel_attn) j["parallel_attn"] = true;
+  if (a.new_decoder_architecture) j["new_decoder_architecture"] = true;
+  if (a.is_moe()) {
+    j["num_experts"] = a.num_experts;
+    j["num_experts_per_tok"] = a.num_experts_per_tok;
+    j["moe_intermediate_size"] = a.moe_intermediate_size;
+    if (a.num_shared_experts > 0) j["num_shared_experts"] = a.num_shared_experts;
+    if (a.shared_expert_intermediate_size > 0) {
+      j["shared_expert_intermediate_size"] = a.shared_expert_intermediate_size;
+    }
+    if (a.first_k_dense_replace > 0) j["first_k_dense_replace"] = a.first_k_dense_replace;
+    if (a.moe_layer_freq > 1) j["moe_layer_freq"] = a.moe_layer_freq;
+  }
+  if (a.is_mla()) {
+    if (a.q_lora_rank > 0) j["q_lora_rank"] = a.q_lora_rank;
+    j["kv_lora_rank"] = a.kv_lora_rank;
+    j["qk_rope_head_dim"] = a.qk_rope_head_dim;
+    j["qk_nope_head_dim"] = a.qk_nope_head_dim;
+    j["v_head_dim"] = a.v_head_dim;
+  }
+  if (a.sliding_window > 0) {
+    j["sliding_window"] = a.sliding_window;
+    if (a.sliding_window_pattern > 0) j["sliding_window_pattern"] = a.sliding_window_pattern;
+  }
+  if (a.attention_chunk_size > 0) j["attention_chunk_size"] = a.attention_chunk_size;
+  if (a.no_rope_layer_interval > 0) j["no_rope_layer_interval"] = a.no_rope_layer_interval;
+  if (a.logit_softcapping > 0) j["logit_softcapping"] = a.logit_softcapping;
+  if (a.vision) {
+    json v;
+    if (!a.vision->type.empty()) v["type"] = a.vision->type;
+    if (a.vision->num_layers) v["num_layers"] = a.vision->num_layers;
+    if (a.vision->hidden_size) v["hidden_size"] = a.vision->hidden_size;
+    if (a.vision->intermediate_size) v["intermediate_size"] = a.vision->intermediate_size;
+    if (a.vision->num_heads) v["num_heads"] = a.vision->num_heads;
+    if (a.vision->patch_size) v["patch_size"] = a.vision->patch_size;
+    if (a.vision->image_size) v["image_size"] = a.vision->image_size;
+    if (a.vision->params) v["params"] = a.vision->params;
+    j["vision"] = v;
+  }
+  if (!a.quantization.is_none()) {
+    const auto& q = a.quantization;
+    json qj{{"method", std::string(quant_method_name(q.method))}, {"bits", q.bits}};
+    if (q.method == quant_method::awq || q.method == quant_method::gptq ||
+        q.method == quant_method::w4a16) {
+      qj["group_size"] = q.group_size;
+    }
+    if (q.method == quant_method::fp8_block) qj["weight_block_size"] = {q.block_n, q.block_k};
+    if (q.experts_only) qj["experts_only"] = true;
+    j["quantization"] = qj;
+  }
+  return j;
+}
+
+}  // namespace vllm_mem

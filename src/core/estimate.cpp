@@ -1,0 +1,644 @@
+// estimate.cpp — the seed API's estimate on top of the startup model.
+#include "vllm_mem/estimate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "vllm_mem/name_estimate.hpp"
+#include "vllm_mem/text.hpp"
+
+namespace vllm_mem {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr std::uint64_t kMaxTokens = 1ULL << 31;
+constexpr std::uint64_t kMaxBatch = 1ULL << 20;
+
+error bad(const std::string& field, const std::string& message) {
+  return make_error(error_code::invalid_argument, message, field);
+}
+
+result<std::uint64_t> positive_int(const json& v, const std::string& field, std::uint64_t max,
+                                   const char* what = "a positive integer") {
+  if (v.is_number_float()) {
+    const double x = v.get<double>();
+    if (std::isfinite(x) && x == std::floor(x) && x >= 1 && x <= static_cast<double>(max)) {
+      return static_cast<std::uint64_t>(x);  // 2048.0 is accepted as 2048
+    }
+    return bad(field, "'" + field + "' must be " + what + ", got " + v.dump());
+  }
+  if (!v.is_number_integer()) return bad(field, "'" + field + "' must be " + std::string(what) + ", got " + v.dump());
+  if (!v.is_number_unsigned() && v.get<std::int64_t>() <= 0) {
+    return bad(field, "'" + field + "' must be " + std::string(what) + " (> 0), got " + v.dump());
+  }
+  const std::uint64_t x = v.get<std::uint64_t>();
+  if (x == 0) return bad(field, "'" + field + "' must be " + std::string(what) + " (> 0), got 0");
+  if (x > max) return bad(field, "'" + field + "' must be at most " + std::to_string(max) + ", got " + v.dump());
+  return x;
+}
+
+result<std::string> string_field(const json& v, const std::string& field) {
+  if (!v.is_string()) return bad(field, "'" + field + "' must be a string, got " + std::string(v.type_name()));
+  return v.get<std::string>();
+}
+
+std::string json_excerpt(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& estimate_request_fields() {
+  static const std::vector<std::string> fields = {
+      "model_name", "max_seq_len", "dtype", "kv_cache_dtype", "max_batch_size", "max_model_len",
+      "gpu_memory_utilization", "quantization", "params_billions", "architecture", "gpu",
+      "gpu_memory_gib", "tensor_parallel_size", "pipeline_parallel_size", "max_num_batched_tokens",
+      "block_size", "enforce_eager", "enable_expert_parallel", "vllm_version", "vllm_engine",
+      "max_num_seqs"};
+  return fields;
+}
+
+result<estimate_request> parse_estimate_request(const json& body) {
+  if (!body.is_object()) return bad("body", "the request body must be a JSON object");
+  const auto& fields = estimate_request_fields();
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (std::find(fields.begin(), fields.end(), it.key()) != fields.end()) continue;
+    std::string msg = "unknown field '" + it.key() + "'";
+    const std::string hint = closest_name(it.key(), fields);
+    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+    return bad(it.key(), msg);
+  }
+  estimate_request r;
+  // Required fields.
+  if (!body.contains("model_name") || body["model_name"].is_null()) {
+    return bad("model_name", "'model_name' is required (e.g. \"meta-llama/Llama-2-7b\")");
+  }
+  {
+    auto s = string_field(body["model_name"], "model_name");
+    if (!s) return s.err();
+    if (s->empty() || s->size() > 256) return bad("model_name", "'model_name' must be 1 to 256 characters");
+    r.model_name = *s;
+  }
+  if (!body.contains("max_seq_len") || body["max_seq_len"].is_null()) {
+    return bad("max_seq_len", "'max_seq_len' is required (a positive integer, e.g. 2048)");
+  }
+  {
+    auto x = positive_int(body["max_seq_len"], "max_seq_len", kMaxTokens);
+    if (!x) return x.err();
+    r.max_seq_len = *x;
+  }
+  auto present = [&](const char* k) { return body.contains(k) && !body[k].is_null(); };
+  if (present("dtype")) {
+    auto s = string_field(body["dtype"], "dtype");
+    if (!s) return s.err();
+    auto d = parse_dtype(*s);
+    if (!d) {
+      return bad("dtype", "unsupported dtype '" + *s +
+                              "'; use one of float32, float16, bfloat16, int8, int4 (or fp32, fp16, "
+                              "half, bf16, fp8, auto)");
+    }
+    r.dtype = *d;
+    r.dtype_text = *s;
+  }
+  if (present("kv_cache_dtype")) {
+    auto s = string_field(body["kv_cache_dtype"], "kv_cache_dtype");
+    if (!s) return s.err();
+    auto d = parse_kv_cache_dtype(*s);
+    if (!d) {
+      return bad("kv_cache_dtype", "unsupported kv_cache_dtype '" + *s +
+                                       "'; use auto, float32, float16, bfloat16, fp8, fp8_e4m3, "
+                                       "fp8_e5m2, int8 or int4");
+    }
+    r.kv_cache_dtype = *d;
+  }
+  if (present("max_batch_size") && present("max_num_seqs")) {
+    return bad("max_num_seqs", "give either 'max_batch_size' or its alias 'max_num_seqs', not both");
+  }
+  for (const char* k : {"max_batch_size", "max_num_seqs"}) {
+    if (!present(k)) continue;
+    auto x = positive_int(body[k], k, kMaxBatch);
+    if (!x) return x.err();
+    r.max_batch_size = *x;
+  }
+  if (present("max_model_len")) {
+    auto x = positive_int(body["max_model_len"], "max_model_len", kMaxTokens);
+    if (!x) return x.err();
+    r.max_model_len = *x;
+  }
+  if (present("gpu_memory_utilization")) {
+    const json& v = body["gpu_memory_utilization"];
+    if (!v.is_number()) return bad("gpu_memory_utilization", "'gpu_memory_utilization' must be a number in (0, 1], got " + json_excerpt(v));
+    const double u = v.get<double>();
+    if (!(u > 0.0 && u <= 1.0)) {
+      return bad("gpu_memory_utilization", "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(v));
+    }
+    r.gpu_memory_utilization = u;
+  }
+  if (present("quantization")) {
+    auto s = string_field(body["quantization"], "quantization");
+    if (!s) return s.err();
+    if (!iequals(*s, "none") && !iequals(*s, "null") && !s->empty()) {
+      auto q = parse_quantization(*s);
+      if (!q) {
+        return bad("quantization", "unsupported quantization '" + *s +
+                                       "'; use Q8, Q4 or null (or vLLM's fp8, int8, w8a8, awq, gptq, "
+                                       "w4a16, bitsandbytes, mxfp4, nvfp4)");
+      }
+      r.quantization = *q;
+      r.quantization_text = *s;
+    }
+  }
+  if (present("params_billions")) {
+    const json& v = body["params_billions"];
+    if (!v.is_number()) return bad("params_billions", "'params_billions' must be a number, got " + json_excerpt(v));
+    const double p = v.get<double>();
+    if (!(p > 0.0 && p <= 100000.0)) {
+      return bad("params_billions", "'params_billions' must be > 0 and at most 100000, got " + json_excerpt(v));
+    }
+    r.params_billions = p;
+  }
+  if (present("architecture")) {
+    auto a = parse_arch_spec(body["architecture"], "architecture.");
+    if (!a) return a.err();
+    r.architecture = *a;
+  }
+  if (present("gpu") && present("gpu_memory_gib")) {
+    return bad("gpu_memory_gib", "give either 'gpu' (a catalog name) or 'gpu_memory_gib', not both");
+  }
+  if (present("gpu")) {
+    auto s = string_field(body["gpu"], "gpu");
+    if (!s) return s.err();
+    if (s->empty() || s->size() > 128) return bad("gpu", "'gpu' must be a GPU name such as \"H100-80GB\"");
+    r.gpu = *s;
+  }
+  if (present("gpu_memory_gib")) {
+    const json& v = body["gpu_memory_gib"];
+    if (!v.is_number()) return bad("gpu_memory_gib", "'gpu_memory_gib' must be a number, got " + json_excerpt(v));
+    const double g = v.get<double>();
+    if (!(g >= 0.5 && g <= 4096.0)) {
+      return bad("gpu_memory_gib", "'gpu_memory_gib' must be between 0.5 and 4096 GiB, got " + json_excerpt(v));
+    }
+    r.gpu_memory_gib = g;
+  }
+  if (present("tensor_parallel_size")) {
+    auto x = positive_int(body["tensor_parallel_size"], "tensor_parallel_size", 1024);
+    if (!x) return x.err();
+    r.tensor_parallel_size = *x;
+  }
+  if (present("pipeline_parallel_size")) {
+    auto x = positive_int(body["pipeline_parallel_size"], "pipeline_parallel_size", 1024);
+    if (!x) return x.err();
+    r.pipeline_parallel_size = *x;
+  }
+  if (present("max_num_batched_tokens")) {
+    auto x = positive_int(body["max_num_batched_tokens"], "max_num_batched_tokens", kMaxTokens);
+    if (!x) return x.err();
+    r.max_num_batched_tokens = *x;
+  }
+  if (present("block_size")) {
+    auto x = positive_int(body["block_size"], "block_size", 1024);
+    if (!x) return x.err();
+    if (*x != 1 && *x != 8 && *x != 16 && *x != 32 && *x != 64 && *x != 128 && *x != 256) {
+      return bad("block_size", "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " + std::to_string(*x));
+    }
+    r.block_size = *x;
+  }
+  for (const char* k : {"enforce_eager", "enable_expert_parallel"}) {
+    if (!present(k)) continue;
+    if (!body[k].is_boolean()) return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(body[k]));
+    (std::string(k) == "enforce_eager" ? r.enforce_eager : r.enable_expert_parallel) = body[k].get<bool>();
+  }
+  if (present("vllm_version")) {
+    auto s = string_field(body["vllm_version"], "vllm_version");
+    if (!s) return s.err();
+    auto v = parse_vllm_version(*s, "vllm_version");
+    if (!v) return v.err();
+    r.version = *v;
+  }
+  if (present("vllm_engine")) {
+    auto s = string_field(body["vllm_engine"], "vllm_engine");
+    if (!s) return s.err();
+    if (iequals(*s, "v0")) {
+      r.engine = engine_kind::v0;
+    } else if (iequals(*s, "v1")) {
+      r.engine = engine_kind::v1;
+    } else {
+      return bad("vllm_engine", "'vllm_engine' must be \"v0\" or \"v1\", got \"" + *s + "\"");
+    }
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model resolution
+
+namespace {
+
+bool has_required(const arch_spec& s) {
+  return s.num_layers && s.hidden_size && s.num_heads && s.vocab_size;
+}
+
+std::string billions(double params) {
+  char buf[32];
+  if (params >= 1e12) {
+    std::snprintf(buf, sizeof buf, "%.2fT", params / 1e12);
+  } else if (params >= 1e9) {
+    std::snprintf(buf, sizeof buf, "%.2fB", params / 1e9);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0fM", params / 1e6);
+  }
+  return buf;
+}
+
+}  // namespace
+
+result<resolved_model> resolve_model(const estimate_request& r, const model_db& db) {
+  resolved_model out;
+  arch_spec base;
+  std::optional<model_match> match = db.resolve(r.model_name);
+  std::optional<quant_spec> name_quant;
+  if (r.hf_config) {
+    base = *r.hf_config;
+    out.source = "hf_config";
+  } else if (r.params_billions) {
+    const double p = *r.params_billions * 1e9;
+    base = arch_from_params(p);
+    out.source = "params_billions";
+    std::string w = "architecture estimated from params_billions (" + billions(p) +
+                    "): layers, hidden size and heads are typical values for that size, not the "
+                    "model's own";
+    if (match && match->entry->arch) w += "; the database's architecture of " + match->entry->id + " was not used";
+    out.warnings.push_back(w);
+  } else if (match && match->entry->closed) {
+    const model_entry& e = *match->entry;
+    out.resolved_id = e.id;
+    out.entry = &e;
+    out.match = match_kind_name(match->kind);
+    const std::uint64_t p = e.params.official_total.value_or(0);
+    if (r.architecture && has_required(*r.architecture)) {
+      base = *r.architecture;
+      out.source = "request_architecture";
+    } else if (p > 0) {
+      base = arch_from_params(static_cast<double>(p));
+      out.source = "closed_model_estimate";
+    } else {
+      return make_error(error_code::invalid_argument,
+                        e.display_name + " is a closed model and no parameter count has been published "
+                        "(not even an estimate we could source); give 'params_billions' to estimate it",
+                        "params_billions");
+    }
+    out.warnings.push_back(e.display_name + " is a closed model: its weights are not public and vLLM cannot serve it. " +
+                           (p > 0 ? "Its size (" + e.params.text + ", " + e.params.status + ", source: " + e.params.source +
+                                        ") is a published estimate, not an official figure, and its architecture here is estimated from that count."
+                                  : std::string("The architecture used is the one in the request.")));
+  } else if (match) {
+    const model_entry& e = *match->entry;
+    base = *e.spec;
+    out.entry = &e;
+    out.resolved_id = e.id;
+    out.match = match_kind_name(match->kind);
+    out.source = "database";
+    if (match->quant_from_name) name_quant = match->quant_from_name;
+    if (match->kind == match_kind::quantized) {
+      out.warnings.push_back("'" + r.model_name + "' is not in the database; resolved as " + e.id +
+                             " with the quantization its name states (" + match->quant_suffix +
+                             " -> " + std::string(quant_method_name(match->quant_from_name->method)) + ")");
+    }
+  } else if (r.architecture && has_required(*r.architecture)) {
+    out.source = "request_architecture";
+  } else {
+    auto named = params_from_name(r.model_name);
+    double p = 7e9;
+    std::uint64_t experts = 0;
+    if (named) {
+      p = named->experts > 1 ? named->expert_params : named->total_params;
+      experts = named->experts;
+      out.source = "name_estimate";
+      out.warnings.push_back("'" + r.model_name + "' is not in the database; its size was read from the name (" + named->text +
+                             ") and its architecture estimated from that count (Llama-style, grouped-query "
+                             "attention with 8 KV heads, 32000-token vocabulary). Give 'architecture' or "
+                             "'params_billions' for a better answer.");
+    } else {
+      out.source = "default_estimate";
+      out.warnings.push_back("'" + r.model_name + "' is not in the database and its name has no size; a 7B "
+                             "Llama-style architecture was assumed. Give 'params_billions' or 'architecture'.");
+    }
+    base = arch_from_params(p, experts);
+  }
+
+  if (r.architecture && out.source != "request_architecture") {
+    base.overlay(*r.architecture);
+    if (!r.architecture->empty()) out.source += "+request_architecture";
+  } else if (out.source == "request_architecture") {
+    base = *r.architecture;
+  }
+  auto arch = resolve_arch(base, "architecture.");
+  if (!arch) {
+    error e = arch.err();
+    if (out.entry) {
+      e.message = "the database entry for " + out.entry->id + " is incomplete (" + e.message +
+                  "; this value was not found in any source we hold). Give it in the request's 'architecture'.";
+    }
+    return e;
+  }
+  out.arch = *arch;
+  if (name_quant && out.arch.quantization.is_none()) out.arch.quantization = *name_quant;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Estimate
+
+namespace {
+
+std::string flag_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+}  // namespace
+
+double bytes_to_gb(std::uint64_t bytes) {
+  return std::round(static_cast<double>(bytes) / 1e9 * 100.0) / 100.0;
+}
+double bytes_to_gib(double bytes) { return std::round(bytes / kGiB * 100.0) / 100.0; }
+
+result<estimate_result> estimate(const estimate_request& r, const model_db& db, const gpu_catalog& gpus) {
+  estimate_result out;
+  out.model_name = r.model_name;
+  auto model = resolve_model(r, db);
+  if (!model) return model.err();
+  out.model = std::move(*model);
+  const model_arch& a = out.model.arch;
+  out.warnings = out.model.warnings;
+
+  // GPU.
+  deployment& d = out.deploy;
+  const gpu_entry* gpu = nullptr;
+  if (r.gpu) {
+    gpu = gpus.find(*r.gpu);
+    if (!gpu) {
+      std::string msg = "unknown gpu '" + *r.gpu + "'";
+      const std::string hint = closest_name(*r.gpu, gpus.ids());
+      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+      msg += " (or give 'gpu_memory_gib', the total memory CUDA reports)";
+      return bad("gpu", msg);
+    }
+    if (gpu->cuda_total_gib <= 0) {
+      return make_error(error_code::unsupported, "the catalog has no CUDA memory reading for " + gpu->id + "; give 'gpu_memory_gib'", "gpu");
+    }
+    out.has_gpu = true;
+    out.gpu_id = gpu->id;
+    d.gpu_total_bytes = static_cast<std::uint64_t>(std::llround(gpu->cuda_total_gib * kGiB));
+  } else if (r.gpu_memory_gib) {
+    out.has_gpu = true;
+    d.gpu_total_bytes = static_cast<std::uint64_t>(std::llround(*r.gpu_memory_gib * kGiB));
+  }
+  const bool big_gpu = gpu ? gpu->big_for_vllm_defaults()
+                           : (r.gpu_memory_gib && *r.gpu_memory_gib >= 70.0 && std::fabs(*r.gpu_memory_gib - 79.15) > 0.005);
+
+  // vLLM version and engine.
+  auto version = r.version.value_or(parse_vllm_version(kNewestCalibratedVersion, "vllm_version").value());
+  const engine_kind engine = r.engine.value_or(default_engine(version));
+  auto profile = make_profile(version, engine);
+  if (!profile) return profile.err();
+  d.profile = *profile;
+  if (d.profile.extrapolated) {
+    out.warnings.push_back("vLLM " + version.text() + " is newer than the newest version calibrated on real startup logs (" +
+                           std::string(kNewestCalibratedVersion) + "); its figures follow the documented accounting of that version without calibration");
+  }
+
+  // Parallelism (vLLM's checks: heads divisible by tp; KV heads divisible by tp or replicated).
+  d.tp = r.tensor_parallel_size;
+  d.pp = r.pipeline_parallel_size;
+  d.expert_parallel = r.enable_expert_parallel;
+  if (a.num_heads % d.tp != 0) {
+    return bad("tensor_parallel_size", "Total number of attention heads (" + std::to_string(a.num_heads) +
+                                           ") must be divisible by tensor parallel size (" + std::to_string(d.tp) + ")");
+  }
+  if (!a.is_mla()) {
+    if (a.num_kv_heads >= d.tp ? a.num_kv_heads % d.tp != 0 : d.tp % a.num_kv_heads != 0) {
+      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(d.tp) + ") must divide the " +
+                                             std::to_string(a.num_kv_heads) + " KV heads, or be a multiple of them");
+    }
+  }
+  if (d.pp > a.num_layers) {
+    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(d.pp) + ") exceeds the model's " +
+                                             std::to_string(a.num_layers) + " layers");
+  }
+  out.num_gpus = d.tp * d.pp;
+  d.gpu_memory_utilization = r.gpu_memory_utilization;
+  out.gpu_memory_utilization = r.gpu_memory_utilization;
+
+  // Data types and quantization.
+  const dtype model_dtype = a.torch_dtype_known ? a.torch_dtype : dtype::bfloat16;
+  dtype act = dtype::float16;
+  std::optional<quant_spec> dtype_quant;
+  if (r.dtype.is_auto) {
+    // vLLM "auto": bf16 checkpoints run in bf16, fp32 and fp16 ones in fp16.
+    act = model_dtype == dtype::bfloat16 ? dtype::bfloat16 : dtype::float16;
+  } else if (r.dtype.value == dtype::int8 || r.dtype.value == dtype::int4 || r.dtype.value == dtype::fp8) {
+    act = model_dtype == dtype::bfloat16 ? dtype::bfloat16 : dtype::float16;
+    dtype_quant = parse_quantization(r.dtype.value == dtype::int8 ? "int8" : r.dtype.value == dtype::int4 ? "q4" : "fp8");
+  } else {
+    act = r.dtype.value;
+  }
+  d.act_bits = dtype_bits(act);
+  if (dtype_quant && r.quantization && dtype_quant->method != r.quantization->method) {
+    return bad("quantization", "dtype '" + r.dtype_text + "' already means " + std::string(quant_method_name(dtype_quant->method)) +
+                                   " weights; it conflicts with quantization '" + r.quantization_text + "'");
+  }
+  std::optional<quant_spec> requested = r.quantization ? r.quantization : dtype_quant;
+  const quant_spec& checkpoint = a.quantization;
+  if (requested && !checkpoint.is_none()) {
+    const bool same = requested->method == checkpoint.method ||
+                      (requested->method == quant_method::fp8 && checkpoint.method == quant_method::fp8_block) ||
+                      (requested->method == quant_method::awq && checkpoint.method == quant_method::gptq && r.quantization_text == "Q4");
+    if (!same) {
+      return bad("quantization", "Quantization method specified in the model config (" +
+                                     std::string(quant_method_name(checkpoint.method)) +
+                                     ") does not match the quantization method specified in the `quantization` argument (" +
+                                     (r.quantization ? r.quantization_text : r.dtype_text) + ")");
+    }
+    requested.reset();  // the checkpoint's own layout is the more precise description
+  }
+  d.quant = requested ? *requested : checkpoint;
+  if (d.quant.method == quant_method::bitsandbytes && d.quant.bits == 4 && a.quantization.is_none() && requested) {
+    d.quant.double_quant = false;  // on-the-fly bitsandbytes quantization has no nested absmax
+  }
+  std::uint32_t kv_bits = d.act_bits;
+  if (r.kv_cache_dtype && !r.kv_cache_dtype->is_auto) kv_bits = dtype_bits(r.kv_cache_dtype->value);
+  d.kv_bits = kv_bits;
+
+  // Lengths and scheduler.
+  d.max_model_len = r.max_model_len.value_or(r.max_seq_len);
+  const bool multimodal = a.vision.has_value();
+  const scheduler_defaults sched = default_scheduler(d.profile, big_gpu, d.max_model_len, multimodal);
+  const std::uint64_t seed_batch = r.max_batch_size.value_or(32);
+  d.max_num_seqs = r.max_batch_size.value_or(out.has_gpu ? sched.max_num_seqs : seed_batch);
+  d.max_num_batched_tokens = r.max_num_batched_tokens.value_or(sched.max_num_batched_tokens);
+  d.max_num_batched_tokens_follows_len = !r.max_num_batched_tokens && !sched.chunked_prefill;
+  if (engine == engine_kind::v0 && !sched.chunked_prefill && r.max_num_batched_tokens &&
+      *r.max_num_batched_tokens < d.max_model_len) {
+    return bad("max_num_batched_tokens", "max_num_batched_tokens (" + std::to_string(*r.max_num_batched_tokens) +
+                                             ") is smaller than max_model_len (" + std::to_string(d.max_model_len) +
+                                             "). This effectively limits the maximum sequence length to max_num_batched_tokens "
+                                             "and makes vLLM reject longer sequences. Please increase max_num_batched_tokens "
+                                             "or decrease max_model_len.");
+  }
+  if (engine == engine_kind::v1) d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
+  d.block_size = r.block_size.value_or(16);
+  d.enforce_eager = r.enforce_eager;
+
+  auto st = simulate_startup(a, d);
+  if (!st) return st.err();
+  out.startup = *st;
+
+  auto params = count_parameters(a);
+  if (!params) return params.err();
+  out.params = *params;
+
+  // Seed components, per GPU (stage 0, rank 0).
+  seed_components& c = out.bytes;
+  const startup_result& s = out.startup;
+  c.model_params = s.weights.parameter_bytes();
+  c.activation = s.activation_peak_bytes;
+  c.min_kv_cache = seed_batch * s.kv.page_bytes * s.kv.layers;
+  deployment seed_d = d;
+  seed_d.max_num_seqs = seed_batch;
+  c.max_kv_cache = seed_batch * kv_bytes_for_request(a, seed_d, r.max_seq_len);
+  c.cuda_overhead = s.cuda_context_bytes + s.non_torch_bytes + s.cuda_graph_bytes + s.weights.buffers;
+  c.total_min = c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead;
+  c.total_max = c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead;
+  c.recommended = static_cast<std::uint64_t>(static_cast<double>(c.total_max) / r.gpu_memory_utilization);
+  out.kv_cache_bytes_per_token = s.kv.bytes_per_token;
+
+  // Warnings for very large models.
+  const double total_params = static_cast<double>(out.params.total);
+  const std::uint64_t weights_total = [&] {
+    weight_options wo;
+    wo.act_bits = d.act_bits;
+    wo.quant = d.quant;
+    auto w = weights_per_rank(a, wo);
+    return w ? w->parameter_bytes() : 0;
+  }();
+  if (total_params > 100e9 || weights_total > 80ULL * 1000 * 1000 * 1000) {
+    out.warnings.push_back("very large model: " + billions(total_params) + " parameters, " +
+                           flag_number(static_cast<double>(weights_total) / 1e9) +
+                           " GB of weights in total, more than one 80 GB GPU holds; use tensor_parallel_size / "
+                           "pipeline_parallel_size (per-GPU figures are given when they are set)");
+  }
+
+  // The flags this estimate assumed, as `vllm serve` takes them.
+  std::string args = "--max-model-len " + std::to_string(d.max_model_len) + " --max-num-seqs " +
+                     std::to_string(d.max_num_seqs) + " --max-num-batched-tokens " +
+                     std::to_string(d.max_num_batched_tokens) + " --gpu-memory-utilization " +
+                     flag_number(d.gpu_memory_utilization);
+  if (d.tp > 1) args += " --tensor-parallel-size " + std::to_string(d.tp);
+  if (d.pp > 1) args += " --pipeline-parallel-size " + std::to_string(d.pp);
+  if (d.expert_parallel) args += " --enable-expert-parallel";
+  if (!r.dtype.is_auto) args += " --dtype " + std::string(dtype_name(act));
+  if (requested) {
+    const char* q = nullptr;
+    switch (requested->method) {
+      case quant_method::fp8: case quant_method::fp8_block: q = "fp8"; break;
+      case quant_method::bitsandbytes: q = "bitsandbytes"; break;
+      case quant_method::mxfp4: q = "mxfp4"; break;
+      case quant_method::int8: q = "experts_int8"; break;
+      default: break;
+    }
+    if (q) args += std::string(" --quantization ") + q;
+  }
+  if (kv_bits == 8) args += " --kv-cache-dtype fp8";
+  if (r.block_size) args += " --block-size " + std::to_string(d.block_size);
+  if (d.enforce_eager) args += " --enforce-eager";
+  if (engine == engine_kind::v0 && version >= vllm_version{0, 8, 0}) args = "VLLM_USE_V1=0 " + args;
+  out.vllm_args = args;
+  return out;
+}
+
+json to_json(const estimate_result& e) {
+  const seed_components& c = e.bytes;
+  json j;
+  j["model_name"] = e.model_name;
+  j["model_params_memory_gb"] = bytes_to_gb(c.model_params);
+  j["activation_memory_gb"] = bytes_to_gb(c.activation);
+  j["min_kv_cache_memory_gb"] = bytes_to_gb(c.min_kv_cache);
+  j["max_kv_cache_memory_gb"] = bytes_to_gb(c.max_kv_cache);
+  j["cuda_overhead_gb"] = bytes_to_gb(c.cuda_overhead);
+  j["total_min_memory_gb"] = bytes_to_gb(c.total_min);
+  j["total_max_memory_gb"] = bytes_to_gb(c.total_max);
+  j["recommended_memory_gb"] = bytes_to_gb(c.recommended);
+  if (e.warnings.empty()) {
+    j["warning"] = nullptr;
+  } else {
+    std::string w;
+    for (const auto& s : e.warnings) w += (w.empty() ? "" : " | ") + s;
+    j["warning"] = w;
+  }
+  j["components_breakdown"] = {{"model_params", bytes_to_gb(c.model_params)},
+                               {"activation", bytes_to_gb(c.activation)},
+                               {"min_kv_cache", bytes_to_gb(c.min_kv_cache)},
+                               {"max_kv_cache", bytes_to_gb(c.max_kv_cache)},
+                               {"cuda_overhead", bytes_to_gb(c.cuda_overhead)}};
+  j["architecture_used"] = to_json(e.model.arch);
+  j["components_bytes"] = {{"model_params", c.model_params},   {"activation", c.activation},
+                           {"min_kv_cache", c.min_kv_cache},   {"max_kv_cache", c.max_kv_cache},
+                           {"cuda_overhead", c.cuda_overhead}, {"total_min", c.total_min},
+                           {"total_max", c.total_max},         {"recommended", c.recommended},
+                           {"kv_cache_per_token", e.kv_cache_bytes_per_token}};
+  j["model_source"] = e.model.source;
+  j["resolved_model_id"] = e.model.resolved_id.empty() ? json(nullptr) : json(e.model.resolved_id);
+  j["model_match"] = e.model.match.empty() ? json(nullptr) : json(e.model.match);
+  j["parameters"] = {{"total", e.params.total},
+                     {"active", e.params.active},
+                     {"convention", "active = all non-expert parameters + top-k routed experts, both embedding matrices counted"}};
+  j["num_gpus"] = e.num_gpus;
+  j["tensor_parallel_size"] = e.deploy.tp;
+  j["pipeline_parallel_size"] = e.deploy.pp;
+  j["vllm_version"] = e.deploy.profile.version.text();
+  j["vllm_engine"] = e.deploy.profile.engine == engine_kind::v0 ? "v0" : "v1";
+  if (e.has_gpu) {
+    const startup_result& s = e.startup;
+    json v;
+    v["gpu"] = e.gpu_id.empty() ? json(nullptr) : json(e.gpu_id);
+    v["total_gpu_memory_gib"] = bytes_to_gib(static_cast<double>(s.total_bytes));
+    v["requested_memory_gib"] = bytes_to_gib(static_cast<double>(s.requested_bytes));
+    v["weights_gib"] = bytes_to_gib(static_cast<double>(s.weights.total()));
+    v["activation_peak_gib"] = bytes_to_gib(static_cast<double>(s.activation_peak_bytes));
+    v["non_torch_gib"] = bytes_to_gib(static_cast<double>(s.non_torch_bytes));
+    v["cuda_graph_gib"] = bytes_to_gib(static_cast<double>(s.cuda_graph_bytes));
+    v["cuda_graph_in_budget"] = s.cuda_graph_in_budget;
+    v["kv_cache_gib"] = bytes_to_gib(static_cast<double>(s.kv_cache_bytes));
+    v["kv_cache_bytes"] = s.kv_cache_bytes;
+    v["num_gpu_blocks"] = s.num_gpu_blocks;
+    v["kv_cache_tokens"] = s.kv_cache_tokens;
+    v["max_concurrency"] = std::round(s.max_concurrency * 100.0) / 100.0;
+    v["fits"] = s.fits;
+    v["error"] = s.error.empty() ? json(nullptr) : json(s.error);
+    v["max_model_len_fit"] = s.max_model_len_fit;
+    v["limiting_factor"] = limiting_factor_name(s.limit);
+    v["vllm_args"] = e.vllm_args;
+    v["max_model_len"] = e.deploy.max_model_len;
+    v["max_num_seqs"] = e.deploy.max_num_seqs;
+    v["max_num_batched_tokens"] = e.deploy.max_num_batched_tokens;
+    v["block_size"] = e.deploy.block_size;
+    v["gpu_memory_utilization"] = e.gpu_memory_utilization;
+    v["kv_cache_groups"] = s.kv.groups;
+    v["cuda_graphs_captured"] = s.cuda_graphs;
+    v["cuda_context_gib"] = bytes_to_gib(static_cast<double>(s.cuda_context_bytes));
+    v["process_footprint_gib"] = bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
+                                              (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes)));
+    j["vllm_startup"] = v;
+  }
+  return j;
+}
+
+}  // namespace vllm_mem

@@ -1,0 +1,400 @@
+// startup.cpp — the vLLM startup model (vllm-memory-model.md §1–§6, §12).
+#include "vllm_mem/startup.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace vllm_mem {
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr std::uint64_t kMaxSearchLen = 1ULL << 31;
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
+std::uint64_t gib_to_bytes(double gib) { return static_cast<std::uint64_t>(std::llround(gib * kGiB)); }
+
+std::string gib2(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", bytes / kGiB);
+  return buf;
+}
+
+// Per-stage KV geometry: attention layer counts by kind and the V1 grouping (§6.3).
+struct stage_kv {
+  std::uint64_t full_layers = 0;
+  std::uint64_t sliding_layers = 0;
+  std::uint64_t chunked_layers = 0;
+  std::uint64_t page_bytes = 0;  // one layer, one block
+  std::uint64_t group_size = 0;  // S_g
+  std::uint64_t full_groups = 0, sliding_groups = 0, chunked_groups = 0;
+  std::uint64_t groups() const { return full_groups + sliding_groups + chunked_groups; }
+  std::uint64_t layers() const { return full_layers + sliding_layers + chunked_layers; }
+};
+
+bool is_chunked_layer(const model_arch& a, std::uint64_t i) {
+  // Llama 4: chunked local attention on every layer except each no_rope_layer_interval-th.
+  if (a.attention_chunk_size == 0) return false;
+  const std::uint64_t every = a.no_rope_layer_interval > 0 ? a.no_rope_layer_interval : 4;
+  return (i + 1) % every != 0;
+}
+
+stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) {
+  stage_kv k;
+  const bool hybrid = d.profile.hybrid_kv_manager;
+  for (std::uint64_t i = r.first; i < r.last; ++i) {
+    if (hybrid && is_chunked_layer(a, i)) {
+      ++k.chunked_layers;
+    } else if (a.is_sliding_layer(i) && (hybrid || a.sliding_window_pattern == 0)) {
+      // Without the hybrid manager sliding layers become full ones when full layers also exist;
+      // a model whose every layer slides keeps a sliding-window spec.
+      ++k.sliding_layers;
+    } else {
+      ++k.full_layers;
+    }
+  }
+  // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
+  k.page_bytes = d.block_size * a.kv_heads_per_rank(d.tp) * a.kv_head_size() *
+                 a.kv_entries_per_head() * d.kv_bits / 8;
+  const std::uint64_t counts[3] = {k.full_layers, k.sliding_layers, k.chunked_layers};
+  std::uint64_t min_c = 0, max_c = 0, kinds = 0;
+  for (std::uint64_t c : counts) {
+    if (c == 0) continue;
+    ++kinds;
+    min_c = min_c == 0 ? c : std::min(min_c, c);
+    max_c = std::max(max_c, c);
+  }
+  if (kinds <= 1 || !hybrid) {
+    k.group_size = k.layers();
+    k.full_groups = k.full_layers > 0 ? 1 : 0;
+    k.sliding_groups = k.full_layers == 0 && k.sliding_layers > 0 ? 1 : 0;
+    k.chunked_groups = kinds == 1 && k.chunked_layers > 0 ? 1 : 0;
+    if (!hybrid && k.full_layers > 0) k.sliding_groups = 0;
+    return k;
+  }
+  // group_size = min count, unless max < 1.5 * min (then max); each kind gets ceil(count/gs).
+  k.group_size = (2 * max_c < 3 * min_c) ? max_c : min_c;
+  k.full_groups = ceil_div(k.full_layers, k.group_size);
+  k.sliding_groups = ceil_div(k.sliding_layers, k.group_size);
+  k.chunked_groups = ceil_div(k.chunked_layers, k.group_size);
+  return k;
+}
+
+// Blocks one request of `len` tokens occupies per group kind (§6.2 max_memory_usage_bytes).
+std::uint64_t full_blocks(std::uint64_t len, std::uint64_t B) { return ceil_div(len, B); }
+std::uint64_t sliding_blocks(const model_arch& a, const deployment& d, std::uint64_t len) {
+  const std::uint64_t w = a.sliding_window;
+  const std::uint64_t span = std::min(w - 1 + d.max_num_batched_tokens, len);
+  return ceil_div(span, d.block_size) + 1;
+}
+std::uint64_t chunked_blocks(const model_arch& a, const deployment& d, std::uint64_t len) {
+  const std::uint64_t span = std::min(a.attention_chunk_size + d.max_num_batched_tokens, len);
+  return ceil_div(span, d.block_size);
+}
+
+// Σ_g blocks per request (the concurrency denominator) for the hybrid manager.
+std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const stage_kv& k,
+                                 std::uint64_t len) {
+  std::uint64_t n = k.full_groups * full_blocks(len, d.block_size);
+  if (k.sliding_groups > 0) n += k.sliding_groups * sliding_blocks(a, d, len);
+  if (k.chunked_groups > 0) n += k.chunked_groups * chunked_blocks(a, d, len);
+  return n;
+}
+
+// KV bytes one request of `len` tokens needs on a stage (the startup check's `needed`).
+std::uint64_t needed_bytes(const model_arch& a, const deployment& d, const stage_kv& k,
+                           std::uint64_t len) {
+  if (d.profile.hybrid_kv_manager) {
+    return k.group_size * k.page_bytes * blocks_per_request(a, d, k, len);
+  }
+  std::uint64_t per_layer = full_blocks(len, d.block_size);
+  if (k.full_layers == 0 && k.sliding_layers > 0) per_layer = sliding_blocks(a, d, len);
+  return k.layers() * k.page_bytes * per_layer;
+}
+
+struct stage_figures {
+  weight_bytes weights;
+  std::uint64_t activation = 0;
+  std::uint64_t non_torch = 0;
+  std::uint64_t graphs = 0;
+  std::int64_t available = 0;
+  stage_kv kv;
+  std::uint64_t blocks = 0;
+};
+
+std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_range r, bool last,
+                              std::uint64_t M) {
+  const vllm_profile& p = d.profile;
+  const double s = d.act_bits / 8.0;
+  const double tp = static_cast<double>(d.tp);
+  const double H = static_cast<double>(a.hidden_size);
+  const double R = static_cast<double>(std::min(M, d.max_num_seqs));
+  const double Md = static_cast<double>(M);
+  // §10.1: the sampler dummy run over [R, vocab] logits (last pipeline stage only).
+  const double sampler = last ? p.sampler_bytes_per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
+  // §12 [H]: the forward of M tokens: residual and hidden states plus the widest transient
+  // (gated MLP: gate_up output and the activated half; attention: qkv and its output).
+  bool dense_layer = false, moe_layer = false;
+  for (std::uint64_t i = r.first; i < r.last; ++i) {
+    (a.is_moe_layer(i) ? moe_layer : dense_layer) = true;
+  }
+  const double d_head = static_cast<double>(a.head_dim);
+  const double nq = std::ceil(static_cast<double>(a.num_heads) / tp);
+  const double nkv = static_cast<double>(a.kv_heads_per_rank(d.tp));
+  double widest = (nq + 2 * nkv) * d_head + nq * d_head;
+  if (dense_layer) {
+    const double I = std::ceil(static_cast<double>(a.intermediate_size) / tp);
+    widest = std::max(widest, (a.mlp == mlp_kind::gated ? 3.0 : 2.0) * I);
+  }
+  const double forward = Md * s * (2 * H + widest);
+  double moe = 0.0;
+  if (moe_layer) {
+    // fused_moe workspaces: chunk of min(M, 32768) tokens x top_k rows of 2I + I + H.
+    const double tp_moe = d.expert_parallel ? 1.0 : tp;
+    const double I = std::ceil(static_cast<double>(a.moe_intermediate_size) / tp_moe);
+    const double m = std::min(Md, 32768.0) * static_cast<double>(a.num_experts_per_tok);
+    moe = p.moe_workspace_factor * m * s * (3 * I + H);
+  }
+  const double peak = p.activation_base_gib * kGiB + std::max(forward, sampler) + moe;
+  return static_cast<std::uint64_t>(std::llround(peak));
+}
+
+std::uint64_t graph_bytes(const model_arch& a, const deployment& d, std::uint64_t stage_layers,
+                          std::uint64_t graphs) {
+  if (d.enforce_eager || graphs == 0) return 0;
+  const double per = d.profile.graph_per_layer_graph_mib * 1024.0 * 1024.0;
+  const double moe = a.is_moe() ? 1.5 : 1.0;
+  return gib_to_bytes(d.profile.graph_base_gib) +
+         static_cast<std::uint64_t>(per * moe * static_cast<double>(stage_layers * graphs) / 10.0);
+}
+
+stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint64_t stage,
+                            std::uint64_t M, std::uint64_t requested, std::uint64_t graphs,
+                            result<weight_bytes>& w_out) {
+  stage_figures f;
+  weight_options wo;
+  wo.act_bits = d.act_bits;
+  wo.quant = d.quant;
+  wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
+  w_out = weights_per_rank(a, wo);
+  if (!w_out) return f;
+  f.weights = *w_out;
+  const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
+  const bool last = stage + 1 == d.pp;
+  f.activation = activation_peak(a, d, r, last, M);
+  const vllm_profile& p = d.profile;
+  double nt = p.non_torch_tp1_gib;
+  if (d.tp * d.pp > 1) nt += p.non_torch_nccl_gib;
+  if (p.budget == budget_mode::global) nt += p.cuda_context_gib;  // §4.2 counts everything
+  f.non_torch = gib_to_bytes(nt);
+  f.graphs = graph_bytes(a, d, r.last - r.first, graphs);
+  std::int64_t avail = static_cast<std::int64_t>(requested) -
+                       static_cast<std::int64_t>(f.weights.total() + f.activation + f.non_torch);
+  if (p.cuda_graph_in_budget) avail -= static_cast<std::int64_t>(f.graphs);
+  f.available = avail;
+  f.kv = make_stage_kv(a, d, r);
+  if (avail > 0 && f.kv.page_bytes > 0 && f.kv.group_size > 0) {
+    // §6.3: num_blocks = floor(floor(A / page) / S_g); V0's block spans all layers (same value).
+    f.blocks = static_cast<std::uint64_t>(avail) / f.kv.page_bytes / f.kv.group_size;
+  }
+  return f;
+}
+
+}  // namespace
+
+const char* limiting_factor_name(limiting_factor f) {
+  switch (f) {
+    case limiting_factor::none: return "max_num_seqs";
+    case limiting_factor::kv_cache: return "kv_cache";
+    case limiting_factor::weights: return "weights";
+    case limiting_factor::activation: return "activation";
+    case limiting_factor::gpu_memory_utilization: return "gpu_memory_utilization";
+    case limiting_factor::cuda_graphs: return "cuda_graphs";
+    case limiting_factor::max_position_embeddings: return "max_position_embeddings";
+  }
+  return "none";
+}
+
+std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d, std::uint64_t tokens) {
+  const stage_kv k = make_stage_kv(a, d, pp_layer_range(a.num_layers, d.pp, 0));
+  return needed_bytes(a, d, k, tokens);
+}
+
+result<startup_result> simulate_startup(const model_arch& a, const deployment& d) {
+  startup_result out;
+  const vllm_profile& p = d.profile;
+  const double T = static_cast<double>(d.gpu_total_bytes);
+  out.total_bytes = d.gpu_total_bytes;
+  out.requested_bytes = p.budget == budget_mode::free_delta_2026
+                            ? static_cast<std::uint64_t>(std::ceil(T * d.gpu_memory_utilization))
+                            : static_cast<std::uint64_t>(T * d.gpu_memory_utilization);
+  out.cuda_context_bytes = gib_to_bytes(p.cuda_context_gib);
+  out.cuda_graph_in_budget = p.cuda_graph_in_budget;
+  const std::uint64_t M = d.max_num_batched_tokens;
+  out.cuda_graphs = d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M);
+
+  std::vector<stage_figures> stages;
+  stages.reserve(d.pp);
+  for (std::uint64_t s = 0; s < d.pp; ++s) {
+    result<weight_bytes> w = weight_bytes{};
+    stages.push_back(compute_stage(a, d, s, M, out.requested_bytes, out.cuda_graphs, w));
+    if (!w) return w.err();
+  }
+  const stage_figures& s0 = stages[0];
+  out.weights = s0.weights;
+  out.activation_peak_bytes = s0.activation;
+  out.non_torch_bytes = s0.non_torch;
+  out.cuda_graph_bytes = s0.graphs;
+  out.kv_cache_bytes = s0.available;
+  out.kv.page_bytes = s0.kv.page_bytes;
+  out.kv.layers = s0.kv.layers();
+  out.kv.bytes_per_token = s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
+  out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
+  out.kv.layers_per_group = s0.kv.group_size;
+
+  std::uint64_t blocks = stages[0].blocks;
+  for (const auto& st : stages) blocks = std::min(blocks, st.blocks);
+  out.num_gpu_blocks = blocks;
+  const std::uint64_t X = d.max_model_len;
+  const std::uint64_t B = d.block_size;
+
+  // §6.4: concurrency and the logged token count, per version.
+  if (p.concurrency_blocks_over_ceil) {
+    const std::uint64_t per_req = blocks_per_request(a, d, s0.kv, X);
+    out.max_concurrency = per_req > 0 ? static_cast<double>(blocks) / static_cast<double>(per_req) : 0.0;
+  } else {
+    out.max_concurrency = X > 0 ? static_cast<double>(blocks * B) / static_cast<double>(X) : 0.0;
+  }
+  switch (p.tokens_report) {
+    case kv_tokens_report::blocks_times_block_size: out.kv_cache_tokens = blocks * B; break;
+    case kv_tokens_report::blocks_per_group: out.kv_cache_tokens = blocks / out.kv.groups * B; break;
+    case kv_tokens_report::concurrency_times_len:
+      out.kv_cache_tokens = static_cast<std::uint64_t>(out.max_concurrency * static_cast<double>(X));
+      break;
+  }
+
+  // Does it start? In the order vLLM would fail.
+  const std::uint64_t derived = a.derived_max_model_len();
+  const std::uint64_t context = out.cuda_context_bytes;
+  auto fails_at = [&](std::uint64_t len, const std::vector<stage_figures>& st) {
+    for (const auto& f : st) {
+      if (f.available <= 0 || f.blocks == 0) return true;
+      if (p.engine == engine_kind::v0) {
+        if (len > f.blocks * B) return true;
+      } else if (needed_bytes(a, d, f.kv, len) > static_cast<std::uint64_t>(f.available)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::uint64_t max_weights = 0;
+  for (const auto& st : stages) max_weights = std::max(max_weights, st.weights.total());
+
+  out.fits = true;
+  if (derived > 0 && X > derived) {
+    out.fits = false;
+    out.limit = limiting_factor::max_position_embeddings;
+    out.error = "User-specified max_model_len (" + std::to_string(X) +
+                ") is greater than the derived max_model_len (" + std::to_string(derived) +
+                " from the model's max_position_embeddings and rope scaling). Set "
+                "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.";
+  } else if (p.startup_free_check &&
+             T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
+    out.fits = false;
+    out.limit = limiting_factor::gpu_memory_utilization;
+    out.error = "Free memory on device (" + gib2(T - static_cast<double>(context)) + "/" + gib2(T) +
+                " GiB) on startup is less than desired GPU memory utilization (" +
+                std::to_string(d.gpu_memory_utilization).substr(0, 4) + ", " +
+                gib2(T * d.gpu_memory_utilization) +
+                " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+                "processes.";
+  } else if (static_cast<double>(max_weights + context) > T) {
+    out.fits = false;
+    out.limit = limiting_factor::weights;
+    out.error = "CUDA out of memory while loading the model: the weights need " +
+                gib2(static_cast<double>(max_weights)) + " GiB per GPU and the GPU has " + gib2(T) +
+                " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.";
+  } else if (s0.available <= 0 || blocks == 0) {
+    out.fits = false;
+    out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
+                    ? limiting_factor::weights
+                    : limiting_factor::activation;
+    out.error =
+        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+        "initializing the engine.";
+  } else if (fails_at(X, stages)) {
+    out.fits = false;
+    out.limit = limiting_factor::kv_cache;
+  } else if (!p.cuda_graph_in_budget && !d.enforce_eager &&
+             static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
+    out.fits = false;
+    out.limit = limiting_factor::cuda_graphs;
+    out.error = "CUDA out of memory during CUDA graph capture: the graphs need about " +
+                gib2(static_cast<double>(s0.graphs)) + " GiB outside the " +
+                gib2(T * (1.0 - d.gpu_memory_utilization)) +
+                " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
+                "gpu_memory_utilization or use enforce_eager.";
+  }
+
+  // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
+  const bool kv_only = out.fits || out.limit == limiting_factor::kv_cache ||
+                       out.limit == limiting_factor::max_position_embeddings;
+  if (kv_only && !(s0.available <= 0 || blocks == 0)) {
+    const std::uint64_t upper = derived > 0 ? derived : kMaxSearchLen;
+    auto fits_len = [&](std::uint64_t len) {
+      if (!d.max_num_batched_tokens_follows_len) return !fails_at(len, stages);
+      deployment d2 = d;
+      d2.max_model_len = len;
+      d2.max_num_batched_tokens = std::max<std::uint64_t>(len, 2048);
+      std::vector<stage_figures> st2;
+      for (std::uint64_t s = 0; s < d.pp; ++s) {
+        result<weight_bytes> w = weight_bytes{};
+        st2.push_back(compute_stage(a, d2, s, d2.max_num_batched_tokens, out.requested_bytes,
+                                    out.cuda_graphs, w));
+      }
+      return !fails_at(len, st2);
+    };
+    std::uint64_t lo = 0, hi = upper;
+    while (lo < hi) {
+      const std::uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (fits_len(mid)) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    out.max_model_len_fit = lo;
+  }
+  if (out.fits) {
+    out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs) ? limiting_factor::kv_cache
+                                                                          : limiting_factor::none;
+  } else if (out.limit == limiting_factor::kv_cache) {
+    // vLLM's own message, with its estimate from the current budget.
+    std::uint64_t needed = 0;
+    for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));
+    if (p.engine == engine_kind::v0) {
+      out.error = "The model's max seq len (" + std::to_string(X) +
+                  ") is larger than the maximum number of tokens that can be stored in KV cache (" +
+                  std::to_string(blocks * B) +
+                  "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+                  "initializing the engine.";
+    } else {
+      out.error = "To serve at least one request with the models's max seq len (" +
+                  std::to_string(X) + "), (" + gib2(static_cast<double>(needed)) +
+                  " GiB KV cache is needed, which is larger than the available KV cache memory (" +
+                  gib2(static_cast<double>(s0.available)) + " GiB).";
+      if (p.max_len_error_has_estimate) {
+        out.error += " Based on the available memory, the estimated maximum model length is " +
+                     std::to_string(out.max_model_len_fit) + ".";
+      }
+      out.error +=
+          " Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+          "initializing the engine.";
+    }
+  }
+  return out;
+}
+
+}  // namespace vllm_mem

@@ -1,0 +1,286 @@
+// router.cpp — routes, request decoding and the error envelope.
+#include "router.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "vllm_mem/estimate.hpp"
+#include "vllm_mem/json_limits.hpp"
+#include "vllm_mem/text.hpp"
+#include "vllm_mem/version.hpp"
+#include "vllm_mem/weights.hpp"
+
+namespace vllm_mem::http {
+
+using json = nlohmann::json;
+
+namespace {
+
+response json_response(int status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response error_response(int status, std::string_view detail, std::string_view field) {
+  return json_response(status, error_body(detail, field));
+}
+
+int status_for(const error& e) {
+  switch (e.code) {
+    case error_code::invalid_argument: return 400;
+    case error_code::not_found: return 404;
+    case error_code::unsupported: return 400;
+    case error_code::out_of_range: return 400;
+    case error_code::internal: return 500;
+  }
+  return 500;
+}
+
+std::string_view path_of(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+std::string_view query_of(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+}
+
+json entry_summary(const model_entry& e) {
+  json j;
+  if (e.arch) {
+    j = to_json(*e.arch);
+    if (auto p = count_parameters(*e.arch)) {
+      j["params_billions"] = std::round(static_cast<double>(p->total) / 1e7) / 100.0;
+      if (e.arch->is_moe()) j["active_params_billions"] = std::round(static_cast<double>(p->active) / 1e7) / 100.0;
+    }
+  } else if (e.closed) {
+    j["closed"] = true;
+    j["params_billions"] = e.params.official_total ? json(static_cast<double>(*e.params.official_total) / 1e9) : json(nullptr);
+    j["params_status"] = e.params.status.empty() ? "unknown" : e.params.status;
+  } else {
+    j["incomplete"] = true;
+  }
+  j["id"] = e.id;
+  j["family"] = e.family;
+  j["source"] = e.source.empty() ? json(nullptr) : json(e.source.front());
+  j["verification"] = e.verification;
+  if (!e.params.text.empty()) j["published_params"] = e.params.text;
+  if (e.arch && !e.arch->quantization.is_none()) j["quantized"] = true;
+  return j;
+}
+
+}  // namespace
+
+std::string error_body(std::string_view detail, std::string_view field) {
+  json j;
+  j["detail"] = std::string(detail);
+  j["field"] = field.empty() ? json(nullptr) : json(std::string(field));
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size()) {
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) {
+        out.push_back(s[i]);
+        continue;
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+router::router(const catalogs& c) : c_(c) {
+  json root;
+  root["name"] = "vllm-mem";
+  root["version"] = std::string(kVersion);
+  root["description"] =
+      "Estimates the GPU memory a large language model needs when served with vLLM: weights, "
+      "activations, KV cache and CUDA overhead, and (given a GPU) what vLLM prints at startup.";
+  root["endpoints"] = {
+      {"POST /estimate-gpu-memory", "memory estimate for a model and workload (the seed API)"},
+      {"GET /known-architectures", "models in the database, keyed by name (?family=, ?q=, ?quantized=)"},
+      {"GET /models/{id}", "one database entry with its source, parameter counts and KV bytes per token"},
+      {"GET /gpus", "the GPU catalog"},
+      {"GET /healthz", "liveness"},
+      {"GET /readyz", "readiness (database loaded)"},
+      {"GET /", "this document"}};
+  root["example_request"] = {{"model_name", "meta-llama/Llama-2-7b"},
+                             {"max_seq_len", 2048},
+                             {"dtype", "float16"},
+                             {"max_batch_size", 32},
+                             {"gpu_memory_utilization", 0.9},
+                             {"quantization", nullptr},
+                             {"params_billions", nullptr},
+                             {"architecture",
+                              {{"num_layers", 32},
+                               {"hidden_size", 4096},
+                               {"num_heads", 32},
+                               {"head_dim", 128},
+                               {"intermediate_size", 11008}}}};
+  root["example_request_with_gpu"] = {{"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
+                                      {"max_seq_len", 8192},
+                                      {"gpu", "H100-80GB"},
+                                      {"vllm_version", std::string(kNewestCalibratedVersion)}};
+  root["units"] = "_gb fields: decimal gigabytes (1e9 bytes); vllm_startup _gib fields: GiB (2^30 bytes); components_bytes: bytes";
+  root_body_ = root.dump();
+
+  json all = json::object();
+  for (const auto& e : c_.models.entries()) all[e.id] = entry_summary(e);
+  known_all_body_ = all.dump();
+
+  json gpus = json::array();
+  for (const auto& g : c_.gpus.entries()) {
+    json j{{"id", g.id}, {"name", g.name}, {"aliases", g.aliases}, {"vendor", g.vendor},
+           {"memory_nominal_gb", g.memory_nominal_gb},
+           {"cuda_total_gib", g.cuda_total_gib > 0 ? json(g.cuda_total_gib) : json(nullptr)},
+           {"memory_bandwidth_gbps", g.memory_bandwidth_gbps}, {"fp8_support", g.fp8_support}};
+    const auto price = g.cheapest_price_per_gpu_hour();
+    j["cheapest_usd_per_gpu_hour"] = price ? json(*price) : json(nullptr);
+    gpus.push_back(j);
+  }
+  gpus_body_ = json{{"gpus", gpus}}.dump();
+}
+
+response router::handle(const request& r) const {
+  const std::string_view path = path_of(r.target);
+  const bool get = r.method == "GET" || r.method == "HEAD";
+  const bool post = r.method == "POST";
+  auto method_not_allowed = [&](const char* allow) {
+    response res = error_response(405, std::string("method ") + std::string(r.method) + " is not allowed on " +
+                                           std::string(path) + "; use " + allow,
+                                  "");
+    res.allow = allow;
+    return res;
+  };
+  if (path == "/estimate-gpu-memory") {
+    if (!post) return method_not_allowed("POST");
+    return estimate(r.body);
+  }
+  if (path == "/") {
+    if (!get) return method_not_allowed("GET");
+    return json_response(200, root_body_);
+  }
+  if (path == "/known-architectures") {
+    if (!get) return method_not_allowed("GET");
+    return known_architectures(query_of(r.target));
+  }
+  if (path == "/gpus") {
+    if (!get) return method_not_allowed("GET");
+    return json_response(200, gpus_body_);
+  }
+  if (path == "/healthz") {
+    if (!get) return method_not_allowed("GET");
+    return json_response(200, "{\"status\":\"ok\"}");
+  }
+  if (path == "/readyz") {
+    if (!get) return method_not_allowed("GET");
+    return json_response(200, "{\"status\":\"ready\",\"models\":" + std::to_string(c_.models.entries().size()) +
+                                  ",\"gpus\":" + std::to_string(c_.gpus.entries().size()) + "}");
+  }
+  if (path.rfind("/models/", 0) == 0 && path.size() > 8) {
+    if (!get) return method_not_allowed("GET");
+    return model(url_decode(path.substr(8)));
+  }
+  return error_response(404, "no such endpoint: " + std::string(path) +
+                                 " (see GET / for the list of endpoints)",
+                        "");
+}
+
+response router::estimate(std::string_view body) const {
+  auto parsed = parse_json_strict(body);
+  if (!parsed) return error_response(400, parsed.err().message, parsed.err().field);
+  auto req = parse_estimate_request(*parsed);
+  if (!req) return error_response(400, req.err().message, req.err().field);
+  auto est = vllm_mem::estimate(*req, c_.models, c_.gpus);
+  if (!est) return error_response(status_for(est.err()), est.err().message, est.err().field);
+  return json_response(200, to_json(*est).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+response router::known_architectures(std::string_view query) const {
+  if (query.empty()) return json_response(200, known_all_body_);
+  std::string family, q;
+  std::optional<bool> quantized;
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    const auto amp = query.find('&', pos);
+    const std::string_view part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    const auto eq = part.find('=');
+    const std::string key = url_decode(part.substr(0, eq));
+    const std::string value = eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+    if (key == "family") {
+      family = value;
+    } else if (key == "q") {
+      q = value;
+    } else if (key == "quantized") {
+      if (value == "true" || value == "1") {
+        quantized = true;
+      } else if (value == "false" || value == "0") {
+        quantized = false;
+      } else {
+        return error_response(400, "query 'quantized' must be true or false", "quantized");
+      }
+    } else if (!key.empty()) {
+      return error_response(400, "unknown query parameter '" + key + "'; use family, q or quantized", key);
+    }
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  json out = json::object();
+  const std::string fam = to_lower(family), needle = to_lower(q);
+  for (const auto& e : c_.models.entries()) {
+    if (!fam.empty() && to_lower(e.family).find(fam) == std::string::npos) continue;
+    if (!needle.empty()) {
+      bool hit = to_lower(e.id).find(needle) != std::string::npos;
+      for (const auto& a : e.aliases) hit = hit || to_lower(a).find(needle) != std::string::npos;
+      if (!hit) continue;
+    }
+    if (quantized) {
+      const bool is_q = e.arch && !e.arch->quantization.is_none();
+      if (is_q != *quantized) continue;
+    }
+    out[e.id] = entry_summary(e);
+  }
+  return json_response(200, out.dump());
+}
+
+response router::model(std::string_view id) const {
+  const model_entry* e = c_.models.find_exact(id);
+  if (!e) {
+    auto m = c_.models.resolve(id);
+    if (!m) return error_response(404, "no model '" + std::string(id) + "' in the database", "id");
+    e = m->entry;
+  }
+  json j = e->raw;
+  j["resolved"] = entry_summary(*e);
+  if (e->arch) {
+    if (auto p = count_parameters(*e->arch)) {
+      j["parameter_count"] = {{"total", p->total},
+                              {"active", p->active},
+                              {"convention", "active = all non-expert parameters + top-k routed experts, both embedding matrices counted"}};
+    }
+    const std::uint64_t per_token = e->arch->num_layers * e->arch->kv_heads_per_rank(1) *
+                                    e->arch->kv_head_size() * e->arch->kv_entries_per_head() * 2;
+    j["kv_cache_bytes_per_token_16bit"] = per_token;
+  }
+  return json_response(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace vllm_mem::http

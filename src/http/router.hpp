@@ -1,0 +1,53 @@
+// router.hpp — the HTTP API as a pure function: an HTTP-shaped request in, a response out.
+//
+// Contract: `router::handle` never throws and never returns 500 for bad input: every client
+// error is 400/404/405/413/415 with the body {"detail": "<message naming the field and the
+// rule>", "field": "<field or null>"}. Responses that do not depend on the request (GET /,
+// GET /known-architectures without filters, GET /gpus) are rendered once at construction.
+// A router is immutable after construction and safe to call from many threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vllm_mem/catalogs.hpp"
+
+namespace vllm_mem::http {
+
+struct request {
+  std::string_view method;
+  std::string_view target;  // path and query
+  std::string_view body;
+  std::string_view content_type;
+  std::string_view accept;
+};
+
+struct response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string allow;  // for 405
+};
+
+// Renders the error envelope.
+std::string error_body(std::string_view detail, std::string_view field);
+
+class router {
+ public:
+  explicit router(const catalogs& c);
+  response handle(const request& r) const;
+
+ private:
+  response estimate(std::string_view body) const;
+  response known_architectures(std::string_view query) const;
+  response model(std::string_view id) const;
+
+  const catalogs& c_;
+  std::string root_body_;
+  std::string known_all_body_;
+  std::string gpus_body_;
+};
+
+std::string url_decode(std::string_view s);
+
+}  // namespace vllm_mem::http
