@@ -23,7 +23,7 @@ struct case_row {
   std::string id;
   std::string model;
   bool covered = false;
-  std::string miss;  // the error when not covered
+  std::string miss;          // the error when not covered
   nlohmann::json predicted;  // the vllm_startup object
   nlohmann::json expected;
 };

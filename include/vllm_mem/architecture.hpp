@@ -29,15 +29,16 @@ namespace vllm_mem {
 
 // X-macro lists: one list drives parsing, overlaying and echoing.
 #define VLLM_MEM_ARCH_U64_FIELDS(X)                                                             \
-  X(num_layers) X(hidden_size) X(num_heads) X(num_kv_heads) X(head_dim) X(intermediate_size)    \
-  X(vocab_size) X(max_position_embeddings) X(num_experts) X(num_experts_per_tok)                \
-  X(moe_intermediate_size) X(num_shared_experts) X(shared_expert_intermediate_size)             \
-  X(first_k_dense_replace) X(moe_layer_freq) X(q_lora_rank) X(kv_lora_rank)                    \
-  X(qk_rope_head_dim) X(qk_nope_head_dim) X(v_head_dim) X(sliding_window)                       \
-  X(sliding_window_pattern) X(attention_chunk_size) X(no_rope_layer_interval)
-#define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                            \
-  X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)             \
-  X(new_decoder_architecture)
+  X(num_layers)                                                                                 \
+  X(hidden_size) X(num_heads) X(num_kv_heads) X(head_dim) X(intermediate_size) X(vocab_size)    \
+      X(max_position_embeddings) X(num_experts) X(num_experts_per_tok) X(moe_intermediate_size) \
+          X(num_shared_experts) X(shared_expert_intermediate_size) X(first_k_dense_replace)     \
+              X(moe_layer_freq) X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim)              \
+                  X(qk_nope_head_dim) X(v_head_dim) X(sliding_window) X(sliding_window_pattern) \
+                      X(attention_chunk_size) X(no_rope_layer_interval)
+#define VLLM_MEM_ARCH_BOOL_FIELDS(X) \
+  X(tie_word_embeddings)             \
+  X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn) X(new_decoder_architecture)
 #define VLLM_MEM_ARCH_F64_FIELDS(X) X(rope_theta) X(partial_rotary_factor) X(logit_softcapping)
 #define VLLM_MEM_ARCH_STR_FIELDS(X) \
   X(model_type) X(multimodal_model_type) X(torch_dtype) X(mlp) X(norm)
@@ -123,7 +124,7 @@ struct model_arch {
   std::uint64_t num_sliding_layers() const;
   // Values per token per layer of the KV cache for one rank (vLLM's get_num_kv_heads/head_size).
   std::uint64_t kv_heads_per_rank(std::uint64_t tp) const;
-  std::uint64_t kv_head_size() const;      // MLA: kv_lora_rank + qk_rope_head_dim
+  std::uint64_t kv_head_size() const;         // MLA: kv_lora_rank + qk_rope_head_dim
   std::uint64_t kv_entries_per_head() const;  // 2 (K and V) or 1 (MLA latent)
   std::uint64_t rotary_dim() const;
   // vLLM's _get_and_verify_max_len without a user value: min over the position keys, then RoPE

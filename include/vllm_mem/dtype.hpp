@@ -15,12 +15,18 @@ enum class dtype : std::uint8_t { float32, float16, bfloat16, fp8, int8, int4 };
 
 constexpr std::uint32_t dtype_bits(dtype t) {
   switch (t) {
-    case dtype::float32: return 32;
-    case dtype::float16: return 16;
-    case dtype::bfloat16: return 16;
-    case dtype::fp8: return 8;
-    case dtype::int8: return 8;
-    case dtype::int4: return 4;
+    case dtype::float32:
+      return 32;
+    case dtype::float16:
+      return 16;
+    case dtype::bfloat16:
+      return 16;
+    case dtype::fp8:
+      return 8;
+    case dtype::int8:
+      return 8;
+    case dtype::int4:
+      return 4;
   }
   return 16;
 }

@@ -71,7 +71,8 @@ result<estimate_request> parse_estimate_request(const nlohmann::json& body);
 
 struct resolved_model {
   model_arch arch;
-  std::string source;       // database | request_architecture | params_billions | name_estimate | hf_config ...
+  std::string
+      source;  // database | request_architecture | params_billions | name_estimate | hf_config ...
   std::string resolved_id;  // database id, when the database resolved it
   std::string match;        // exact | suffix_variant | reupload | quantized_checkpoint
   const model_entry* entry = nullptr;
@@ -106,7 +107,8 @@ struct estimate_result {
   double gpu_memory_utilization = 0.9;
 };
 
-result<estimate_result> estimate(const estimate_request& r, const model_db& db, const gpu_catalog& gpus);
+result<estimate_result> estimate(const estimate_request& r, const model_db& db,
+                                 const gpu_catalog& gpus);
 
 nlohmann::json to_json(const estimate_result& e);
 

@@ -47,15 +47,15 @@ struct model_entry {
   std::vector<std::string> source;
   std::string verification;
   std::string notes;
-  std::string file;       // data file it came from
-  nlohmann::json raw;     // the entry as written (for GET /models/{id})
+  std::string file;    // data file it came from
+  nlohmann::json raw;  // the entry as written (for GET /models/{id})
 };
 
 enum class match_kind : std::uint8_t {
-  exact,          // id or alias, case-insensitive
-  suffix_variant, // -hf/-Instruct/-chat/-it/-base variant of a known model
-  reupload,       // another organisation's copy of a known model
-  quantized,      // a quantized checkpoint name resolved to its base model + quantization
+  exact,           // id or alias, case-insensitive
+  suffix_variant,  // -hf/-Instruct/-chat/-it/-base variant of a known model
+  reupload,        // another organisation's copy of a known model
+  quantized,       // a quantized checkpoint name resolved to its base model + quantization
 };
 const char* match_kind_name(match_kind k);
 
@@ -88,9 +88,10 @@ class model_db {
 
  private:
   std::shared_ptr<std::vector<model_entry>> entries_;
-  std::shared_ptr<std::unordered_map<std::string, std::size_t>> exact_;       // lower id/alias
-  std::shared_ptr<std::unordered_map<std::string, std::size_t>> normalized_;  // org + suffixes stripped
-  std::shared_ptr<std::unordered_map<std::string, std::size_t>> basename_;    // org stripped
+  std::shared_ptr<std::unordered_map<std::string, std::size_t>> exact_;  // lower id/alias
+  std::shared_ptr<std::unordered_map<std::string, std::size_t>>
+      normalized_;  // org + suffixes stripped
+  std::shared_ptr<std::unordered_map<std::string, std::size_t>> basename_;  // org stripped
 };
 
 // Lower-cased, organisation stripped, trailing variant suffixes removed ("Meta-Llama-3-8B-Instruct"

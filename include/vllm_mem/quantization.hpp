@@ -17,15 +17,15 @@ namespace vllm_mem {
 
 enum class quant_method : std::uint8_t {
   none,
-  fp8,            // fp8 e4m3 weights, per-tensor or per-channel fp32 scales (fp8.py, compressed-tensors)
-  fp8_block,      // fp8 with [bn, bk] block scales (DeepSeek-V3, Qwen3-FP8)
-  int8,           // int8 weights with per-channel fp32 scales (W8A8 INT8, seed "Q8")
-  awq,            // packed 4-bit, fp16 group scales, packed zeros (awq.py, awq_marlin.py)
-  gptq,           // packed 4/8-bit, fp16 group scales, packed zeros, g_idx (gptq.py, gptq_marlin.py)
-  w4a16,          // compressed-tensors pack-quantized 4-bit, group scales in the model dtype
-  bitsandbytes,   // nf4/fp4 (bits 4) with absmax per 64, or LLM.int8 (bits 8)
-  mxfp4,          // 4-bit e2m1 with an e8m0 scale per 32 (gpt-oss experts)
-  nvfp4,          // 4-bit e2m1 with an fp8 scale per 16 plus per-tensor fp32 scales
+  fp8,  // fp8 e4m3 weights, per-tensor or per-channel fp32 scales (fp8.py, compressed-tensors)
+  fp8_block,     // fp8 with [bn, bk] block scales (DeepSeek-V3, Qwen3-FP8)
+  int8,          // int8 weights with per-channel fp32 scales (W8A8 INT8, seed "Q8")
+  awq,           // packed 4-bit, fp16 group scales, packed zeros (awq.py, awq_marlin.py)
+  gptq,          // packed 4/8-bit, fp16 group scales, packed zeros, g_idx (gptq.py, gptq_marlin.py)
+  w4a16,         // compressed-tensors pack-quantized 4-bit, group scales in the model dtype
+  bitsandbytes,  // nf4/fp4 (bits 4) with absmax per 64, or LLM.int8 (bits 8)
+  mxfp4,         // 4-bit e2m1 with an e8m0 scale per 32 (gpt-oss experts)
+  nvfp4,         // 4-bit e2m1 with an fp8 scale per 16 plus per-tensor fp32 scales
 };
 
 struct quant_spec {
@@ -36,9 +36,9 @@ struct quant_spec {
   bool sym = true;                 // symmetric: no zero points for w4a16
   std::uint32_t block_n = 128;     // fp8_block
   std::uint32_t block_k = 128;
-  bool double_quant = true;        // bitsandbytes 4-bit: nested absmax quantization
-  bool experts_only = false;       // only the MoE experts are quantized (gpt-oss MXFP4)
-  bool quantize_lm_head = false;   // lm_head quantized too (rare; GPTQ lm_head_quantized)
+  bool double_quant = true;       // bitsandbytes 4-bit: nested absmax quantization
+  bool experts_only = false;      // only the MoE experts are quantized (gpt-oss MXFP4)
+  bool quantize_lm_head = false;  // lm_head quantized too (rare; GPTQ lm_head_quantized)
 
   bool is_none() const { return method == quant_method::none; }
   // Bytes per weight for a dense estimate (documentation and planners), without sharding.

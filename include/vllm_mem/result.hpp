@@ -34,8 +34,8 @@ inline error make_error(error_code code, std::string message, std::string field 
 template <class T>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  result(error e) : v_(std::move(e)) {}              // NOLINT(google-explicit-constructor)
+  result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  result(error e) : v_(std::move(e)) {}      // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(v_); }

@@ -27,11 +27,11 @@ struct deployment {
   std::uint64_t tp = 1;
   std::uint64_t pp = 1;
   bool expert_parallel = false;
-  std::uint64_t max_model_len = 2048;          // X
-  std::uint64_t max_num_seqs = 256;            // S
-  std::uint64_t max_num_batched_tokens = 2048;  // M
+  std::uint64_t max_model_len = 2048;               // X
+  std::uint64_t max_num_seqs = 256;                 // S
+  std::uint64_t max_num_batched_tokens = 2048;      // M
   bool max_num_batched_tokens_follows_len = false;  // V0 without chunked prefill: max(X, 2048)
-  std::uint64_t block_size = 16;                // B
+  std::uint64_t block_size = 16;                    // B
   bool enforce_eager = false;
   std::uint32_t act_bits = 16;  // model dtype
   quant_spec quant;             // effective weight quantization
@@ -73,11 +73,11 @@ struct startup_result {
   std::uint64_t kv_cache_tokens = 0;  // as the version logs "GPU KV cache size"
   double max_concurrency = 0.0;       // for max_model_len
   bool fits = false;
-  std::string error;                  // the message vLLM would raise, empty when it starts
+  std::string error;                    // the message vLLM would raise, empty when it starts
   std::uint64_t max_model_len_fit = 0;  // largest max_model_len that starts (0: none)
   limiting_factor limit = limiting_factor::none;
   kv_layout kv;
-  std::uint64_t cuda_graphs = 0;      // graphs captured
+  std::uint64_t cuda_graphs = 0;  // graphs captured
 };
 
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d);

@@ -31,16 +31,16 @@ enum class engine_kind : std::uint8_t { v0, v1 };
 
 // How the KV budget treats memory that is not this instance's (§3).
 enum class budget_mode : std::uint8_t {
-  free_delta,    // V0 <= 0.6.3: T*u - (free_at_init - free_after_profile)
-  global,        // V0 0.6.4, V1 0.7-0.9.1: T*u - (torch peak + all non-torch memory on the GPU)
-  per_instance,  // V0 >= 0.6.5, V1 >= 0.9.2: T*u - (W + P + N_t)
+  free_delta,       // V0 <= 0.6.3: T*u - (free_at_init - free_after_profile)
+  global,           // V0 0.6.4, V1 0.7-0.9.1: T*u - (torch peak + all non-torch memory on the GPU)
+  per_instance,     // V0 >= 0.6.5, V1 >= 0.9.2: T*u - (W + P + N_t)
   free_delta_2026,  // >= 0.21: ceil(T*u) - free-memory delta - CUDA graph estimate
 };
 
 enum class kv_tokens_report : std::uint8_t {
-  blocks_times_block_size,   // V0, V1 <= 0.9: num_blocks * B
-  blocks_per_group,          // V1 0.10-0.20: (num_blocks // groups) * min B
-  concurrency_times_len,     // >= 0.21: int(concurrency * max_model_len)
+  blocks_times_block_size,  // V0, V1 <= 0.9: num_blocks * B
+  blocks_per_group,         // V1 0.10-0.20: (num_blocks // groups) * min B
+  concurrency_times_len,    // >= 0.21: int(concurrency * max_model_len)
 };
 
 struct vllm_profile {
@@ -48,7 +48,7 @@ struct vllm_profile {
   engine_kind engine = engine_kind::v1;
   bool extrapolated = false;  // newer than the newest calibrated version
   budget_mode budget = budget_mode::per_instance;
-  bool hybrid_kv_manager = true;   // V1 >= 0.10: sliding-window layers keep window-sized KV
+  bool hybrid_kv_manager = true;  // V1 >= 0.10: sliding-window layers keep window-sized KV
   kv_tokens_report tokens_report = kv_tokens_report::blocks_per_group;
   bool concurrency_blocks_over_ceil = true;  // V1 >= 0.10: blocks / ceil(X/B); else tokens / X
   bool cuda_graph_in_budget = false;         // >= 0.21: estimate subtracted before KV
@@ -65,7 +65,7 @@ struct vllm_profile {
   double non_torch_nccl_gib = 1.8;        // extra with tensor parallelism (NCCL, custom all-reduce)
   double cuda_context_gib = 0.5;          // CUDA context + kernels, before the snapshot
   double graph_base_gib = 0.2;            // CUDA graph pool
-  double graph_per_layer_graph_mib = 0.2; // per decoder layer per captured graph
+  double graph_per_layer_graph_mib = 0.2;  // per decoder layer per captured graph
 };
 
 result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine);

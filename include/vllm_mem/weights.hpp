@@ -43,12 +43,12 @@ struct weight_bytes {
   std::uint64_t router = 0;
   std::uint64_t norms = 0;
   std::uint64_t vision = 0;
-  std::uint64_t buffers = 0;  // rotary caches, MLA absorbed matrices (not parameters)
+  std::uint64_t buffers = 0;     // rotary caches, MLA absorbed matrices (not parameters)
   std::uint64_t num_layers = 0;  // decoder layers on this stage
 
   std::uint64_t parameter_bytes() const {
-    return embedding + lm_head + attention + dense_mlp + experts + shared_experts + router +
-           norms + vision;
+    return embedding + lm_head + attention + dense_mlp + experts + shared_experts + router + norms +
+           vision;
   }
   std::uint64_t total() const { return parameter_bytes() + buffers; }
 };

@@ -41,7 +41,8 @@ json flag_value(const std::string& s) {
   if (s == "true") return true;
   if (s == "false") return false;
   if (s == "null") return nullptr;
-  if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) {
+  if (!s.empty() &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) {
     json j = json::parse(s, nullptr, false);
     if (!j.is_discarded() && j.is_number()) return j;
   }
@@ -71,13 +72,17 @@ void print_table(const json& r) {
   };
   std::printf("%s  (model_source: %s%s)\n", r["model_name"].get<std::string>().c_str(),
               r["model_source"].get<std::string>().c_str(),
-              r["resolved_model_id"].is_string() ? (", " + r["resolved_model_id"].get<std::string>()).c_str() : "");
+              r["resolved_model_id"].is_string()
+                  ? (", " + r["resolved_model_id"].get<std::string>()).c_str()
+                  : "");
   const auto& a = r["architecture_used"];
-  std::printf("  architecture: %llu layers, hidden %llu, %llu heads (%llu KV) x %llu, FFN %llu, vocab %llu\n",
-              a["num_layers"].get<unsigned long long>(), a["hidden_size"].get<unsigned long long>(),
-              a["num_heads"].get<unsigned long long>(), a["num_kv_heads"].get<unsigned long long>(),
-              a["head_dim"].get<unsigned long long>(), a["intermediate_size"].get<unsigned long long>(),
-              a["vocab_size"].get<unsigned long long>());
+  std::printf(
+      "  architecture: %llu layers, hidden %llu, %llu heads (%llu KV) x %llu, FFN %llu, vocab "
+      "%llu\n",
+      a["num_layers"].get<unsigned long long>(), a["hidden_size"].get<unsigned long long>(),
+      a["num_heads"].get<unsigned long long>(), a["num_kv_heads"].get<unsigned long long>(),
+      a["head_dim"].get<unsigned long long>(), a["intermediate_size"].get<unsigned long long>(),
+      a["vocab_size"].get<unsigned long long>());
   std::printf("  parameters: %.3f B total, %.3f B active; %llu GPU(s)\n",
               static_cast<double>(r["parameters"]["total"].get<std::uint64_t>()) / 1e9,
               static_cast<double>(r["parameters"]["active"].get<std::uint64_t>()) / 1e9,
@@ -85,35 +90,44 @@ void print_table(const json& r) {
   std::printf("\n  memory per GPU (decimal GB)\n");
   row("model parameters", fixed(r["model_params_memory_gb"].get<double>()) + " GB");
   row("activation (profile peak)", fixed(r["activation_memory_gb"].get<double>()) + " GB");
-  row("KV cache, min (1 block per sequence)", fixed(r["min_kv_cache_memory_gb"].get<double>()) + " GB");
-  row("KV cache, max (all sequences full)", fixed(r["max_kv_cache_memory_gb"].get<double>()) + " GB");
+  row("KV cache, min (1 block per sequence)",
+      fixed(r["min_kv_cache_memory_gb"].get<double>()) + " GB");
+  row("KV cache, max (all sequences full)",
+      fixed(r["max_kv_cache_memory_gb"].get<double>()) + " GB");
   row("CUDA overhead", fixed(r["cuda_overhead_gb"].get<double>()) + " GB");
   row("total, min", fixed(r["total_min_memory_gb"].get<double>()) + " GB");
   row("total, max", fixed(r["total_max_memory_gb"].get<double>()) + " GB");
   row("recommended GPU memory", fixed(r["recommended_memory_gb"].get<double>()) + " GB");
   if (r.contains("vllm_startup")) {
     const auto& v = r["vllm_startup"];
-    std::printf("\n  vLLM %s startup (%s engine), per GPU (GiB)\n", r["vllm_version"].get<std::string>().c_str(),
+    std::printf("\n  vLLM %s startup (%s engine), per GPU (GiB)\n",
+                r["vllm_version"].get<std::string>().c_str(),
                 r["vllm_engine"].get<std::string>().c_str());
     row("total GPU memory", fixed(v["total_gpu_memory_gib"].get<double>()) + " GiB");
     row("requested (total x utilization)", fixed(v["requested_memory_gib"].get<double>()) + " GiB");
     row("Model loading took", fixed(v["weights_gib"].get<double>()) + " GiB");
     row("activation peak", fixed(v["activation_peak_gib"].get<double>()) + " GiB");
     row("non-torch", fixed(v["non_torch_gib"].get<double>()) + " GiB");
-    row(std::string("CUDA graphs (") + (v["cuda_graph_in_budget"].get<bool>() ? "in budget" : "outside budget") + ")",
+    row(std::string("CUDA graphs (") +
+            (v["cuda_graph_in_budget"].get<bool>() ? "in budget" : "outside budget") + ")",
         fixed(v["cuda_graph_gib"].get<double>()) + " GiB");
     row("Available KV cache memory", fixed(v["kv_cache_gib"].get<double>()) + " GiB");
-    row("GPU KV cache size", std::to_string(v["kv_cache_tokens"].get<std::uint64_t>()) + " tokens (" +
-                                 std::to_string(v["num_gpu_blocks"].get<std::uint64_t>()) + " blocks)");
+    row("GPU KV cache size",
+        std::to_string(v["kv_cache_tokens"].get<std::uint64_t>()) + " tokens (" +
+            std::to_string(v["num_gpu_blocks"].get<std::uint64_t>()) + " blocks)");
     row("Maximum concurrency", fixed(v["max_concurrency"].get<double>()) + " x " +
-                                   std::to_string(v["max_model_len"].get<std::uint64_t>()) + " tokens");
+                                   std::to_string(v["max_model_len"].get<std::uint64_t>()) +
+                                   " tokens");
     row("starts", v["fits"].get<bool>() ? "yes" : "no");
-    row("largest max_model_len that starts", std::to_string(v["max_model_len_fit"].get<std::uint64_t>()));
+    row("largest max_model_len that starts",
+        std::to_string(v["max_model_len_fit"].get<std::uint64_t>()));
     row("limiting factor", v["limiting_factor"].get<std::string>());
     row("flags", v["vllm_args"].get<std::string>());
-    if (v["error"].is_string()) std::printf("\n  vLLM would fail: %s\n", v["error"].get<std::string>().c_str());
+    if (v["error"].is_string())
+      std::printf("\n  vLLM would fail: %s\n", v["error"].get<std::string>().c_str());
   }
-  if (r["warning"].is_string()) std::printf("\n  warning: %s\n", r["warning"].get<std::string>().c_str());
+  if (r["warning"].is_string())
+    std::printf("\n  warning: %s\n", r["warning"].get<std::string>().c_str());
 }
 
 struct estimate_flags {
@@ -122,7 +136,8 @@ struct estimate_flags {
   bool as_json = false;
 };
 
-void add_estimate_options(CLI::App* cmd, estimate_flags& f, std::vector<std::unique_ptr<std::string>>& store) {
+void add_estimate_options(CLI::App* cmd, estimate_flags& f,
+                          std::vector<std::unique_ptr<std::string>>& store) {
   struct spec {
     const char* flag;
     const char* field;
@@ -133,10 +148,13 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f, std::vector<std::uni
       {"--max-seq-len", "max_seq_len", "maximum sequence length (required)"},
       {"--max-model-len", "max_model_len", "vLLM max_model_len (default: max-seq-len)"},
       {"--dtype", "dtype", "float32, float16, bfloat16, int8, int4, fp8, auto (default float16)"},
-      {"--kv-cache-dtype", "kv_cache_dtype", "KV cache dtype (default: dtype; fp8, fp8_e4m3, fp8_e5m2)"},
+      {"--kv-cache-dtype", "kv_cache_dtype",
+       "KV cache dtype (default: dtype; fp8, fp8_e4m3, fp8_e5m2)"},
       {"--max-batch-size,--max-num-seqs", "max_batch_size", "concurrent sequences (default 32)"},
-      {"--gpu-memory-utilization", "gpu_memory_utilization", "fraction of GPU memory vLLM may use (default 0.9)"},
-      {"--quantization", "quantization", "Q8, Q4, fp8, int8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4"},
+      {"--gpu-memory-utilization", "gpu_memory_utilization",
+       "fraction of GPU memory vLLM may use (default 0.9)"},
+      {"--quantization", "quantization",
+       "Q8, Q4, fp8, int8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4"},
       {"--params-billions", "params_billions", "parameter count override, in billions"},
       {"--gpu", "gpu", "GPU from the catalog (H100-80GB, A100-40GB, L4, RTX-4090, ...)"},
       {"--gpu-memory-gib", "gpu_memory_gib", "total GPU memory as CUDA reports it, GiB"},
@@ -152,7 +170,8 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f, std::vector<std::uni
     std::string* target = store.back().get();
     const std::string field = s.field;
     cmd->add_option_function<std::string>(
-        s.flag, [&f, field, target](const std::string& v) {
+        s.flag,
+        [&f, field, target](const std::string& v) {
           *target = v;
           f.values.emplace_back(field, v);
         },
@@ -176,7 +195,8 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f, std::vector<std::uni
       "--enforce-eager", [&f](std::int64_t) { f.values.emplace_back("enforce_eager", "true"); },
       "no CUDA graphs");
   cmd->add_flag_function(
-      "--enable-expert-parallel", [&f](std::int64_t) { f.values.emplace_back("enable_expert_parallel", "true"); },
+      "--enable-expert-parallel",
+      [&f](std::int64_t) { f.values.emplace_back("enable_expert_parallel", "true"); },
       "expert parallelism for MoE models");
   cmd->add_flag("--json", f.as_json, "print the API's JSON response body");
 }
@@ -186,8 +206,9 @@ json build_request(const estimate_flags& f) {
   for (const auto& [field, raw] : f.values) {
     if (field.rfind("architecture.", 0) == 0) {
       body["architecture"][field.substr(13)] = flag_value(raw);
-    } else if (field == "model_name" || field == "gpu" || field == "dtype" || field == "kv_cache_dtype" ||
-               field == "quantization" || field == "vllm_version" || field == "vllm_engine") {
+    } else if (field == "model_name" || field == "gpu" || field == "dtype" ||
+               field == "kv_cache_dtype" || field == "quantization" || field == "vllm_version" ||
+               field == "vllm_engine") {
       body[field] = raw;
     } else {
       body[field] = flag_value(raw);
@@ -199,7 +220,8 @@ json build_request(const estimate_flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"vllm-mem: how much GPU memory a model needs when served with vLLM, and whether it starts"};
+  CLI::App app{
+      "vllm-mem: how much GPU memory a model needs when served with vLLM, and whether it starts"};
   app.set_version_flag("--version,-V", std::string(kVersion));
   app.require_subcommand(1);
 
@@ -210,14 +232,17 @@ int main(int argc, char** argv) {
   bool access_log = false;
   auto* serve = app.add_subcommand("serve", "run the HTTP API (and web page)");
   serve->add_option("--host", host, "address to listen on")->capture_default_str();
-  serve->add_option("--port,-p", port, "port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  serve->add_option("--port,-p", port, "port (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "I/O threads (default: one per core)");
   serve->add_flag("--access-log", access_log, "log one line per request to stderr");
 
   // estimate
   estimate_flags ef;
   std::vector<std::unique_ptr<std::string>> store;
-  auto* est = app.add_subcommand("estimate", "estimate memory for a model and workload (same fields as the API)");
+  auto* est = app.add_subcommand(
+      "estimate", "estimate memory for a model and workload (same fields as the API)");
   add_estimate_options(est, ef, store);
 
   // models
@@ -235,8 +260,12 @@ int main(int argc, char** argv) {
   // validate
   std::string cases_path;
   bool validate_json = false, validate_quiet = false;
-  auto* validate = app.add_subcommand("validate", "score the startup model against real vLLM startup cases");
-  validate->add_option("cases", cases_path, "cases file (e.g. ../shared/ground-truth/vllm-startup-cases.dev.json)")->required();
+  auto* validate =
+      app.add_subcommand("validate", "score the startup model against real vLLM startup cases");
+  validate
+      ->add_option("cases", cases_path,
+                   "cases file (e.g. ../shared/ground-truth/vllm-startup-cases.dev.json)")
+      ->required();
   validate->add_flag("--json", validate_json, "print the report as JSON");
   validate->add_flag("--quiet", validate_quiet, "only the summary");
 
@@ -259,8 +288,9 @@ int main(int argc, char** argv) {
     http::server srv(router, opt);
     if (auto err = srv.start(); !err.empty()) return fail(err, 1);
     srv.handle_signals();
-    std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs)\n", std::string(kVersion).c_str(),
-                 host.c_str(), srv.port(), cat->models.entries().size(), cat->gpus.entries().size());
+    std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs)\n",
+                 std::string(kVersion).c_str(), host.c_str(), srv.port(),
+                 cat->models.entries().size(), cat->gpus.entries().size());
     srv.wait();
     return 0;
   }
@@ -313,22 +343,26 @@ int main(int argc, char** argv) {
       std::cout << all.dump(2) << "\n";
       return 0;
     }
-    std::printf("%-58s %-18s %9s %7s %6s %s\n", "id", "family", "params_B", "layers", "ctx_k", "notes");
+    std::printf("%-58s %-18s %9s %7s %6s %s\n", "id", "family", "params_B", "layers", "ctx_k",
+                "notes");
     for (auto it = all.begin(); it != all.end(); ++it) {
       const json& m = it.value();
       const std::string params = m.contains("params_billions") && m["params_billions"].is_number()
                                      ? fixed(m["params_billions"].get<double>(), 2)
                                      : "-";
-      const std::string layers = m.contains("num_layers") ? std::to_string(m["num_layers"].get<std::uint64_t>()) : "-";
-      const std::string ctx = m.contains("max_position_embeddings")
-                                  ? std::to_string(m["max_position_embeddings"].get<std::uint64_t>() / 1024)
-                                  : "-";
+      const std::string layers =
+          m.contains("num_layers") ? std::to_string(m["num_layers"].get<std::uint64_t>()) : "-";
+      const std::string ctx =
+          m.contains("max_position_embeddings")
+              ? std::to_string(m["max_position_embeddings"].get<std::uint64_t>() / 1024)
+              : "-";
       std::string notes;
       if (m.value("closed", false)) notes = "closed (unofficial size)";
       if (m.value("quantized", false)) notes = "quantized checkpoint";
       if (m.value("incomplete", false)) notes = "incomplete entry";
-      std::printf("%-58s %-18s %9s %7s %6s %s\n", it.key().c_str(), m["family"].get<std::string>().c_str(),
-                  params.c_str(), layers.c_str(), ctx.c_str(), notes.c_str());
+      std::printf("%-58s %-18s %9s %7s %6s %s\n", it.key().c_str(),
+                  m["family"].get<std::string>().c_str(), params.c_str(), layers.c_str(),
+                  ctx.c_str(), notes.c_str());
     }
     std::printf("%zu models\n", all.size());
     return 0;
@@ -345,16 +379,24 @@ int main(int argc, char** argv) {
     if (validate_json) {
       json rows = json::array();
       for (const auto& r : rep->rows) {
-        rows.push_back({{"id", r.id}, {"model", r.model}, {"covered", r.covered}, {"miss", r.miss},
-                        {"predicted", r.predicted}, {"expected", r.expected}});
+        rows.push_back({{"id", r.id},
+                        {"model", r.model},
+                        {"covered", r.covered},
+                        {"miss", r.miss},
+                        {"predicted", r.predicted},
+                        {"expected", r.expected}});
       }
-      std::cout << json{{"summary", to_json(rep->summary)}, {"rows", rows}, {"missed_targets", rep->missed_targets}}.dump(1)
+      std::cout << json{{"summary", to_json(rep->summary)},
+                        {"rows", rows},
+                        {"missed_targets", rep->missed_targets}}
+                       .dump(1)
                 << "\n";
       return rep->missed_targets.empty() ? 0 : 3;
     }
     if (!validate_quiet) {
-      const char* keys[] = {"weights_gib", "activation_peak_gib", "non_torch_gib", "cuda_graph_gib",
-                            "kv_cache_gib", "kv_cache_tokens", "max_concurrency", "fits"};
+      const char* keys[] = {
+          "weights_gib",  "activation_peak_gib", "non_torch_gib",   "cuda_graph_gib",
+          "kv_cache_gib", "kv_cache_tokens",     "max_concurrency", "fits"};
       for (const auto& r : rep->rows) {
         std::printf("%-8s %s\n", r.id.c_str(), r.model.c_str());
         if (!r.covered) {
@@ -363,21 +405,25 @@ int main(int argc, char** argv) {
         }
         for (const char* k : keys) {
           if (!r.expected.contains(k)) continue;
-          std::printf("         %-22s predicted %-14s logged %s\n", k, r.predicted[k].dump().c_str(),
-                      r.expected[k].dump().c_str());
+          std::printf("         %-22s predicted %-14s logged %s\n", k,
+                      r.predicted[k].dump().c_str(), r.expected[k].dump().c_str());
         }
       }
     }
     const auto& s = rep->summary;
     auto f = [](const std::optional<double>& v) { return v ? fixed(*v, 3) : std::string("n/a"); };
     std::printf("\ncases %zu, coverage %s\n", s.cases, fixed(s.coverage, 3).c_str());
-    std::printf("weights   rel. error  median %s  p90 %s  (n=%zu)\n", f(s.weights_rel_median).c_str(), f(s.weights_rel_p90).c_str(), s.weights_n);
-    std::printf("KV tokens rel. error  median %s  p90 %s  (n=%zu)\n", f(s.tokens_rel_median).c_str(), f(s.tokens_rel_p90).c_str(), s.tokens_n);
-    std::printf("activation abs. error median %s GiB  p90 %s GiB  (n=%zu)\n", f(s.activation_abs_median_gib).c_str(),
-                f(s.activation_abs_p90_gib).c_str(), s.activation_n);
+    std::printf("weights   rel. error  median %s  p90 %s  (n=%zu)\n",
+                f(s.weights_rel_median).c_str(), f(s.weights_rel_p90).c_str(), s.weights_n);
+    std::printf("KV tokens rel. error  median %s  p90 %s  (n=%zu)\n",
+                f(s.tokens_rel_median).c_str(), f(s.tokens_rel_p90).c_str(), s.tokens_n);
+    std::printf("activation abs. error median %s GiB  p90 %s GiB  (n=%zu)\n",
+                f(s.activation_abs_median_gib).c_str(), f(s.activation_abs_p90_gib).c_str(),
+                s.activation_n);
     std::printf("non-torch abs. error median %s GiB; CUDA graph abs. error median %s GiB\n",
                 f(s.non_torch_abs_median_gib).c_str(), f(s.cuda_graph_abs_median_gib).c_str());
-    std::printf("KV GiB abs. error     median %s  p90 %s\n", f(s.kv_gib_abs_median).c_str(), f(s.kv_gib_abs_p90).c_str());
+    std::printf("KV GiB abs. error     median %s  p90 %s\n", f(s.kv_gib_abs_median).c_str(),
+                f(s.kv_gib_abs_p90).c_str());
     std::printf("fit/no-fit right      %s  (n=%zu)\n", f(s.fits_accuracy).c_str(), s.fits_n);
     if (!rep->missed_targets.empty()) {
       std::printf("MISSED targets:");

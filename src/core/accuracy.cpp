@@ -23,7 +23,8 @@ std::optional<double> pct(std::vector<double> xs, double q) {
 }  // namespace
 
 result<accuracy_report> score_cases(const json& cases, const catalogs& c) {
-  if (!cases.is_array()) return make_error(error_code::invalid_argument, "the cases file must hold a JSON array");
+  if (!cases.is_array())
+    return make_error(error_code::invalid_argument, "the cases file must hold a JSON array");
   accuracy_report rep;
   std::vector<double> w_err, t_err, act_err, nt_err, cg_err, kvg_err;
   std::size_t fits_ok = 0, fits_n = 0, covered = 0;
@@ -59,16 +60,20 @@ result<accuracy_report> score_cases(const json& cases, const catalogs& c) {
     row.predicted = vs;
     const json& e = row.expected;
     if (e.contains("weights_gib") && e["weights_gib"].get<double>() != 0) {
-      w_err.push_back(std::fabs(vs["weights_gib"].get<double>() - e["weights_gib"].get<double>()) / e["weights_gib"].get<double>());
+      w_err.push_back(std::fabs(vs["weights_gib"].get<double>() - e["weights_gib"].get<double>()) /
+                      e["weights_gib"].get<double>());
     }
-    if (e.contains("kv_cache_tokens") && e["kv_cache_tokens"].get<double>() != 0 && e.value("fits", true)) {
-      t_err.push_back(std::fabs(vs["kv_cache_tokens"].get<double>() - e["kv_cache_tokens"].get<double>()) /
-                      e["kv_cache_tokens"].get<double>());
+    if (e.contains("kv_cache_tokens") && e["kv_cache_tokens"].get<double>() != 0 &&
+        e.value("fits", true)) {
+      t_err.push_back(
+          std::fabs(vs["kv_cache_tokens"].get<double>() - e["kv_cache_tokens"].get<double>()) /
+          e["kv_cache_tokens"].get<double>());
     }
-    const std::pair<const char*, std::vector<double>*> abs_keys[] = {{"activation_peak_gib", &act_err},
-                                                                     {"non_torch_gib", &nt_err},
-                                                                     {"cuda_graph_gib", &cg_err},
-                                                                     {"kv_cache_gib", &kvg_err}};
+    const std::pair<const char*, std::vector<double>*> abs_keys[] = {
+        {"activation_peak_gib", &act_err},
+        {"non_torch_gib", &nt_err},
+        {"cuda_graph_gib", &cg_err},
+        {"kv_cache_gib", &kvg_err}};
     for (const auto& [key, acc] : abs_keys) {
       if (e.contains(key)) acc->push_back(std::fabs(vs[key].get<double>() - e[key].get<double>()));
     }
@@ -99,7 +104,8 @@ result<accuracy_report> score_cases(const json& cases, const catalogs& c) {
   // Issue 3's targets.
   auto miss = [&](const char* name, std::optional<double> v, bool upper, double limit) {
     if (!v || (upper ? *v > limit : *v < limit)) {
-      rep.missed_targets.push_back(std::string(name) + (upper ? " <= " : " >= ") + std::to_string(limit));
+      rep.missed_targets.push_back(std::string(name) + (upper ? " <= " : " >= ") +
+                                   std::to_string(limit));
     }
   };
   miss("coverage", s.coverage, false, 0.95);

@@ -95,8 +95,9 @@ result<std::uint64_t> get_u64(const json& v, const std::string& field, std::uint
     return type_error(field, "an integer");
   }
   if (v.is_number_unsigned() || v.get<std::int64_t>() >= 0) {
-    const std::uint64_t x = v.is_number_unsigned() ? v.get<std::uint64_t>()
-                                                   : static_cast<std::uint64_t>(v.get<std::int64_t>());
+    const std::uint64_t x = v.is_number_unsigned()
+                                ? v.get<std::uint64_t>()
+                                : static_cast<std::uint64_t>(v.get<std::int64_t>());
     if (x < min || x > max) {
       return make_error(error_code::invalid_argument,
                         "'" + field + "' must be between " + std::to_string(min) + " and " +
@@ -161,10 +162,10 @@ result<rope_scaling_spec> parse_rope_scaling(const json& v, const std::string& f
 
 result<vision_spec> parse_vision(const json& v, const std::string& field) {
   if (!v.is_object()) return type_error(field, "an object");
-  static const std::vector<std::string> keys = {"type",      "num_layers", "hidden_size",
-                                                "intermediate_size", "num_heads", "patch_size",
-                                                "image_size", "params",   "params_source",
-                                                "notes",     "extra"};
+  static const std::vector<std::string> keys = {
+      "type",          "num_layers", "hidden_size", "intermediate_size",
+      "num_heads",     "patch_size", "image_size",  "params",
+      "params_source", "notes",      "extra"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   vision_spec out;
   for (auto it = v.begin(); it != v.end(); ++it) {
@@ -196,19 +197,20 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
   if (v.is_string()) {
     auto q = parse_quantization(v.get<std::string>());
     if (!q) {
-      return make_error(error_code::invalid_argument,
-                        "'" + field + "': unknown quantization method '" + v.get<std::string>() + "'",
-                        field);
+      return make_error(
+          error_code::invalid_argument,
+          "'" + field + "': unknown quantization method '" + v.get<std::string>() + "'", field);
     }
     return *q;
   }
   if (!v.is_object()) return type_error(field, "an object or a method name");
   static const std::vector<std::string> keys = {
-      "method", "bits",     "group_size",  "desc_act",    "sym",  "weight_block_size",
-      "double_quant", "unquantized", "experts_only", "read", "notes", "quantize_lm_head"};
+      "method",       "bits",        "group_size",   "desc_act", "sym",   "weight_block_size",
+      "double_quant", "unquantized", "experts_only", "read",     "notes", "quantize_lm_head"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   if (!v.contains("method") || !v["method"].is_string()) {
-    return make_error(error_code::invalid_argument, "'" + field + ".method' is required", field + ".method");
+    return make_error(error_code::invalid_argument, "'" + field + ".method' is required",
+                      field + ".method");
   }
   auto base = parse_quantization(v["method"].get<std::string>());
   if (!base) {
@@ -275,13 +277,13 @@ result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix
     const std::string& k = it.key();
     const std::string f = field_prefix + k;
     if (it->is_null()) continue;  // null = not stated
-#define VLLM_MEM_PARSE_U64(n)                                                  \
-  if (k == #n) {                                                               \
-    const auto& b = bound_of(#n);                                              \
-    auto x = get_u64(*it, f, b.min, b.max);                                    \
-    if (!x) return x.err();                                                    \
-    a.n = *x;                                                                  \
-    continue;                                                                  \
+#define VLLM_MEM_PARSE_U64(n)               \
+  if (k == #n) {                            \
+    const auto& b = bound_of(#n);           \
+    auto x = get_u64(*it, f, b.min, b.max); \
+    if (!x) return x.err();                 \
+    a.n = *x;                               \
+    continue;                               \
   }
 #define VLLM_MEM_PARSE_BOOL(n)                                    \
   if (k == #n) {                                                  \
@@ -289,18 +291,18 @@ result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix
     a.n = it->get<bool>();                                        \
     continue;                                                     \
   }
-#define VLLM_MEM_PARSE_F64(n)      \
-  if (k == #n) {                   \
-    auto x = get_f64(*it, f);      \
-    if (!x) return x.err();        \
-    a.n = *x;                      \
-    continue;                      \
+#define VLLM_MEM_PARSE_F64(n) \
+  if (k == #n) {              \
+    auto x = get_f64(*it, f); \
+    if (!x) return x.err();   \
+    a.n = *x;                 \
+    continue;                 \
   }
-#define VLLM_MEM_PARSE_STR(n)                                      \
-  if (k == #n) {                                                   \
-    if (!it->is_string()) return type_error(f, "a string");        \
-    a.n = it->get<std::string>();                                  \
-    continue;                                                      \
+#define VLLM_MEM_PARSE_STR(n)                               \
+  if (k == #n) {                                            \
+    if (!it->is_string()) return type_error(f, "a string"); \
+    a.n = it->get<std::string>();                           \
+    continue;                                               \
   }
     VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_PARSE_U64)
     VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_PARSE_BOOL)
@@ -449,7 +451,8 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
                                                   &s.vocab_size};
   for (std::size_t i = 0; i < 4; ++i) {
     if (!values[i]->has_value()) {
-      return invalid(p + required[i], "'" + p + required[i] + "' is required to describe the model");
+      return invalid(p + required[i],
+                     "'" + p + required[i] + "' is required to describe the model");
     }
   }
   a.num_layers = *s.num_layers;
@@ -487,9 +490,9 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
       return invalid(p + "mlp", "'" + p + "mlp' must be \"gated\" or \"plain\"");
     }
   }
-  const bool layer_norm = type_in(t, {"falcon", "mpt", "gpt_neox", "phi", "stablelm", "gpt2",
-                                      "gpt_bigcode", "starcoder2", "opt", "bloom", "gptj",
-                                      "codegen", "olmo", "cohere"});
+  const bool layer_norm =
+      type_in(t, {"falcon", "mpt", "gpt_neox", "phi", "stablelm", "gpt2", "gpt_bigcode",
+                  "starcoder2", "opt", "bloom", "gptj", "codegen", "olmo", "cohere"});
   a.norm = layer_norm ? norm_kind::layer : norm_kind::rms;
   if (s.norm) {
     if (*s.norm == "rms") {
@@ -500,19 +503,22 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
       return invalid(p + "norm", "'" + p + "norm' must be \"rms\" or \"layer\"");
     }
   }
-  const bool tied_default = type_in(t, {"gemma", "gemma2", "gemma3", "gemma3_text", "falcon",
-                                        "mpt", "gpt2", "bloom", "opt", "gpt_bigcode"});
+  const bool tied_default = type_in(t, {"gemma", "gemma2", "gemma3", "gemma3_text", "falcon", "mpt",
+                                        "gpt2", "bloom", "opt", "gpt_bigcode"});
   a.tie_word_embeddings = s.tie_word_embeddings.value_or(tied_default);
   a.attention_bias =
       s.attention_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt_oss", "gpt2", "opt", "bloom"}));
   a.qkv_bias = s.qkv_bias.value_or(type_in(t, {"qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"}));
-  a.mlp_bias = s.mlp_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt2", "opt", "bloom", "gpt_oss"}));
-  a.parallel_attn = s.parallel_attn.value_or(type_in(t, {"phi", "gpt_neox", "gptj", "cohere"}) ||
-                                             (t == "falcon" && !s.new_decoder_architecture.value_or(false)));
+  a.mlp_bias =
+      s.mlp_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt2", "opt", "bloom", "gpt_oss"}));
+  a.parallel_attn =
+      s.parallel_attn.value_or(type_in(t, {"phi", "gpt_neox", "gptj", "cohere"}) ||
+                               (t == "falcon" && !s.new_decoder_architecture.value_or(false)));
   a.new_decoder_architecture = s.new_decoder_architecture.value_or(false);
   a.partial_rotary_factor = s.partial_rotary_factor.value_or(1.0);
   if (a.partial_rotary_factor <= 0.0 || a.partial_rotary_factor > 1.0) {
-    return invalid(p + "partial_rotary_factor", "'" + p + "partial_rotary_factor' must be in (0, 1]");
+    return invalid(p + "partial_rotary_factor",
+                   "'" + p + "partial_rotary_factor' must be in (0, 1]");
   }
   a.max_position_embeddings = s.max_position_embeddings.value_or(0);
   if (s.rope_scaling) a.rope_scaling = *s.rope_scaling;
@@ -579,9 +585,9 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
     a.qk_nope_head_dim = s.qk_nope_head_dim.value_or(0);
     a.v_head_dim = s.v_head_dim.value_or(0);
     if (a.qk_rope_head_dim == 0 || a.qk_nope_head_dim == 0 || a.v_head_dim == 0) {
-      return invalid(p + "qk_rope_head_dim",
-                     "MLA models need '" + p + "qk_rope_head_dim', '" + p + "qk_nope_head_dim' and '" +
-                         p + "v_head_dim' with '" + p + "kv_lora_rank'");
+      return invalid(p + "qk_rope_head_dim", "MLA models need '" + p + "qk_rope_head_dim', '" + p +
+                                                 "qk_nope_head_dim' and '" + p +
+                                                 "v_head_dim' with '" + p + "kv_lora_rank'");
     }
   }
 

@@ -19,12 +19,18 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view dtype_name(dtype t) {
   switch (t) {
-    case dtype::float32: return "float32";
-    case dtype::float16: return "float16";
-    case dtype::bfloat16: return "bfloat16";
-    case dtype::fp8: return "fp8";
-    case dtype::int8: return "int8";
-    case dtype::int4: return "int4";
+    case dtype::float32:
+      return "float32";
+    case dtype::float16:
+      return "float16";
+    case dtype::bfloat16:
+      return "bfloat16";
+    case dtype::fp8:
+      return "fp8";
+    case dtype::int8:
+      return "int8";
+    case dtype::int4:
+      return "int4";
   }
   return "float16";
 }

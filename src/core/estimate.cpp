@@ -31,18 +31,22 @@ result<std::uint64_t> positive_int(const json& v, const std::string& field, std:
     }
     return bad(field, "'" + field + "' must be " + what + ", got " + v.dump());
   }
-  if (!v.is_number_integer()) return bad(field, "'" + field + "' must be " + std::string(what) + ", got " + v.dump());
+  if (!v.is_number_integer())
+    return bad(field, "'" + field + "' must be " + std::string(what) + ", got " + v.dump());
   if (!v.is_number_unsigned() && v.get<std::int64_t>() <= 0) {
     return bad(field, "'" + field + "' must be " + std::string(what) + " (> 0), got " + v.dump());
   }
   const std::uint64_t x = v.get<std::uint64_t>();
   if (x == 0) return bad(field, "'" + field + "' must be " + std::string(what) + " (> 0), got 0");
-  if (x > max) return bad(field, "'" + field + "' must be at most " + std::to_string(max) + ", got " + v.dump());
+  if (x > max)
+    return bad(field,
+               "'" + field + "' must be at most " + std::to_string(max) + ", got " + v.dump());
   return x;
 }
 
 result<std::string> string_field(const json& v, const std::string& field) {
-  if (!v.is_string()) return bad(field, "'" + field + "' must be a string, got " + std::string(v.type_name()));
+  if (!v.is_string())
+    return bad(field, "'" + field + "' must be a string, got " + std::string(v.type_name()));
   return v.get<std::string>();
 }
 
@@ -55,12 +59,27 @@ std::string json_excerpt(const json& v) {
 }  // namespace
 
 const std::vector<std::string>& estimate_request_fields() {
-  static const std::vector<std::string> fields = {
-      "model_name", "max_seq_len", "dtype", "kv_cache_dtype", "max_batch_size", "max_model_len",
-      "gpu_memory_utilization", "quantization", "params_billions", "architecture", "gpu",
-      "gpu_memory_gib", "tensor_parallel_size", "pipeline_parallel_size", "max_num_batched_tokens",
-      "block_size", "enforce_eager", "enable_expert_parallel", "vllm_version", "vllm_engine",
-      "max_num_seqs"};
+  static const std::vector<std::string> fields = {"model_name",
+                                                  "max_seq_len",
+                                                  "dtype",
+                                                  "kv_cache_dtype",
+                                                  "max_batch_size",
+                                                  "max_model_len",
+                                                  "gpu_memory_utilization",
+                                                  "quantization",
+                                                  "params_billions",
+                                                  "architecture",
+                                                  "gpu",
+                                                  "gpu_memory_gib",
+                                                  "tensor_parallel_size",
+                                                  "pipeline_parallel_size",
+                                                  "max_num_batched_tokens",
+                                                  "block_size",
+                                                  "enforce_eager",
+                                                  "enable_expert_parallel",
+                                                  "vllm_version",
+                                                  "vllm_engine",
+                                                  "max_num_seqs"};
   return fields;
 }
 
@@ -82,7 +101,8 @@ result<estimate_request> parse_estimate_request(const json& body) {
   {
     auto s = string_field(body["model_name"], "model_name");
     if (!s) return s.err();
-    if (s->empty() || s->size() > 256) return bad("model_name", "'model_name' must be 1 to 256 characters");
+    if (s->empty() || s->size() > 256)
+      return bad("model_name", "'model_name' must be 1 to 256 characters");
     r.model_name = *s;
   }
   if (!body.contains("max_seq_len") || body["max_seq_len"].is_null()) {
@@ -99,9 +119,10 @@ result<estimate_request> parse_estimate_request(const json& body) {
     if (!s) return s.err();
     auto d = parse_dtype(*s);
     if (!d) {
-      return bad("dtype", "unsupported dtype '" + *s +
-                              "'; use one of float32, float16, bfloat16, int8, int4 (or fp32, fp16, "
-                              "half, bf16, fp8, auto)");
+      return bad("dtype",
+                 "unsupported dtype '" + *s +
+                     "'; use one of float32, float16, bfloat16, int8, int4 (or fp32, fp16, "
+                     "half, bf16, fp8, auto)");
     }
     r.dtype = *d;
     r.dtype_text = *s;
@@ -118,7 +139,8 @@ result<estimate_request> parse_estimate_request(const json& body) {
     r.kv_cache_dtype = *d;
   }
   if (present("max_batch_size") && present("max_num_seqs")) {
-    return bad("max_num_seqs", "give either 'max_batch_size' or its alias 'max_num_seqs', not both");
+    return bad("max_num_seqs",
+               "give either 'max_batch_size' or its alias 'max_num_seqs', not both");
   }
   for (const char* k : {"max_batch_size", "max_num_seqs"}) {
     if (!present(k)) continue;
@@ -133,10 +155,13 @@ result<estimate_request> parse_estimate_request(const json& body) {
   }
   if (present("gpu_memory_utilization")) {
     const json& v = body["gpu_memory_utilization"];
-    if (!v.is_number()) return bad("gpu_memory_utilization", "'gpu_memory_utilization' must be a number in (0, 1], got " + json_excerpt(v));
+    if (!v.is_number())
+      return bad("gpu_memory_utilization",
+                 "'gpu_memory_utilization' must be a number in (0, 1], got " + json_excerpt(v));
     const double u = v.get<double>();
     if (!(u > 0.0 && u <= 1.0)) {
-      return bad("gpu_memory_utilization", "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(v));
+      return bad("gpu_memory_utilization",
+                 "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(v));
     }
     r.gpu_memory_utilization = u;
   }
@@ -146,9 +171,10 @@ result<estimate_request> parse_estimate_request(const json& body) {
     if (!iequals(*s, "none") && !iequals(*s, "null") && !s->empty()) {
       auto q = parse_quantization(*s);
       if (!q) {
-        return bad("quantization", "unsupported quantization '" + *s +
-                                       "'; use Q8, Q4 or null (or vLLM's fp8, int8, w8a8, awq, gptq, "
-                                       "w4a16, bitsandbytes, mxfp4, nvfp4)");
+        return bad("quantization",
+                   "unsupported quantization '" + *s +
+                       "'; use Q8, Q4 or null (or vLLM's fp8, int8, w8a8, awq, gptq, "
+                       "w4a16, bitsandbytes, mxfp4, nvfp4)");
       }
       r.quantization = *q;
       r.quantization_text = *s;
@@ -156,10 +182,12 @@ result<estimate_request> parse_estimate_request(const json& body) {
   }
   if (present("params_billions")) {
     const json& v = body["params_billions"];
-    if (!v.is_number()) return bad("params_billions", "'params_billions' must be a number, got " + json_excerpt(v));
+    if (!v.is_number())
+      return bad("params_billions", "'params_billions' must be a number, got " + json_excerpt(v));
     const double p = v.get<double>();
     if (!(p > 0.0 && p <= 100000.0)) {
-      return bad("params_billions", "'params_billions' must be > 0 and at most 100000, got " + json_excerpt(v));
+      return bad("params_billions",
+                 "'params_billions' must be > 0 and at most 100000, got " + json_excerpt(v));
     }
     r.params_billions = p;
   }
@@ -169,20 +197,24 @@ result<estimate_request> parse_estimate_request(const json& body) {
     r.architecture = *a;
   }
   if (present("gpu") && present("gpu_memory_gib")) {
-    return bad("gpu_memory_gib", "give either 'gpu' (a catalog name) or 'gpu_memory_gib', not both");
+    return bad("gpu_memory_gib",
+               "give either 'gpu' (a catalog name) or 'gpu_memory_gib', not both");
   }
   if (present("gpu")) {
     auto s = string_field(body["gpu"], "gpu");
     if (!s) return s.err();
-    if (s->empty() || s->size() > 128) return bad("gpu", "'gpu' must be a GPU name such as \"H100-80GB\"");
+    if (s->empty() || s->size() > 128)
+      return bad("gpu", "'gpu' must be a GPU name such as \"H100-80GB\"");
     r.gpu = *s;
   }
   if (present("gpu_memory_gib")) {
     const json& v = body["gpu_memory_gib"];
-    if (!v.is_number()) return bad("gpu_memory_gib", "'gpu_memory_gib' must be a number, got " + json_excerpt(v));
+    if (!v.is_number())
+      return bad("gpu_memory_gib", "'gpu_memory_gib' must be a number, got " + json_excerpt(v));
     const double g = v.get<double>();
     if (!(g >= 0.5 && g <= 4096.0)) {
-      return bad("gpu_memory_gib", "'gpu_memory_gib' must be between 0.5 and 4096 GiB, got " + json_excerpt(v));
+      return bad("gpu_memory_gib",
+                 "'gpu_memory_gib' must be between 0.5 and 4096 GiB, got " + json_excerpt(v));
     }
     r.gpu_memory_gib = g;
   }
@@ -205,14 +237,18 @@ result<estimate_request> parse_estimate_request(const json& body) {
     auto x = positive_int(body["block_size"], "block_size", 1024);
     if (!x) return x.err();
     if (*x != 1 && *x != 8 && *x != 16 && *x != 32 && *x != 64 && *x != 128 && *x != 256) {
-      return bad("block_size", "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " + std::to_string(*x));
+      return bad("block_size",
+                 "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " +
+                     std::to_string(*x));
     }
     r.block_size = *x;
   }
   for (const char* k : {"enforce_eager", "enable_expert_parallel"}) {
     if (!present(k)) continue;
-    if (!body[k].is_boolean()) return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(body[k]));
-    (std::string(k) == "enforce_eager" ? r.enforce_eager : r.enable_expert_parallel) = body[k].get<bool>();
+    if (!body[k].is_boolean())
+      return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(body[k]));
+    (std::string(k) == "enforce_eager" ? r.enforce_eager : r.enable_expert_parallel) =
+        body[k].get<bool>();
   }
   if (present("vllm_version")) {
     auto s = string_field(body["vllm_version"], "vllm_version");
@@ -273,7 +309,8 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
     std::string w = "architecture estimated from params_billions (" + billions(p) +
                     "): layers, hidden size and heads are typical values for that size, not the "
                     "model's own";
-    if (match && match->entry->arch) w += "; the database's architecture of " + match->entry->id + " was not used";
+    if (match && match->entry->arch)
+      w += "; the database's architecture of " + match->entry->id + " was not used";
     out.warnings.push_back(w);
   } else if (match && match->entry->closed) {
     const model_entry& e = *match->entry;
@@ -288,15 +325,21 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
       base = arch_from_params(static_cast<double>(p));
       out.source = "closed_model_estimate";
     } else {
-      return make_error(error_code::invalid_argument,
-                        e.display_name + " is a closed model and no parameter count has been published "
-                        "(not even an estimate we could source); give 'params_billions' to estimate it",
-                        "params_billions");
+      return make_error(
+          error_code::invalid_argument,
+          e.display_name +
+              " is a closed model and no parameter count has been published "
+              "(not even an estimate we could source); give 'params_billions' to estimate it",
+          "params_billions");
     }
-    out.warnings.push_back(e.display_name + " is a closed model: its weights are not public and vLLM cannot serve it. " +
-                           (p > 0 ? "Its size (" + e.params.text + ", " + e.params.status + ", source: " + e.params.source +
-                                        ") is a published estimate, not an official figure, and its architecture here is estimated from that count."
-                                  : std::string("The architecture used is the one in the request.")));
+    out.warnings.push_back(
+        e.display_name +
+        " is a closed model: its weights are not public and vLLM cannot serve it. " +
+        (p > 0 ? "Its size (" + e.params.text + ", " + e.params.status +
+                     ", source: " + e.params.source +
+                     ") is a published estimate, not an official figure, and its architecture here "
+                     "is estimated from that count."
+               : std::string("The architecture used is the one in the request.")));
   } else if (match) {
     const model_entry& e = *match->entry;
     base = *e.spec;
@@ -308,7 +351,8 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
     if (match->kind == match_kind::quantized) {
       out.warnings.push_back("'" + r.model_name + "' is not in the database; resolved as " + e.id +
                              " with the quantization its name states (" + match->quant_suffix +
-                             " -> " + std::string(quant_method_name(match->quant_from_name->method)) + ")");
+                             " -> " +
+                             std::string(quant_method_name(match->quant_from_name->method)) + ")");
     }
   } else if (r.architecture && has_required(*r.architecture)) {
     out.source = "request_architecture";
@@ -320,14 +364,18 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
       p = named->experts > 1 ? named->expert_params : named->total_params;
       experts = named->experts;
       out.source = "name_estimate";
-      out.warnings.push_back("'" + r.model_name + "' is not in the database; its size was read from the name (" + named->text +
-                             ") and its architecture estimated from that count (Llama-style, grouped-query "
-                             "attention with 8 KV heads, 32000-token vocabulary). Give 'architecture' or "
-                             "'params_billions' for a better answer.");
+      out.warnings.push_back(
+          "'" + r.model_name + "' is not in the database; its size was read from the name (" +
+          named->text +
+          ") and its architecture estimated from that count (Llama-style, grouped-query "
+          "attention with 8 KV heads, 32000-token vocabulary). Give 'architecture' or "
+          "'params_billions' for a better answer.");
     } else {
       out.source = "default_estimate";
-      out.warnings.push_back("'" + r.model_name + "' is not in the database and its name has no size; a 7B "
-                             "Llama-style architecture was assumed. Give 'params_billions' or 'architecture'.");
+      out.warnings.push_back(
+          "'" + r.model_name +
+          "' is not in the database and its name has no size; a 7B "
+          "Llama-style architecture was assumed. Give 'params_billions' or 'architecture'.");
     }
     base = arch_from_params(p, experts);
   }
@@ -343,7 +391,8 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
     error e = arch.err();
     if (out.entry) {
       e.message = "the database entry for " + out.entry->id + " is incomplete (" + e.message +
-                  "; this value was not found in any source we hold). Give it in the request's 'architecture'.";
+                  "; this value was not found in any source we hold). Give it in the request's "
+                  "'architecture'.";
     }
     return e;
   }
@@ -370,7 +419,8 @@ double bytes_to_gb(std::uint64_t bytes) {
 }
 double bytes_to_gib(double bytes) { return std::round(bytes / kGiB * 100.0) / 100.0; }
 
-result<estimate_result> estimate(const estimate_request& r, const model_db& db, const gpu_catalog& gpus) {
+result<estimate_result> estimate(const estimate_request& r, const model_db& db,
+                                 const gpu_catalog& gpus) {
   estimate_result out;
   out.model_name = r.model_name;
   auto model = resolve_model(r, db);
@@ -392,7 +442,10 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
       return bad("gpu", msg);
     }
     if (gpu->cuda_total_gib <= 0) {
-      return make_error(error_code::unsupported, "the catalog has no CUDA memory reading for " + gpu->id + "; give 'gpu_memory_gib'", "gpu");
+      return make_error(
+          error_code::unsupported,
+          "the catalog has no CUDA memory reading for " + gpu->id + "; give 'gpu_memory_gib'",
+          "gpu");
     }
     out.has_gpu = true;
     out.gpu_id = gpu->id;
@@ -402,17 +455,22 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
     d.gpu_total_bytes = static_cast<std::uint64_t>(std::llround(*r.gpu_memory_gib * kGiB));
   }
   const bool big_gpu = gpu ? gpu->big_for_vllm_defaults()
-                           : (r.gpu_memory_gib && *r.gpu_memory_gib >= 70.0 && std::fabs(*r.gpu_memory_gib - 79.15) > 0.005);
+                           : (r.gpu_memory_gib && *r.gpu_memory_gib >= 70.0 &&
+                              std::fabs(*r.gpu_memory_gib - 79.15) > 0.005);
 
   // vLLM version and engine.
-  auto version = r.version.value_or(parse_vllm_version(kNewestCalibratedVersion, "vllm_version").value());
+  auto version =
+      r.version.value_or(parse_vllm_version(kNewestCalibratedVersion, "vllm_version").value());
   const engine_kind engine = r.engine.value_or(default_engine(version));
   auto profile = make_profile(version, engine);
   if (!profile) return profile.err();
   d.profile = *profile;
   if (d.profile.extrapolated) {
-    out.warnings.push_back("vLLM " + version.text() + " is newer than the newest version calibrated on real startup logs (" +
-                           std::string(kNewestCalibratedVersion) + "); its figures follow the documented accounting of that version without calibration");
+    out.warnings.push_back(
+        "vLLM " + version.text() +
+        " is newer than the newest version calibrated on real startup logs (" +
+        std::string(kNewestCalibratedVersion) +
+        "); its figures follow the documented accounting of that version without calibration");
   }
 
   // Parallelism (vLLM's checks: heads divisible by tp; KV heads divisible by tp or replicated).
@@ -420,17 +478,20 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
   d.pp = r.pipeline_parallel_size;
   d.expert_parallel = r.enable_expert_parallel;
   if (a.num_heads % d.tp != 0) {
-    return bad("tensor_parallel_size", "Total number of attention heads (" + std::to_string(a.num_heads) +
-                                           ") must be divisible by tensor parallel size (" + std::to_string(d.tp) + ")");
+    return bad("tensor_parallel_size",
+               "Total number of attention heads (" + std::to_string(a.num_heads) +
+                   ") must be divisible by tensor parallel size (" + std::to_string(d.tp) + ")");
   }
   if (!a.is_mla()) {
     if (a.num_kv_heads >= d.tp ? a.num_kv_heads % d.tp != 0 : d.tp % a.num_kv_heads != 0) {
-      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(d.tp) + ") must divide the " +
-                                             std::to_string(a.num_kv_heads) + " KV heads, or be a multiple of them");
+      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(d.tp) +
+                                             ") must divide the " + std::to_string(a.num_kv_heads) +
+                                             " KV heads, or be a multiple of them");
     }
   }
   if (d.pp > a.num_layers) {
-    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(d.pp) + ") exceeds the model's " +
+    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(d.pp) +
+                                             ") exceeds the model's " +
                                              std::to_string(a.num_layers) + " layers");
   }
   out.num_gpus = d.tp * d.pp;
@@ -444,33 +505,42 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
   if (r.dtype.is_auto) {
     // vLLM "auto": bf16 checkpoints run in bf16, fp32 and fp16 ones in fp16.
     act = model_dtype == dtype::bfloat16 ? dtype::bfloat16 : dtype::float16;
-  } else if (r.dtype.value == dtype::int8 || r.dtype.value == dtype::int4 || r.dtype.value == dtype::fp8) {
+  } else if (r.dtype.value == dtype::int8 || r.dtype.value == dtype::int4 ||
+             r.dtype.value == dtype::fp8) {
     act = model_dtype == dtype::bfloat16 ? dtype::bfloat16 : dtype::float16;
-    dtype_quant = parse_quantization(r.dtype.value == dtype::int8 ? "int8" : r.dtype.value == dtype::int4 ? "q4" : "fp8");
+    dtype_quant = parse_quantization(r.dtype.value == dtype::int8   ? "int8"
+                                     : r.dtype.value == dtype::int4 ? "q4"
+                                                                    : "fp8");
   } else {
     act = r.dtype.value;
   }
   d.act_bits = dtype_bits(act);
   if (dtype_quant && r.quantization && dtype_quant->method != r.quantization->method) {
-    return bad("quantization", "dtype '" + r.dtype_text + "' already means " + std::string(quant_method_name(dtype_quant->method)) +
-                                   " weights; it conflicts with quantization '" + r.quantization_text + "'");
+    return bad("quantization", "dtype '" + r.dtype_text + "' already means " +
+                                   std::string(quant_method_name(dtype_quant->method)) +
+                                   " weights; it conflicts with quantization '" +
+                                   r.quantization_text + "'");
   }
   std::optional<quant_spec> requested = r.quantization ? r.quantization : dtype_quant;
   const quant_spec& checkpoint = a.quantization;
   if (requested && !checkpoint.is_none()) {
-    const bool same = requested->method == checkpoint.method ||
-                      (requested->method == quant_method::fp8 && checkpoint.method == quant_method::fp8_block) ||
-                      (requested->method == quant_method::awq && checkpoint.method == quant_method::gptq && r.quantization_text == "Q4");
+    const bool same =
+        requested->method == checkpoint.method ||
+        (requested->method == quant_method::fp8 && checkpoint.method == quant_method::fp8_block) ||
+        (requested->method == quant_method::awq && checkpoint.method == quant_method::gptq &&
+         r.quantization_text == "Q4");
     if (!same) {
       return bad("quantization", "Quantization method specified in the model config (" +
                                      std::string(quant_method_name(checkpoint.method)) +
-                                     ") does not match the quantization method specified in the `quantization` argument (" +
+                                     ") does not match the quantization method specified in the "
+                                     "`quantization` argument (" +
                                      (r.quantization ? r.quantization_text : r.dtype_text) + ")");
     }
     requested.reset();  // the checkpoint's own layout is the more precise description
   }
   d.quant = requested ? *requested : checkpoint;
-  if (d.quant.method == quant_method::bitsandbytes && d.quant.bits == 4 && a.quantization.is_none() && requested) {
+  if (d.quant.method == quant_method::bitsandbytes && d.quant.bits == 4 &&
+      a.quantization.is_none() && requested) {
     d.quant.double_quant = false;  // on-the-fly bitsandbytes quantization has no nested absmax
   }
   std::uint32_t kv_bits = d.act_bits;
@@ -480,20 +550,24 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
   // Lengths and scheduler.
   d.max_model_len = r.max_model_len.value_or(r.max_seq_len);
   const bool multimodal = a.vision.has_value();
-  const scheduler_defaults sched = default_scheduler(d.profile, big_gpu, d.max_model_len, multimodal);
+  const scheduler_defaults sched =
+      default_scheduler(d.profile, big_gpu, d.max_model_len, multimodal);
   const std::uint64_t seed_batch = r.max_batch_size.value_or(32);
   d.max_num_seqs = r.max_batch_size.value_or(out.has_gpu ? sched.max_num_seqs : seed_batch);
   d.max_num_batched_tokens = r.max_num_batched_tokens.value_or(sched.max_num_batched_tokens);
   d.max_num_batched_tokens_follows_len = !r.max_num_batched_tokens && !sched.chunked_prefill;
   if (engine == engine_kind::v0 && !sched.chunked_prefill && r.max_num_batched_tokens &&
       *r.max_num_batched_tokens < d.max_model_len) {
-    return bad("max_num_batched_tokens", "max_num_batched_tokens (" + std::to_string(*r.max_num_batched_tokens) +
-                                             ") is smaller than max_model_len (" + std::to_string(d.max_model_len) +
-                                             "). This effectively limits the maximum sequence length to max_num_batched_tokens "
-                                             "and makes vLLM reject longer sequences. Please increase max_num_batched_tokens "
-                                             "or decrease max_model_len.");
+    return bad(
+        "max_num_batched_tokens",
+        "max_num_batched_tokens (" + std::to_string(*r.max_num_batched_tokens) +
+            ") is smaller than max_model_len (" + std::to_string(d.max_model_len) +
+            "). This effectively limits the maximum sequence length to max_num_batched_tokens "
+            "and makes vLLM reject longer sequences. Please increase max_num_batched_tokens "
+            "or decrease max_model_len.");
   }
-  if (engine == engine_kind::v1) d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
+  if (engine == engine_kind::v1)
+    d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
   d.block_size = r.block_size.value_or(16);
   d.enforce_eager = r.enforce_eager;
 
@@ -514,10 +588,12 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
   deployment seed_d = d;
   seed_d.max_num_seqs = seed_batch;
   c.max_kv_cache = seed_batch * kv_bytes_for_request(a, seed_d, r.max_seq_len);
-  c.cuda_overhead = s.cuda_context_bytes + s.non_torch_bytes + s.cuda_graph_bytes + s.weights.buffers;
+  c.cuda_overhead =
+      s.cuda_context_bytes + s.non_torch_bytes + s.cuda_graph_bytes + s.weights.buffers;
   c.total_min = c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead;
   c.total_max = c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead;
-  c.recommended = static_cast<std::uint64_t>(static_cast<double>(c.total_max) / r.gpu_memory_utilization);
+  c.recommended =
+      static_cast<std::uint64_t>(static_cast<double>(c.total_max) / r.gpu_memory_utilization);
   out.kv_cache_bytes_per_token = s.kv.bytes_per_token;
 
   // Warnings for very large models.
@@ -530,10 +606,11 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
     return w ? w->parameter_bytes() : 0;
   }();
   if (total_params > 100e9 || weights_total > 80ULL * 1000 * 1000 * 1000) {
-    out.warnings.push_back("very large model: " + billions(total_params) + " parameters, " +
-                           flag_number(static_cast<double>(weights_total) / 1e9) +
-                           " GB of weights in total, more than one 80 GB GPU holds; use tensor_parallel_size / "
-                           "pipeline_parallel_size (per-GPU figures are given when they are set)");
+    out.warnings.push_back(
+        "very large model: " + billions(total_params) + " parameters, " +
+        flag_number(static_cast<double>(weights_total) / 1e9) +
+        " GB of weights in total, more than one 80 GB GPU holds; use tensor_parallel_size / "
+        "pipeline_parallel_size (per-GPU figures are given when they are set)");
   }
 
   // The flags this estimate assumed, as `vllm serve` takes them.
@@ -548,11 +625,21 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db, 
   if (requested) {
     const char* q = nullptr;
     switch (requested->method) {
-      case quant_method::fp8: case quant_method::fp8_block: q = "fp8"; break;
-      case quant_method::bitsandbytes: q = "bitsandbytes"; break;
-      case quant_method::mxfp4: q = "mxfp4"; break;
-      case quant_method::int8: q = "experts_int8"; break;
-      default: break;
+      case quant_method::fp8:
+      case quant_method::fp8_block:
+        q = "fp8";
+        break;
+      case quant_method::bitsandbytes:
+        q = "bitsandbytes";
+        break;
+      case quant_method::mxfp4:
+        q = "mxfp4";
+        break;
+      case quant_method::int8:
+        q = "experts_int8";
+        break;
+      default:
+        break;
     }
     if (q) args += std::string(" --quantization ") + q;
   }
@@ -589,17 +676,23 @@ json to_json(const estimate_result& e) {
                                {"max_kv_cache", bytes_to_gb(c.max_kv_cache)},
                                {"cuda_overhead", bytes_to_gb(c.cuda_overhead)}};
   j["architecture_used"] = to_json(e.model.arch);
-  j["components_bytes"] = {{"model_params", c.model_params},   {"activation", c.activation},
-                           {"min_kv_cache", c.min_kv_cache},   {"max_kv_cache", c.max_kv_cache},
-                           {"cuda_overhead", c.cuda_overhead}, {"total_min", c.total_min},
-                           {"total_max", c.total_max},         {"recommended", c.recommended},
+  j["components_bytes"] = {{"model_params", c.model_params},
+                           {"activation", c.activation},
+                           {"min_kv_cache", c.min_kv_cache},
+                           {"max_kv_cache", c.max_kv_cache},
+                           {"cuda_overhead", c.cuda_overhead},
+                           {"total_min", c.total_min},
+                           {"total_max", c.total_max},
+                           {"recommended", c.recommended},
                            {"kv_cache_per_token", e.kv_cache_bytes_per_token}};
   j["model_source"] = e.model.source;
   j["resolved_model_id"] = e.model.resolved_id.empty() ? json(nullptr) : json(e.model.resolved_id);
   j["model_match"] = e.model.match.empty() ? json(nullptr) : json(e.model.match);
   j["parameters"] = {{"total", e.params.total},
                      {"active", e.params.active},
-                     {"convention", "active = all non-expert parameters + top-k routed experts, both embedding matrices counted"}};
+                     {"convention",
+                      "active = all non-expert parameters + top-k routed experts, both embedding "
+                      "matrices counted"}};
   j["num_gpus"] = e.num_gpus;
   j["tensor_parallel_size"] = e.deploy.tp;
   j["pipeline_parallel_size"] = e.deploy.pp;
@@ -634,8 +727,9 @@ json to_json(const estimate_result& e) {
     v["kv_cache_groups"] = s.kv.groups;
     v["cuda_graphs_captured"] = s.cuda_graphs;
     v["cuda_context_gib"] = bytes_to_gib(static_cast<double>(s.cuda_context_bytes));
-    v["process_footprint_gib"] = bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
-                                              (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes)));
+    v["process_footprint_gib"] =
+        bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
+                     (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes)));
     j["vllm_startup"] = v;
   }
   return j;

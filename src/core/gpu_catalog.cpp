@@ -37,7 +37,9 @@ std::optional<double> gpu_entry::cheapest_price_per_gpu_hour() const {
 
 result<gpu_catalog> gpu_catalog::load(std::string_view text) {
   json doc = json::parse(text, nullptr, false);
-  auto bad = [](const std::string& m) { return make_error(error_code::invalid_argument, "data/gpus.json: " + m); };
+  auto bad = [](const std::string& m) {
+    return make_error(error_code::invalid_argument, "data/gpus.json: " + m);
+  };
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("gpus") || !doc["gpus"].is_array()) {
     return bad("expected {\"schema_version\": 1, \"gpus\": [...]}");
   }
@@ -45,11 +47,16 @@ result<gpu_catalog> gpu_catalog::load(std::string_view text) {
   cat.entries_ = std::make_shared<std::vector<gpu_entry>>();
   cat.index_ = std::make_shared<std::unordered_map<std::string, std::size_t>>();
   for (const auto& g : doc["gpus"]) {
-    if (!g.is_object() || !g.contains("id") || !g["id"].is_string()) return bad("a GPU without an id");
+    if (!g.is_object() || !g.contains("id") || !g["id"].is_string())
+      return bad("a GPU without an id");
     gpu_entry e;
     e.id = g["id"].get<std::string>();
-    auto s = [&](const char* k) { return g.contains(k) && g[k].is_string() ? g[k].get<std::string>() : std::string(); };
-    auto n = [&](const char* k) { return g.contains(k) && g[k].is_number() ? g[k].get<double>() : 0.0; };
+    auto s = [&](const char* k) {
+      return g.contains(k) && g[k].is_string() ? g[k].get<std::string>() : std::string();
+    };
+    auto n = [&](const char* k) {
+      return g.contains(k) && g[k].is_number() ? g[k].get<double>() : 0.0;
+    };
     e.name = s("name");
     e.vendor = s("vendor");
     e.architecture = s("architecture");
@@ -59,7 +66,8 @@ result<gpu_catalog> gpu_catalog::load(std::string_view text) {
     e.cuda_total_gib = n("cuda_total_gib");
     e.cuda_total_source = s("cuda_total_source");
     e.memory_bandwidth_gbps = n("memory_bandwidth_gbps");
-    e.fp8_support = g.contains("fp8_support") && g["fp8_support"].is_boolean() && g["fp8_support"].get<bool>();
+    e.fp8_support =
+        g.contains("fp8_support") && g["fp8_support"].is_boolean() && g["fp8_support"].get<bool>();
     if (g.contains("aliases") && g["aliases"].is_array()) {
       for (const auto& a : g["aliases"]) {
         if (a.is_string()) e.aliases.push_back(a.get<std::string>());
@@ -69,16 +77,29 @@ result<gpu_catalog> gpu_catalog::load(std::string_view text) {
       for (const auto& c : g["cloud_instances"]) {
         if (!c.is_object()) return bad(e.id + ": cloud instance is not an object");
         cloud_instance ci;
-        ci.provider = (c.contains("provider") && c["provider"].is_string() ? c["provider"].get<std::string>() : std::string());
-        ci.instance = (c.contains("instance") && c["instance"].is_string() ? c["instance"].get<std::string>() : std::string());
-        ci.gpus = c.contains("gpus") && c["gpus"].is_number_integer() ? c["gpus"].get<std::uint64_t>() : 1;
+        ci.provider =
+            (c.contains("provider") && c["provider"].is_string() ? c["provider"].get<std::string>()
+                                                                 : std::string());
+        ci.instance =
+            (c.contains("instance") && c["instance"].is_string() ? c["instance"].get<std::string>()
+                                                                 : std::string());
+        ci.gpus = c.contains("gpus") && c["gpus"].is_number_integer()
+                      ? c["gpus"].get<std::uint64_t>()
+                      : 1;
         if (c.contains("price_usd_per_hour") && c["price_usd_per_hour"].is_number()) {
           ci.price_usd_per_hour = c["price_usd_per_hour"].get<double>();
         }
-        ci.price_type = (c.contains("price_type") && c["price_type"].is_string() ? c["price_type"].get<std::string>() : std::string());
-        ci.region = (c.contains("region") && c["region"].is_string() ? c["region"].get<std::string>() : std::string());
-        ci.source = (c.contains("source") && c["source"].is_string() ? c["source"].get<std::string>() : std::string());
-        ci.date = (c.contains("date") && c["date"].is_string() ? c["date"].get<std::string>() : std::string());
+        ci.price_type = (c.contains("price_type") && c["price_type"].is_string()
+                             ? c["price_type"].get<std::string>()
+                             : std::string());
+        ci.region =
+            (c.contains("region") && c["region"].is_string() ? c["region"].get<std::string>()
+                                                             : std::string());
+        ci.source =
+            (c.contains("source") && c["source"].is_string() ? c["source"].get<std::string>()
+                                                             : std::string());
+        ci.date = (c.contains("date") && c["date"].is_string() ? c["date"].get<std::string>()
+                                                               : std::string());
         e.cloud_instances.push_back(std::move(ci));
       }
     }
@@ -88,7 +109,8 @@ result<gpu_catalog> gpu_catalog::load(std::string_view text) {
     for (const auto& name : names) {
       auto [it, inserted] = cat.index_->emplace(gpu_key(name), idx);
       if (!inserted && it->second != idx) {
-        return bad("GPU name '" + name + "' is used by both '" + (*cat.entries_)[it->second].id + "' and '" + e.id + "'");
+        return bad("GPU name '" + name + "' is used by both '" + (*cat.entries_)[it->second].id +
+                   "' and '" + e.id + "'");
       }
     }
     cat.entries_->push_back(std::move(e));

@@ -33,7 +33,8 @@ class limit_checker : public nlohmann::json_sax<json> {
   bool end_object() override { return close(); }
   bool start_array(std::size_t) override { return open(false); }
   bool end_array() override { return close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
     std::string what = e.what();
     // nlohmann's messages look like "[json.exception.parse_error.101] parse error at line 1,
     // column 5: syntax error while parsing value - invalid literal; last read: 'x'".
@@ -49,18 +50,21 @@ class limit_checker : public nlohmann::json_sax<json> {
     return false;
   }
   bool value() {
-    if (++values_ > limits_.max_values) return fail("too many JSON values (limit " + std::to_string(limits_.max_values) + ")");
+    if (++values_ > limits_.max_values)
+      return fail("too many JSON values (limit " + std::to_string(limits_.max_values) + ")");
     return true;
   }
   bool check_string(const std::string& s) {
     if (s.size() > limits_.max_string_bytes) {
-      return fail("a JSON string is longer than " + std::to_string(limits_.max_string_bytes) + " bytes");
+      return fail("a JSON string is longer than " + std::to_string(limits_.max_string_bytes) +
+                  " bytes");
     }
     return true;
   }
   bool open(bool object) {
     if (!value()) return false;
-    if (++depth_ > limits_.max_depth) return fail("JSON nested deeper than " + std::to_string(limits_.max_depth) + " levels");
+    if (++depth_ > limits_.max_depth)
+      return fail("JSON nested deeper than " + std::to_string(limits_.max_depth) + " levels");
     if (object) keys_.emplace_back();
     kinds_.push_back(object);
     return true;
@@ -82,10 +86,12 @@ class limit_checker : public nlohmann::json_sax<json> {
 
 result<json> parse_json_strict(std::string_view text, const json_limits& limits) {
   limit_checker checker(limits);
-  const bool ok = json::sax_parse(text.begin(), text.end(), &checker, json::input_format_t::json, true);
+  const bool ok =
+      json::sax_parse(text.begin(), text.end(), &checker, json::input_format_t::json, true);
   if (!ok) {
     return make_error(error_code::invalid_argument,
-                      checker.message.empty() ? std::string("malformed JSON") : checker.message, "body");
+                      checker.message.empty() ? std::string("malformed JSON") : checker.message,
+                      "body");
   }
   return json::parse(text, nullptr, false);
 }

@@ -12,10 +12,14 @@ using json = nlohmann::json;
 
 const char* match_kind_name(match_kind k) {
   switch (k) {
-    case match_kind::exact: return "exact";
-    case match_kind::suffix_variant: return "suffix_variant";
-    case match_kind::reupload: return "reupload";
-    case match_kind::quantized: return "quantized_checkpoint";
+    case match_kind::exact:
+      return "exact";
+    case match_kind::suffix_variant:
+      return "suffix_variant";
+    case match_kind::reupload:
+      return "reupload";
+    case match_kind::quantized:
+      return "quantized_checkpoint";
   }
   return "exact";
 }
@@ -90,7 +94,8 @@ std::string str_or_empty(const json& o, const char* key) {
 result<std::uint64_t> opt_count(const json& p, const char* key) {
   if (!p.contains(key) || p[key].is_null()) return std::uint64_t{0};
   if (!p[key].is_number_unsigned() && !p[key].is_number_integer()) {
-    return make_error(error_code::invalid_argument, std::string("params.") + key + " must be an integer");
+    return make_error(error_code::invalid_argument,
+                      std::string("params.") + key + " must be an integer");
   }
   return p[key].get<std::uint64_t>();
 }
@@ -101,9 +106,9 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
     return make_error(error_code::invalid_argument, where + ": " + msg);
   };
   if (!e.is_object()) return data_error("not an object");
-  static const std::vector<std::string> keys = {"id",     "aliases", "display_name", "family",
-                                                "closed", "architecture", "params", "source",
-                                                "verification", "notes"};
+  static const std::vector<std::string> keys = {
+      "id",           "aliases", "display_name", "family",       "closed",
+      "architecture", "params",  "source",       "verification", "notes"};
   for (auto it = e.begin(); it != e.end(); ++it) {
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
       return data_error("unknown key '" + it.key() + "'");
@@ -119,7 +124,8 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
   const std::string w2 = file + " '" + m.id + "'";
   auto str = [&](const char* k, std::string& out) -> status {
     if (!e.contains(k)) return ok_status();
-    if (!e[k].is_string()) return make_error(error_code::invalid_argument, w2 + ": '" + k + "' must be a string");
+    if (!e[k].is_string())
+      return make_error(error_code::invalid_argument, w2 + ": '" + k + "' must be a string");
     out = e[k].get<std::string>();
     return ok_status();
   };
@@ -159,7 +165,8 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
     m.params.exception = str_or_empty(p, "exception");
   }
   if (!m.closed) {
-    if (!e.contains("architecture")) return data_error("open model '" + m.id + "' has no architecture");
+    if (!e.contains("architecture"))
+      return data_error("open model '" + m.id + "' has no architecture");
     auto spec = parse_arch_spec(e["architecture"], "architecture.");
     if (!spec) return data_error(spec.err().message);
     m.spec = *spec;
@@ -212,7 +219,8 @@ result<model_db> model_db::load(const std::vector<source_file>& files) {
       return make_error(error_code::invalid_argument, f.name + ": not valid JSON");
     }
     if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array()) {
-      return make_error(error_code::invalid_argument, f.name + ": expected {\"schema_version\": 1, \"models\": [...]}");
+      return make_error(error_code::invalid_argument,
+                        f.name + ": expected {\"schema_version\": 1, \"models\": [...]}");
     }
     if (doc.value("schema_version", 0) != 1) {
       return make_error(error_code::invalid_argument, f.name + ": unsupported schema_version");
@@ -233,8 +241,8 @@ result<model_db> model_db::load(const std::vector<source_file>& files) {
       auto [it, inserted] = db.exact_->emplace(key, i);
       if (!inserted && it->second != i) {
         return make_error(error_code::invalid_argument,
-                          m.file + ": name '" + n + "' is used by both '" + (*db.entries_)[it->second].id +
-                              "' and '" + m.id + "'");
+                          m.file + ": name '" + n + "' is used by both '" +
+                              (*db.entries_)[it->second].id + "' and '" + m.id + "'");
       }
       db.normalized_->emplace(normalize_model_name(n), i);
       db.basename_->emplace(to_lower(strip_org(n)), i);
@@ -256,9 +264,9 @@ std::optional<model_match> model_db::resolve(std::string_view name) const {
   }
   if (auto it = normalized_->find(normalize_model_name(name)); it != normalized_->end()) {
     const model_entry& e = (*entries_)[it->second];
-    const bool same_org = name.find('/') == std::string_view::npos ||
-                          iequals(name.substr(0, name.rfind('/')),
-                                  std::string_view(e.id).substr(0, e.id.rfind('/')));
+    const bool same_org =
+        name.find('/') == std::string_view::npos ||
+        iequals(name.substr(0, name.rfind('/')), std::string_view(e.id).substr(0, e.id.rfind('/')));
     return model_match{&e, same_org ? match_kind::suffix_variant : match_kind::reupload, {}, {}};
   }
   if (auto q = strip_quant_suffix(name)) {

@@ -10,16 +10,27 @@ namespace vllm_mem {
 
 namespace {
 
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 double unit_scale(char u) {
   switch (u) {
-    case 'k': case 'K': return 1e3;
-    case 'm': case 'M': return 1e6;
-    case 'b': case 'B': return 1e9;
-    case 't': case 'T': return 1e12;
-    default: return 0.0;
+    case 'k':
+    case 'K':
+      return 1e3;
+    case 'm':
+    case 'M':
+      return 1e6;
+    case 'b':
+    case 'B':
+      return 1e9;
+    case 't':
+    case 'T':
+      return 1e12;
+    default:
+      return 0.0;
   }
 }
 
@@ -52,7 +63,8 @@ std::optional<name_size> params_from_name(std::string_view name) {
     if (j < s.size() && (s[j] == 'x' || s[j] == 'X')) {
       double b = 0;
       const std::size_t k = read_number(s, j + 1, b);
-      if (k > j + 1 && k < s.size() && unit_scale(s[k]) > 0 && (k + 1 == s.size() || !is_alnum(s[k + 1]))) {
+      if (k > j + 1 && k < s.size() && unit_scale(s[k]) > 0 &&
+          (k + 1 == s.size() || !is_alnum(s[k + 1]))) {
         found.experts = static_cast<std::uint64_t>(a);
         found.expert_params = b * unit_scale(s[k]);
         // Experts share attention and embeddings: about 0.8 of an expert model is its MLP.
@@ -66,7 +78,8 @@ std::optional<name_size> params_from_name(std::string_view name) {
     if (j < s.size() && unit_scale(s[j]) > 0 && (j + 1 == s.size() || !is_alnum(s[j + 1]))) {
       found.total_params = a * unit_scale(s[j]);
       found.text = std::string(s.substr(i, j + 1 - i));
-      if (found.total_params >= 1e6 && (!best || found.total_params > best->total_params)) best = found;
+      if (found.total_params >= 1e6 && (!best || found.total_params > best->total_params))
+        best = found;
     }
     i = j;
   }
@@ -99,7 +112,9 @@ arch_spec arch_from_params(double params, std::uint64_t experts) {
   const std::uint64_t heads = std::max<std::uint64_t>(1, hidden / head_dim);
   std::uint64_t kv_heads = std::min<std::uint64_t>(8, heads);
   while (heads % kv_heads != 0) --kv_heads;
-  const std::uint64_t inter = std::max<std::uint64_t>(256, static_cast<std::uint64_t>(std::llround(3.5 * static_cast<double>(hidden) / 256.0)) * 256);
+  const std::uint64_t inter = std::max<std::uint64_t>(
+      256,
+      static_cast<std::uint64_t>(std::llround(3.5 * static_cast<double>(hidden) / 256.0)) * 256);
   arch_spec s;
   s.model_type = "llama";
   s.num_layers = L;

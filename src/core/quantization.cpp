@@ -13,16 +13,26 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (
 
 std::string_view quant_method_name(quant_method m) {
   switch (m) {
-    case quant_method::none: return "none";
-    case quant_method::fp8: return "fp8";
-    case quant_method::fp8_block: return "fp8_block";
-    case quant_method::int8: return "int8";
-    case quant_method::awq: return "awq";
-    case quant_method::gptq: return "gptq";
-    case quant_method::w4a16: return "w4a16";
-    case quant_method::bitsandbytes: return "bitsandbytes";
-    case quant_method::mxfp4: return "mxfp4";
-    case quant_method::nvfp4: return "nvfp4";
+    case quant_method::none:
+      return "none";
+    case quant_method::fp8:
+      return "fp8";
+    case quant_method::fp8_block:
+      return "fp8_block";
+    case quant_method::int8:
+      return "int8";
+    case quant_method::awq:
+      return "awq";
+    case quant_method::gptq:
+      return "gptq";
+    case quant_method::w4a16:
+      return "w4a16";
+    case quant_method::bitsandbytes:
+      return "bitsandbytes";
+    case quant_method::mxfp4:
+      return "mxfp4";
+    case quant_method::nvfp4:
+      return "nvfp4";
   }
   return "none";
 }

@@ -14,7 +14,9 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr std::uint64_t kMaxSearchLen = 1ULL << 31;
 
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
-std::uint64_t gib_to_bytes(double gib) { return static_cast<std::uint64_t>(std::llround(gib * kGiB)); }
+std::uint64_t gib_to_bytes(double gib) {
+  return static_cast<std::uint64_t>(std::llround(gib * kGiB));
+}
 
 std::string gib2(double bytes) {
   char buf[32];
@@ -133,7 +135,8 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
   const double R = static_cast<double>(std::min(M, d.max_num_seqs));
   const double Md = static_cast<double>(M);
   // §10.1: the sampler dummy run over [R, vocab] logits (last pipeline stage only).
-  const double sampler = last ? p.sampler_bytes_per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
+  const double sampler =
+      last ? p.sampler_bytes_per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
   // §12 [H]: the forward of M tokens: residual and hidden states plus the widest transient
   // (gated MLP: gate_up output and the activated half; attention: qkv and its output).
   bool dense_layer = false, moe_layer = false;
@@ -206,13 +209,20 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
 
 const char* limiting_factor_name(limiting_factor f) {
   switch (f) {
-    case limiting_factor::none: return "max_num_seqs";
-    case limiting_factor::kv_cache: return "kv_cache";
-    case limiting_factor::weights: return "weights";
-    case limiting_factor::activation: return "activation";
-    case limiting_factor::gpu_memory_utilization: return "gpu_memory_utilization";
-    case limiting_factor::cuda_graphs: return "cuda_graphs";
-    case limiting_factor::max_position_embeddings: return "max_position_embeddings";
+    case limiting_factor::none:
+      return "max_num_seqs";
+    case limiting_factor::kv_cache:
+      return "kv_cache";
+    case limiting_factor::weights:
+      return "weights";
+    case limiting_factor::activation:
+      return "activation";
+    case limiting_factor::gpu_memory_utilization:
+      return "gpu_memory_utilization";
+    case limiting_factor::cuda_graphs:
+      return "cuda_graphs";
+    case limiting_factor::max_position_embeddings:
+      return "max_position_embeddings";
   }
   return "none";
 }
@@ -250,7 +260,8 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   out.kv_cache_bytes = s0.available;
   out.kv.page_bytes = s0.kv.page_bytes;
   out.kv.layers = s0.kv.layers();
-  out.kv.bytes_per_token = s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
+  out.kv.bytes_per_token =
+      s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
   out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
   out.kv.layers_per_group = s0.kv.group_size;
 
@@ -263,15 +274,21 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   // §6.4: concurrency and the logged token count, per version.
   if (p.concurrency_blocks_over_ceil) {
     const std::uint64_t per_req = blocks_per_request(a, d, s0.kv, X);
-    out.max_concurrency = per_req > 0 ? static_cast<double>(blocks) / static_cast<double>(per_req) : 0.0;
+    out.max_concurrency =
+        per_req > 0 ? static_cast<double>(blocks) / static_cast<double>(per_req) : 0.0;
   } else {
     out.max_concurrency = X > 0 ? static_cast<double>(blocks * B) / static_cast<double>(X) : 0.0;
   }
   switch (p.tokens_report) {
-    case kv_tokens_report::blocks_times_block_size: out.kv_cache_tokens = blocks * B; break;
-    case kv_tokens_report::blocks_per_group: out.kv_cache_tokens = blocks / out.kv.groups * B; break;
+    case kv_tokens_report::blocks_times_block_size:
+      out.kv_cache_tokens = blocks * B;
+      break;
+    case kv_tokens_report::blocks_per_group:
+      out.kv_cache_tokens = blocks / out.kv.groups * B;
+      break;
     case kv_tokens_report::concurrency_times_len:
-      out.kv_cache_tokens = static_cast<std::uint64_t>(out.max_concurrency * static_cast<double>(X));
+      out.kv_cache_tokens =
+          static_cast<std::uint64_t>(out.max_concurrency * static_cast<double>(X));
       break;
   }
 
@@ -368,8 +385,9 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     out.max_model_len_fit = lo;
   }
   if (out.fits) {
-    out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs) ? limiting_factor::kv_cache
-                                                                          : limiting_factor::none;
+    out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs)
+                    ? limiting_factor::kv_cache
+                    : limiting_factor::none;
   } else if (out.limit == limiting_factor::kv_cache) {
     // vLLM's own message, with its estimate from the current budget.
     std::uint64_t needed = 0;

@@ -14,7 +14,8 @@ std::string vllm_version::text() const {
 result<vllm_version> parse_vllm_version(std::string_view text, const std::string& field) {
   auto bad = [&] {
     return make_error(error_code::invalid_argument,
-                      "'" + field + "' must be a vLLM version such as \"0.6.4\" or \"0.19.0\", got \"" +
+                      "'" + field +
+                          "' must be a vLLM version such as \"0.6.4\" or \"0.19.0\", got \"" +
                           std::string(text) + "\"",
                       field);
   };
@@ -135,7 +136,8 @@ scheduler_defaults default_scheduler(const vllm_profile& p, bool big_gpu,
       d.max_num_batched_tokens = v < vllm_version{0, 7, 0} ? 512 : 2048;
     } else {
       d.max_num_batched_tokens = std::max<std::uint64_t>(max_model_len_tokens, 2048);
-      if (multimodal) d.max_num_batched_tokens = std::max<std::uint64_t>(d.max_num_batched_tokens, 5120);
+      if (multimodal)
+        d.max_num_batched_tokens = std::max<std::uint64_t>(d.max_num_batched_tokens, 5120);
     }
     return d;
   }

@@ -44,7 +44,8 @@ std::uint64_t layer_norm_elements(const model_arch& a, std::uint64_t tp) {
   std::uint64_t n = norms * per_norm;
   // Per-head q/k norms (Qwen3, Gemma 3) and full-width ones (OLMo 2).
   if (starts_with(t, "qwen3") || starts_with(t, "gemma3")) n += 2 * a.head_dim;
-  if (starts_with(t, "olmo2")) n += (a.num_heads / tp + a.num_kv_heads / std::max<std::uint64_t>(1, tp)) * a.head_dim;
+  if (starts_with(t, "olmo2"))
+    n += (a.num_heads / tp + a.num_kv_heads / std::max<std::uint64_t>(1, tp)) * a.head_dim;
   return n;
 }
 
@@ -61,7 +62,8 @@ std::uint64_t rope_cache_elements(const model_arch& a) {
   if (r.rope_type == "linear" || r.rope_type == "dynamic") {
     len = static_cast<std::uint64_t>(static_cast<double>(max_pos) * r.factor);
   } else if (r.rope_type == "yarn" || r.rope_type == "deepseek_yarn") {
-    const std::uint64_t base = r.original_max_position_embeddings > 0 ? r.original_max_position_embeddings : max_pos;
+    const std::uint64_t base =
+        r.original_max_position_embeddings > 0 ? r.original_max_position_embeddings : max_pos;
     len = static_cast<std::uint64_t>(static_cast<double>(base) * r.factor);
   } else if (r.rope_type == "longrope" || r.rope_type == "su") {
     len = max_pos + r.original_max_position_embeddings;  // short and long caches
@@ -97,7 +99,8 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
   const quant_spec& dense_q = opt.quant.experts_only ? none : opt.quant;
   const quant_spec& expert_q = opt.quant;
   auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
-  auto linear = [&](const quant_spec& q, std::uint64_t in, std::uint64_t out, std::uint64_t in_total) {
+  auto linear = [&](const quant_spec& q, std::uint64_t in, std::uint64_t out,
+                    std::uint64_t in_total) {
     c.mul(in, out);  // overflow probe of the element count
     return quantized_linear_bytes(q, in, out, ab, in_total);
   };
@@ -126,10 +129,11 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
       attn = c.add(attn, linear(dense_q, H, c.mul(nq, qk), H));
     }
     attn = c.add(attn, linear(dense_q, H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
-    attn = c.add(attn, act_bytes(a.kv_lora_rank));                                   // kv_a_layernorm
+    attn = c.add(attn, act_bytes(a.kv_lora_rank));  // kv_a_layernorm
     attn = c.add(attn, linear(dense_q, a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim),
                               a.kv_lora_rank));
-    attn = c.add(attn, linear(dense_q, c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
+    attn =
+        c.add(attn, linear(dense_q, c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
     // §9.4: W_UK_T and W_UV derived from kv_b_proj in the activation dtype, kept beside it.
     absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
   } else {
@@ -144,7 +148,8 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
   const std::uint64_t I_rank = ceil_div(a.intermediate_size, tp);
   std::uint64_t dense = 0;
   if (a.mlp == mlp_kind::gated) {
-    dense = c.add(linear(dense_q, H, 2 * I_rank, H), linear(dense_q, I_rank, H, a.intermediate_size));
+    dense =
+        c.add(linear(dense_q, H, 2 * I_rank, H), linear(dense_q, I_rank, H, a.intermediate_size));
     if (a.mlp_bias) dense = c.add(dense, act_bytes(2 * I_rank + H));
   } else {
     dense = c.add(linear(dense_q, H, I_rank, H), linear(dense_q, I_rank, H, a.intermediate_size));
@@ -169,7 +174,8 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
       h_e = round_up(H, 256);
       i_r = round_up(i_r, 64);
     }
-    const std::uint64_t one = c.add(linear(expert_q, h_e, 2 * i_r, h_e), linear(expert_q, i_r, h_e, a.moe_intermediate_size));
+    const std::uint64_t one = c.add(linear(expert_q, h_e, 2 * i_r, h_e),
+                                    linear(expert_q, i_r, h_e, a.moe_intermediate_size));
     experts = c.mul(e_local, one);
     if (a.mlp_bias) experts = c.add(experts, act_bytes(c.mul(e_local, 2 * i_r + h_e)));
     router = act_bytes(c.mul(H, a.num_experts));  // gate: ReplicatedLinear, never quantized
@@ -178,8 +184,10 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
     }
     if (a.shared_expert_intermediate_size > 0) {
       const std::uint64_t is_r = ceil_div(a.shared_expert_intermediate_size, tp);
-      shared = c.add(linear(dense_q, H, 2 * is_r, H), linear(dense_q, is_r, H, a.shared_expert_intermediate_size));
-      if (starts_with(a.model_type, "qwen2_moe")) shared = c.add(shared, act_bytes(H));  // shared_expert_gate
+      shared = c.add(linear(dense_q, H, 2 * is_r, H),
+                     linear(dense_q, is_r, H, a.shared_expert_intermediate_size));
+      if (starts_with(a.model_type, "qwen2_moe"))
+        shared = c.add(shared, act_bytes(H));  // shared_expert_gate
     }
   }
 
@@ -197,7 +205,8 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
     if (opt.include_buffers) w.buffers = c.add(w.buffers, absorbed);
   }
 
-  const std::uint64_t final_norm = act_bytes(a.norm == norm_kind::layer && a.model_type != "mpt" ? 2 * H : H);
+  const std::uint64_t final_norm =
+      act_bytes(a.norm == norm_kind::layer && a.model_type != "mpt" ? 2 * H : H);
   if (first_stage) {
     w.embedding = act_bytes(c.mul(v_rank, H));
     if (a.vision) {
@@ -206,11 +215,14 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
         // Generic ViT: per layer 4h^2 + 2*h*i + biases and norms; patch and position embeddings;
         // a projector of about h*H + H*H.
         const std::uint64_t h = a.vision->hidden_size;
-        const std::uint64_t iv = a.vision->intermediate_size > 0 ? a.vision->intermediate_size : 4 * h;
+        const std::uint64_t iv =
+            a.vision->intermediate_size > 0 ? a.vision->intermediate_size : 4 * h;
         const std::uint64_t per_layer = c.add(c.mul(4 * h, h), c.add(c.mul(2 * h, iv), 9 * h + iv));
-        const std::uint64_t patch = a.vision->patch_size > 0 ? 3 * a.vision->patch_size * a.vision->patch_size * h : 0;
+        const std::uint64_t patch =
+            a.vision->patch_size > 0 ? 3 * a.vision->patch_size * a.vision->patch_size * h : 0;
         const std::uint64_t grid = (a.vision->patch_size > 0 && a.vision->image_size > 0)
-                                       ? (a.vision->image_size / a.vision->patch_size) * (a.vision->image_size / a.vision->patch_size)
+                                       ? (a.vision->image_size / a.vision->patch_size) *
+                                             (a.vision->image_size / a.vision->patch_size)
                                        : 0;
         vp = c.add(c.mul(a.vision->num_layers, per_layer), c.add(patch, c.mul(grid, h)));
         vp = c.add(vp, c.add(c.mul(h, H), c.mul(H, H)));
@@ -226,7 +238,8 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
       if (a.model_type == "phi") w.lm_head = c.add(w.lm_head, act_bytes(v_rank));  // lm_head bias
     }
   }
-  if (opt.include_buffers && w.num_layers > 0) w.buffers = c.add(w.buffers, act_bytes(rope_cache_elements(a)));
+  if (opt.include_buffers && w.num_layers > 0)
+    w.buffers = c.add(w.buffers, act_bytes(rope_cache_elements(a)));
   if (c.overflow()) {
     return make_error(error_code::out_of_range,
                       "the model's weight bytes overflow 64-bit arithmetic; check the architecture",

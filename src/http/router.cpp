@@ -28,11 +28,16 @@ response error_response(int status, std::string_view detail, std::string_view fi
 
 int status_for(const error& e) {
   switch (e.code) {
-    case error_code::invalid_argument: return 400;
-    case error_code::not_found: return 404;
-    case error_code::unsupported: return 400;
-    case error_code::out_of_range: return 400;
-    case error_code::internal: return 500;
+    case error_code::invalid_argument:
+      return 400;
+    case error_code::not_found:
+      return 404;
+    case error_code::unsupported:
+      return 400;
+    case error_code::out_of_range:
+      return 400;
+    case error_code::internal:
+      return 500;
   }
   return 500;
 }
@@ -53,11 +58,14 @@ json entry_summary(const model_entry& e) {
     j = to_json(*e.arch);
     if (auto p = count_parameters(*e.arch)) {
       j["params_billions"] = std::round(static_cast<double>(p->total) / 1e7) / 100.0;
-      if (e.arch->is_moe()) j["active_params_billions"] = std::round(static_cast<double>(p->active) / 1e7) / 100.0;
+      if (e.arch->is_moe())
+        j["active_params_billions"] = std::round(static_cast<double>(p->active) / 1e7) / 100.0;
     }
   } else if (e.closed) {
     j["closed"] = true;
-    j["params_billions"] = e.params.official_total ? json(static_cast<double>(*e.params.official_total) / 1e9) : json(nullptr);
+    j["params_billions"] = e.params.official_total
+                               ? json(static_cast<double>(*e.params.official_total) / 1e9)
+                               : json(nullptr);
     j["params_status"] = e.params.status.empty() ? "unknown" : e.params.status;
   } else {
     j["incomplete"] = true;
@@ -116,8 +124,10 @@ router::router(const catalogs& c) : c_(c) {
       "activations, KV cache and CUDA overhead, and (given a GPU) what vLLM prints at startup.";
   root["endpoints"] = {
       {"POST /estimate-gpu-memory", "memory estimate for a model and workload (the seed API)"},
-      {"GET /known-architectures", "models in the database, keyed by name (?family=, ?q=, ?quantized=)"},
-      {"GET /models/{id}", "one database entry with its source, parameter counts and KV bytes per token"},
+      {"GET /known-architectures",
+       "models in the database, keyed by name (?family=, ?q=, ?quantized=)"},
+      {"GET /models/{id}",
+       "one database entry with its source, parameter counts and KV bytes per token"},
       {"GET /gpus", "the GPU catalog"},
       {"GET /healthz", "liveness"},
       {"GET /readyz", "readiness (database loaded)"},
@@ -139,7 +149,9 @@ router::router(const catalogs& c) : c_(c) {
                                       {"max_seq_len", 8192},
                                       {"gpu", "H100-80GB"},
                                       {"vllm_version", std::string(kNewestCalibratedVersion)}};
-  root["units"] = "_gb fields: decimal gigabytes (1e9 bytes); vllm_startup _gib fields: GiB (2^30 bytes); components_bytes: bytes";
+  root["units"] =
+      "_gb fields: decimal gigabytes (1e9 bytes); vllm_startup _gib fields: GiB (2^30 bytes); "
+      "components_bytes: bytes";
   root_body_ = root.dump();
 
   json all = json::object();
@@ -148,10 +160,14 @@ router::router(const catalogs& c) : c_(c) {
 
   json gpus = json::array();
   for (const auto& g : c_.gpus.entries()) {
-    json j{{"id", g.id}, {"name", g.name}, {"aliases", g.aliases}, {"vendor", g.vendor},
+    json j{{"id", g.id},
+           {"name", g.name},
+           {"aliases", g.aliases},
+           {"vendor", g.vendor},
            {"memory_nominal_gb", g.memory_nominal_gb},
            {"cuda_total_gib", g.cuda_total_gib > 0 ? json(g.cuda_total_gib) : json(nullptr)},
-           {"memory_bandwidth_gbps", g.memory_bandwidth_gbps}, {"fp8_support", g.fp8_support}};
+           {"memory_bandwidth_gbps", g.memory_bandwidth_gbps},
+           {"fp8_support", g.fp8_support}};
     const auto price = g.cheapest_price_per_gpu_hour();
     j["cheapest_usd_per_gpu_hour"] = price ? json(*price) : json(nullptr);
     gpus.push_back(j);
@@ -164,8 +180,9 @@ response router::handle(const request& r) const {
   const bool get = r.method == "GET" || r.method == "HEAD";
   const bool post = r.method == "POST";
   auto method_not_allowed = [&](const char* allow) {
-    response res = error_response(405, std::string("method ") + std::string(r.method) + " is not allowed on " +
-                                           std::string(path) + "; use " + allow,
+    response res = error_response(405,
+                                  std::string("method ") + std::string(r.method) +
+                                      " is not allowed on " + std::string(path) + "; use " + allow,
                                   "");
     res.allow = allow;
     return res;
@@ -192,16 +209,16 @@ response router::handle(const request& r) const {
   }
   if (path == "/readyz") {
     if (!get) return method_not_allowed("GET");
-    return json_response(200, "{\"status\":\"ready\",\"models\":" + std::to_string(c_.models.entries().size()) +
-                                  ",\"gpus\":" + std::to_string(c_.gpus.entries().size()) + "}");
+    return json_response(
+        200, "{\"status\":\"ready\",\"models\":" + std::to_string(c_.models.entries().size()) +
+                 ",\"gpus\":" + std::to_string(c_.gpus.entries().size()) + "}");
   }
   if (path.rfind("/models/", 0) == 0 && path.size() > 8) {
     if (!get) return method_not_allowed("GET");
     return model(url_decode(path.substr(8)));
   }
-  return error_response(404, "no such endpoint: " + std::string(path) +
-                                 " (see GET / for the list of endpoints)",
-                        "");
+  return error_response(
+      404, "no such endpoint: " + std::string(path) + " (see GET / for the list of endpoints)", "");
 }
 
 response router::estimate(std::string_view body) const {
@@ -221,7 +238,8 @@ response router::known_architectures(std::string_view query) const {
   std::size_t pos = 0;
   while (pos <= query.size()) {
     const auto amp = query.find('&', pos);
-    const std::string_view part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    const std::string_view part =
+        query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     const auto eq = part.find('=');
     const std::string key = url_decode(part.substr(0, eq));
     const std::string value = eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
@@ -238,7 +256,8 @@ response router::known_architectures(std::string_view query) const {
         return error_response(400, "query 'quantized' must be true or false", "quantized");
       }
     } else if (!key.empty()) {
-      return error_response(400, "unknown query parameter '" + key + "'; use family, q or quantized", key);
+      return error_response(
+          400, "unknown query parameter '" + key + "'; use family, q or quantized", key);
     }
     if (amp == std::string_view::npos) break;
     pos = amp + 1;
@@ -274,7 +293,9 @@ response router::model(std::string_view id) const {
     if (auto p = count_parameters(*e->arch)) {
       j["parameter_count"] = {{"total", p->total},
                               {"active", p->active},
-                              {"convention", "active = all non-expert parameters + top-k routed experts, both embedding matrices counted"}};
+                              {"convention",
+                               "active = all non-expert parameters + top-k routed experts, both "
+                               "embedding matrices counted"}};
     }
     const std::uint64_t per_token = e->arch->num_layers * e->arch->kv_heads_per_rank(1) *
                                     e->arch->kv_head_size() * e->arch->kv_entries_per_head() * 2;

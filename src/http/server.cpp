@@ -35,7 +35,11 @@ class session;
 
 struct server::impl {
   impl(const router& rt, server_options o)
-      : r(rt), opt(std::move(o)), ioc(static_cast<int>(thread_count(opt))), acceptor(ioc), signals(ioc) {}
+      : r(rt),
+        opt(std::move(o)),
+        ioc(static_cast<int>(thread_count(opt))),
+        acceptor(ioc),
+        signals(ioc) {}
 
   static unsigned thread_count(const server_options& o) {
     if (o.threads > 0) return o.threads;
@@ -78,7 +82,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::start, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::start, shared_from_this()));
   }
 
   // Closes the connection if it is waiting for a request (graceful shutdown).
@@ -106,23 +111,31 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_.opt.header_limit));
     parser_->body_limit(srv_.opt.body_limit);
-    const unsigned secs = served_ == 0 ? srv_.opt.request_timeout_seconds : srv_.opt.idle_timeout_seconds;
+    const unsigned secs =
+        served_ == 0 ? srv_.opt.request_timeout_seconds : srv_.opt.idle_timeout_seconds;
     stream_.expires_after(std::chrono::seconds(secs));
     reading_ = true;
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof || ec == net::error::bad_descriptor) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == net::error::bad_descriptor) {
       return close();
     }
     if (ec == bhttp::error::body_limit) {
-      return write_error(413, "the request body is larger than " + std::to_string(srv_.opt.body_limit) + " bytes", false);
+      return write_error(
+          413, "the request body is larger than " + std::to_string(srv_.opt.body_limit) + " bytes",
+          false);
     }
     if (ec == bhttp::error::header_limit || ec == beast::http::error::buffer_overflow) {
-      return write_error(431, "the request header is larger than " + std::to_string(srv_.opt.header_limit) + " bytes", false);
+      return write_error(
+          431,
+          "the request header is larger than " + std::to_string(srv_.opt.header_limit) + " bytes",
+          false);
     }
     if (ec) return write_error(400, "malformed HTTP request: " + ec.message(), false);
     handle(parser_->release());
@@ -134,16 +147,21 @@ class session : public std::enable_shared_from_this<session> {
                       !srv_.stopping.load(std::memory_order_relaxed);
     const auto te = req[bhttp::field::transfer_encoding];
     if (!te.empty() && !beast::iequals(te, "chunked")) {
-      return write_error(501, "Transfer-Encoding '" + std::string(te) + "' is not supported; use chunked or Content-Length", false);
+      return write_error(501,
+                         "Transfer-Encoding '" + std::string(te) +
+                             "' is not supported; use chunked or Content-Length",
+                         false);
     }
     if (!req[bhttp::field::content_encoding].empty()) {
-      return write_error(415, "Content-Encoding is not supported; send the body uncompressed", false);
+      return write_error(415, "Content-Encoding is not supported; send the body uncompressed",
+                         false);
     }
     const auto ctype = req[bhttp::field::content_type];
     if (req.method() == bhttp::verb::post && !ctype.empty()) {
       const std::string_view ct(ctype.data(), ctype.size());
       if (!(ct.size() >= 16 && beast::iequals(ct.substr(0, 16), "application/json"))) {
-        return write_error(415, "Content-Type must be application/json, got '" + std::string(ct) + "'", keep);
+        return write_error(
+            415, "Content-Type must be application/json, got '" + std::string(ct) + "'", keep);
       }
     }
     request rq;
@@ -164,8 +182,9 @@ class session : public std::enable_shared_from_this<session> {
       out.body = error_body("internal error", "");
     }
     if (srv_.opt.access_log) {
-      std::fprintf(stderr, "%.*s %.*s %d %zu\n", static_cast<int>(rq.method.size()), rq.method.data(),
-                   static_cast<int>(rq.target.size()), rq.target.data(), out.status, out.body.size());
+      std::fprintf(stderr, "%.*s %.*s %d %zu\n", static_cast<int>(rq.method.size()),
+                   rq.method.data(), static_cast<int>(rq.target.size()), rq.target.data(),
+                   out.status, out.body.size());
     }
     const bool head = req.method() == bhttp::verb::head;
     send(req.version(), std::move(out), keep, head);
@@ -190,12 +209,15 @@ class session : public std::enable_shared_from_this<session> {
     stream_.expires_after(std::chrono::seconds(srv_.opt.request_timeout_seconds));
     if (head) {
       auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(res_);
-      bhttp::async_write_header(stream_, *sr, [self = shared_from_this(), sr](beast::error_code ec, std::size_t) {
-        self->on_write(ec);
-      });
+      bhttp::async_write_header(stream_, *sr,
+                                [self = shared_from_this(), sr](beast::error_code ec, std::size_t) {
+                                  self->on_write(ec);
+                                });
       return;
     }
-    bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+    bhttp::async_write(
+        stream_, res_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void write_error(int status, const std::string& detail, bool keep) {
@@ -246,7 +268,8 @@ void server::impl::unregister_session(session* s) {
 }
 
 void server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&server::impl::on_accept, this));
+  acceptor.async_accept(net::make_strand(ioc),
+                        beast::bind_front_handler(&server::impl::on_accept, this));
 }
 
 void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -303,7 +326,8 @@ void server::impl::begin_stop() {
   });
 }
 
-server::server(const router& r, server_options opt) : impl_(std::make_unique<impl>(r, std::move(opt))) {}
+server::server(const router& r, server_options opt)
+    : impl_(std::make_unique<impl>(r, std::move(opt))) {}
 
 server::~server() {
   stop();
@@ -319,7 +343,9 @@ std::string server::start() {
   if (ec) return "cannot open a socket: " + ec.message();
   impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
   impl_->acceptor.bind(ep, ec);
-  if (ec) return "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) + ": " + ec.message();
+  if (ec)
+    return "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) + ": " +
+           ec.message();
   impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return "cannot listen: " + ec.message();
   impl_->bound_port = impl_->acceptor.local_endpoint().port();

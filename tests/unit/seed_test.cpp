@@ -28,18 +28,23 @@ TEST_P(ParameterCount, MatchesPublishedCountWithinOnePercent) {
   EXPECT_LT(rel, 0.01) << c.id << ": computed " << p->total << " vs published " << c.published;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    DatabaseModels, ParameterCount,
-    ::testing::Values(count_case{"meta-llama/Llama-2-7b-hf", 6.74e9}, count_case{"meta-llama/Llama-2-70b-hf", 69e9},
-                      count_case{"meta-llama/Meta-Llama-3-8B", 8.03e9}, count_case{"meta-llama/Llama-3.1-70B", 70.6e9},
-                      count_case{"meta-llama/Llama-3.2-1B", 1.23e9}, count_case{"meta-llama/Llama-3.2-3B", 3.21e9},
-                      count_case{"mistralai/Mixtral-8x7B-v0.1", 46.7e9},
-                      count_case{"mistralai/Mixtral-8x22B-v0.1", 141e9},
-                      count_case{"Qwen/Qwen2.5-0.5B", 0.49e9}, count_case{"Qwen/Qwen2.5-7B", 7.61e9},
-                      count_case{"google/gemma-2-9b", 9.24e9}, count_case{"google/gemma-2-27b", 27.2e9},
-                      count_case{"stabilityai/stablelm-3b-4e1t", 2795443200.0},
-                      count_case{"deepseek-ai/DeepSeek-V3", 671e9}, count_case{"openai/gpt-oss-120b", 117e9},
-                      count_case{"openai/gpt-oss-20b", 21e9}));
+INSTANTIATE_TEST_SUITE_P(DatabaseModels, ParameterCount,
+                         ::testing::Values(count_case{"meta-llama/Llama-2-7b-hf", 6.74e9},
+                                           count_case{"meta-llama/Llama-2-70b-hf", 69e9},
+                                           count_case{"meta-llama/Meta-Llama-3-8B", 8.03e9},
+                                           count_case{"meta-llama/Llama-3.1-70B", 70.6e9},
+                                           count_case{"meta-llama/Llama-3.2-1B", 1.23e9},
+                                           count_case{"meta-llama/Llama-3.2-3B", 3.21e9},
+                                           count_case{"mistralai/Mixtral-8x7B-v0.1", 46.7e9},
+                                           count_case{"mistralai/Mixtral-8x22B-v0.1", 141e9},
+                                           count_case{"Qwen/Qwen2.5-0.5B", 0.49e9},
+                                           count_case{"Qwen/Qwen2.5-7B", 7.61e9},
+                                           count_case{"google/gemma-2-9b", 9.24e9},
+                                           count_case{"google/gemma-2-27b", 27.2e9},
+                                           count_case{"stabilityai/stablelm-3b-4e1t", 2795443200.0},
+                                           count_case{"deepseek-ai/DeepSeek-V3", 671e9},
+                                           count_case{"openai/gpt-oss-120b", 117e9},
+                                           count_case{"openai/gpt-oss-20b", 21e9}));
 
 TEST(ParameterCount, StableLmIsExact) {
   auto p = count_parameters(arch_of("stabilityai/stablelm-3b-4e1t"));
@@ -66,11 +71,19 @@ TEST(ParameterCount, FalconSevenBIgnoresBogusKvHeads) {
 
 TEST(SeedExample, Llama2SevenBFloat16Batch32Context2048) {
   // The seed's example request; physically right numbers (issue 2).
-  const json body = {{"model_name", "meta-llama/Llama-2-7b"}, {"max_seq_len", 2048}, {"dtype", "float16"},
-                     {"max_batch_size", 32}, {"gpu_memory_utilization", 0.9}, {"quantization", nullptr},
+  const json body = {{"model_name", "meta-llama/Llama-2-7b"},
+                     {"max_seq_len", 2048},
+                     {"dtype", "float16"},
+                     {"max_batch_size", 32},
+                     {"gpu_memory_utilization", 0.9},
+                     {"quantization", nullptr},
                      {"params_billions", nullptr},
-                     {"architecture", {{"num_layers", 32}, {"hidden_size", 4096}, {"num_heads", 32}, {"head_dim", 128},
-                                       {"intermediate_size", 11008}}}};
+                     {"architecture",
+                      {{"num_layers", 32},
+                       {"hidden_size", 4096},
+                       {"num_heads", 32},
+                       {"head_dim", 128},
+                       {"intermediate_size", 11008}}}};
   const estimate_result r = run(body);
   const json j = to_json(r);
   EXPECT_DOUBLE_EQ(j["model_params_memory_gb"].get<double>(), 13.48);
@@ -93,15 +106,18 @@ TEST(SeedExample, Llama31EightBUsesGroupedQueryAttention) {
 }
 
 TEST(SeedFields, TotalsAreSumsAndRecommendedDividesByUtilization) {
-  const estimate_result r = run({{"model_name", "Qwen/Qwen2.5-7B"}, {"max_seq_len", 4096},
-                                 {"max_batch_size", 8}, {"gpu_memory_utilization", 0.8}});
+  const estimate_result r = run({{"model_name", "Qwen/Qwen2.5-7B"},
+                                 {"max_seq_len", 4096},
+                                 {"max_batch_size", 8},
+                                 {"gpu_memory_utilization", 0.8}});
   const auto& c = r.bytes;
   EXPECT_EQ(c.total_min, c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead);
   EXPECT_EQ(c.total_max, c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead);
   EXPECT_NEAR(static_cast<double>(c.recommended), static_cast<double>(c.total_max) / 0.8, 1.0);
   const json j = to_json(r);
   const json& b = j["components_breakdown"];
-  for (const char* k : {"model_params", "activation", "min_kv_cache", "max_kv_cache", "cuda_overhead"}) {
+  for (const char* k :
+       {"model_params", "activation", "min_kv_cache", "max_kv_cache", "cuda_overhead"}) {
     EXPECT_TRUE(b.contains(k)) << k;
   }
   EXPECT_DOUBLE_EQ(b["model_params"].get<double>(), j["model_params_memory_gb"].get<double>());
@@ -109,7 +125,10 @@ TEST(SeedFields, TotalsAreSumsAndRecommendedDividesByUtilization) {
 
 TEST(KvCache, ScalesLinearlyWithContextAndBatch) {
   auto kv = [](std::uint64_t len, std::uint64_t batch) {
-    return run({{"model_name", "meta-llama/Llama-3.1-8B"}, {"max_seq_len", len}, {"max_batch_size", batch}}).bytes.max_kv_cache;
+    return run({{"model_name", "meta-llama/Llama-3.1-8B"},
+                {"max_seq_len", len},
+                {"max_batch_size", batch}})
+        .bytes.max_kv_cache;
   };
   EXPECT_EQ(kv(4096, 1) * 2, kv(8192, 1));
   EXPECT_EQ(kv(4096, 1) * 3, kv(4096, 3));
@@ -119,7 +138,10 @@ TEST(KvCache, ScalesLinearlyWithContextAndBatch) {
 
 TEST(KvCache, Fp8HalvesAndFloat32Doubles) {
   auto kv = [](const char* dt) {
-    return run({{"model_name", "meta-llama/Llama-3.1-8B"}, {"max_seq_len", 4096}, {"kv_cache_dtype", dt}}).bytes.max_kv_cache;
+    return run({{"model_name", "meta-llama/Llama-3.1-8B"},
+                {"max_seq_len", 4096},
+                {"kv_cache_dtype", dt}})
+        .bytes.max_kv_cache;
   };
   EXPECT_EQ(kv("fp8") * 2, kv("bfloat16"));
   EXPECT_EQ(kv("float32"), 2 * kv("float16"));
@@ -127,7 +149,8 @@ TEST(KvCache, Fp8HalvesAndFloat32Doubles) {
 
 TEST(KvCache, MlaStoresOneLatentPerTokenAndLayer) {
   // DeepSeek-V3: 61 layers x (512 + 64) x 2 bytes = 70272 B/token, whatever the head count.
-  const estimate_result r = run({{"model_name", "deepseek-ai/DeepSeek-V3"}, {"max_seq_len", 4096}, {"dtype", "bfloat16"}});
+  const estimate_result r = run(
+      {{"model_name", "deepseek-ai/DeepSeek-V3"}, {"max_seq_len", 4096}, {"dtype", "bfloat16"}});
   EXPECT_EQ(r.kv_cache_bytes_per_token, 61u * 576 * 2);
 }
 
@@ -148,10 +171,13 @@ TEST(Weights, QuantizationShrinksQuantizedLayersOnly) {
 
 TEST(Weights, TensorParallelHalvesWeightsPerGpu) {
   auto w = [](int tp) {
-    return run({{"model_name", "meta-llama/Llama-3.1-70B"}, {"max_seq_len", 2048}, {"tensor_parallel_size", tp}})
+    return run({{"model_name", "meta-llama/Llama-3.1-70B"},
+                {"max_seq_len", 2048},
+                {"tensor_parallel_size", tp}})
         .bytes.model_params;
   };
-  EXPECT_NEAR(static_cast<double>(w(2)) * 2, static_cast<double>(w(1)), static_cast<double>(w(1)) * 1e-4);
+  EXPECT_NEAR(static_cast<double>(w(2)) * 2, static_cast<double>(w(1)),
+              static_cast<double>(w(1)) * 1e-4);
 }
 
 TEST(Weights, KvHeadsAreReplicatedWhenTpExceedsThem) {
@@ -205,7 +231,8 @@ TEST(UnknownModels, NameEstimateIsFlagged) {
 }
 
 TEST(UnknownModels, ParamsBillionsOverridesAndDefaultIsStated) {
-  const estimate_result r = run({{"model_name", "acme/mystery"}, {"max_seq_len", 2048}, {"params_billions", 3.0}});
+  const estimate_result r =
+      run({{"model_name", "acme/mystery"}, {"max_seq_len", 2048}, {"params_billions", 3.0}});
   EXPECT_EQ(r.model.source, "params_billions");
   EXPECT_NEAR(static_cast<double>(r.params.total) / 3e9, 1.0, 0.08);
   const estimate_result d = run({{"model_name", "acme/mystery"}, {"max_seq_len", 2048}});
@@ -214,9 +241,15 @@ TEST(UnknownModels, ParamsBillionsOverridesAndDefaultIsStated) {
 }
 
 TEST(UnknownModels, CompleteRequestArchitectureIsUsedAsIs) {
-  const estimate_result r = run({{"model_name", "acme/custom"}, {"max_seq_len", 1024},
-                                 {"architecture", {{"num_layers", 2}, {"hidden_size", 256}, {"num_heads", 4},
-                                                   {"num_kv_heads", 2}, {"intermediate_size", 512}, {"vocab_size", 1000}}}});
+  const estimate_result r = run({{"model_name", "acme/custom"},
+                                 {"max_seq_len", 1024},
+                                 {"architecture",
+                                  {{"num_layers", 2},
+                                   {"hidden_size", 256},
+                                   {"num_heads", 4},
+                                   {"num_kv_heads", 2},
+                                   {"intermediate_size", 512},
+                                   {"vocab_size", 1000}}}});
   EXPECT_EQ(r.model.source, "request_architecture");
   // embed + lm_head (1024 padded rows... counted unpadded) + 2 layers of attention, MLP, norms.
   const std::uint64_t per_layer = 256 * (4 + 2 * 2) * 64 + 256 * 256 + 3 * 256 * 512 + 2 * 256;
@@ -234,7 +267,8 @@ TEST(Warnings, ClosedModelsSayTheirSizeIsUnofficial) {
 }
 
 TEST(Warnings, VeryLargeModels) {
-  const estimate_result r = run({{"model_name", "meta-llama/Llama-3.1-405B"}, {"max_seq_len", 2048}});
+  const estimate_result r =
+      run({{"model_name", "meta-llama/Llama-3.1-405B"}, {"max_seq_len", 2048}});
   ASSERT_FALSE(r.warnings.empty());
   EXPECT_NE(r.warnings.back().find("very large model"), std::string::npos);
 }
