@@ -30,7 +30,8 @@ namespace vllm_mem {
 // X-macro lists: one list drives parsing, overlaying and echoing.
 #define VLLM_MEM_ARCH_U64_FIELDS(X)                                                             \
   X(num_layers)                                                                                 \
-  X(hidden_size) X(num_heads) X(num_kv_heads) X(head_dim) X(intermediate_size) X(vocab_size)    \
+  X(hidden_size)                                                                                \
+  X(num_heads) X(num_kv_heads) X(head_dim) X(intermediate_size) X(vocab_size)                   \
       X(max_position_embeddings) X(num_experts) X(num_experts_per_tok) X(moe_intermediate_size) \
           X(num_shared_experts) X(shared_expert_intermediate_size) X(first_k_dense_replace)     \
               X(moe_layer_freq) X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim)              \

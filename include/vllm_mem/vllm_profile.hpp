@@ -57,15 +57,19 @@ struct vllm_profile {
   bool chunked_prefill_always = true;        // V1
   std::uint32_t cudagraph_modes = 1;         // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
 
-  // Calibrated constants (docs/accuracy.md).
+  // Calibrated constants: each is fitted on the dev cases of its era; docs/accuracy.md lists the
+  // cases behind every number.
   double sampler_bytes_per_logit = 14.0;  // bytes per element of the [requests, vocab] logits
-  double activation_base_gib = 0.18;      // allocator/workspace floor of the profile run
+  double activation_base_gib = 0.18;      // profile-run floor beyond the sampler/forward peak
   double moe_workspace_factor = 0.8;      // share of the fused-MoE workspace that stays allocated
+  double vision_activation_factor = 8.0;  // h_vis-sized tensors per token in the encoder profile
   double non_torch_tp1_gib = 0.25;        // non-torch growth during profiling, single GPU
-  double non_torch_nccl_gib = 1.8;        // extra with tensor parallelism (NCCL, custom all-reduce)
-  double cuda_context_gib = 0.5;          // CUDA context + kernels, before the snapshot
-  double graph_base_gib = 0.2;            // CUDA graph pool
-  double graph_per_layer_graph_mib = 0.2;  // per decoder layer per captured graph
+  double non_torch_nccl_gib = 1.8;        // extra with tensor/pipeline parallelism
+  double cuda_context_gib = 0.5;          // CUDA context + kernels (before the snapshot), §2.4
+  double graph_base_gib = 0.45;           // CUDA graphs: fixed part
+  double graph_per_layer_gib = 0.0135;    // CUDA graphs: per decoder layer on the stage
+  double graph_moe_gib = 0.55;            // CUDA graphs: extra for MoE layers (fused-MoE buffers)
+  std::uint64_t graph_reference_count = 102;  // graphs captured at the era's default settings
 };
 
 result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine);

@@ -160,17 +160,28 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
     const double m = std::min(Md, 32768.0) * static_cast<double>(a.num_experts_per_tok);
     moe = p.moe_workspace_factor * m * s * (3 * I + H);
   }
-  const double peak = p.activation_base_gib * kGiB + std::max(forward, sampler) + moe;
+  double vision = 0.0;
+  if (a.vision && r.first == 0 && a.vision->hidden_size > 0) {
+    // §10.4: the encoder profile runs a batch of images worth max_num_batched_tokens through the
+    // vision tower before the language model's dummy forward.
+    vision = p.vision_activation_factor * Md * s * static_cast<double>(a.vision->hidden_size);
+  }
+  const double peak = p.activation_base_gib * kGiB + std::max(forward, sampler) + moe + vision;
   return static_cast<std::uint64_t>(std::llround(peak));
 }
 
+// CUDA graph memory (§5.2): fitted per era (docs/accuracy.md); it grows with depth and with MoE
+// buffers, and shrinks when fewer graphs are captured (small max_num_seqs).
 std::uint64_t graph_bytes(const model_arch& a, const deployment& d, std::uint64_t stage_layers,
                           std::uint64_t graphs) {
   if (d.enforce_eager || graphs == 0) return 0;
-  const double per = d.profile.graph_per_layer_graph_mib * 1024.0 * 1024.0;
-  const double moe = a.is_moe() ? 1.5 : 1.0;
-  return gib_to_bytes(d.profile.graph_base_gib) +
-         static_cast<std::uint64_t>(per * moe * static_cast<double>(stage_layers * graphs) / 10.0);
+  const vllm_profile& p = d.profile;
+  double gib = p.graph_base_gib + p.graph_per_layer_gib * static_cast<double>(stage_layers);
+  if (a.is_moe()) gib += p.graph_moe_gib;
+  const double ratio = static_cast<double>(graphs) /
+                       static_cast<double>(std::max<std::uint64_t>(1, p.graph_reference_count));
+  gib *= std::min(1.0, std::sqrt(ratio));
+  return gib_to_bytes(gib);
 }
 
 stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint64_t stage,

@@ -83,13 +83,21 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
     } else {
       p.budget = budget_mode::per_instance;
     }
-    // V0's profile run samples max_num_seqs rows with top-p/top-k sorting in fp32.
+    // V0's profile run samples max_num_seqs rows with top-p/top-k sorting in fp32: about 40
+    // bytes per logit (rows 1, 10, 29, 39). Non-torch: 0.6.x charged cuBLAS/allocator growth
+    // (row 29: 0.26 GiB), 0.4's free-memory delta also the reserved pool (row 30); tensor
+    // parallelism adds NCCL buffers (row 2: +1.79 GiB at tp 2, row 36: 2.10 GiB at tp 8).
     p.sampler_bytes_per_logit = 40.0;
     p.activation_base_gib = 0.0;
-    p.non_torch_tp1_gib = 0.04;
-    p.non_torch_nccl_gib = 1.8;
-    p.graph_base_gib = 0.05;
-    p.graph_per_layer_graph_mib = 0.22;
+    p.non_torch_tp1_gib = v < vllm_version{0, 6, 4}   ? 0.45
+                          : v < vllm_version{0, 7, 0} ? 0.26
+                                                      : 0.05;
+    p.non_torch_nccl_gib = v < vllm_version{0, 7, 0} ? 1.8 : 2.0;
+    // Graphs (rows 29, 36, 39): small and nearly independent of depth in V0.
+    p.graph_base_gib = 0.25;
+    p.graph_per_layer_gib = 0.005;
+    p.graph_moe_gib = 0.2;
+    p.graph_reference_count = 35;
     return p;
   }
   // V1
@@ -110,16 +118,33 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
     p.cuda_graph_in_budget = true;
     p.tokens_report = kv_tokens_report::concurrency_times_len;
   }
-  // Sampler dummy run over [min(M, S), vocab] logits: about 14 bytes per logit (bf16 logits,
-  // fp32 copy, int64 sort indices) except 0.11-0.16, whose sampler kept more fp32 copies.
-  p.sampler_bytes_per_logit =
-      (vllm_version{0, 11, 0} <= v && v < vllm_version{0, 17, 0}) ? 37.5 : 14.0;
+  // Sampler dummy run over [min(M, S), vocab] logits (§10.1).
+  if (v < vllm_version{0, 11, 0}) {
+    // 0.7-0.10: 12.5 bytes per logit and no floor (rows 42, 43: 0.5 GiB for 256 x 152064
+    // logits); tensor parallelism on one node adds ~0.13 GiB (rows 45, 46).
+    p.sampler_bytes_per_logit = 12.5;
+    p.activation_base_gib = 0.0;
+    p.non_torch_tp1_gib = 0.05;
+    p.non_torch_nccl_gib = 0.13;
+    p.graph_base_gib = 0.3;  // piecewise graphs only (rows 40, 42, 43, 45, 46)
+    p.graph_per_layer_gib = 0.0075;
+    p.graph_moe_gib = 0.5;
+    p.graph_reference_count = 67;
+    return p;
+  }
+  // 0.11-0.16 kept several fp32 copies of the logits (37.5 bytes per logit: rows 25, 28, 106,
+  // 107); 0.17 came back to ~14 (rows 48-109). A 0.18 GiB floor fits every V1 >= 0.11 case.
+  p.sampler_bytes_per_logit = v < vllm_version{0, 17, 0} ? 37.5 : 14.0;
   p.activation_base_gib = 0.18;
+  // Non-torch: 0.13 GiB up to 0.17, 0.25 from 0.18 (rows 25, 106-109, 48-105); NCCL and custom
+  // all-reduce buffers allocated during the profile add 1.82 GiB at tp 2 (rows 85, 100, 103).
   p.non_torch_tp1_gib = v < vllm_version{0, 18, 0} ? 0.13 : 0.25;
-  if (v < vllm_version{0, 11, 0}) p.non_torch_tp1_gib = 0.05;
   p.non_torch_nccl_gib = 1.82;
-  p.graph_base_gib = 0.2;
-  p.graph_per_layer_graph_mib = 0.2;
+  // FULL_AND_PIECEWISE graphs (rows 48-105 at 0.19): 0.45 GiB + 13.5 MiB per layer, MoE +0.55.
+  p.graph_base_gib = 0.45;
+  p.graph_per_layer_gib = 0.0135;
+  p.graph_moe_gib = 0.55;
+  p.graph_reference_count = 102;
   return p;
 }
 
