@@ -15,7 +15,8 @@ namespace {
 std::optional<double> pct(std::vector<double> xs, double q) {
   if (xs.empty()) return std::nullopt;
   std::sort(xs.begin(), xs.end());
-  const double pos = std::round(q * static_cast<double>(xs.size() - 1));
+  // Python's round() (half to even), as tools/score_accuracy.py uses.
+  const double pos = std::nearbyint(q * static_cast<double>(xs.size() - 1));
   const std::size_t k = std::min(xs.size() - 1, static_cast<std::size_t>(std::max(0.0, pos)));
   return xs[k];
 }
