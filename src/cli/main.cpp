@@ -141,34 +141,45 @@ void print_markdown(const accuracy_report& rep) {
     };
     return num(r.predicted[k]) + " / " + num(r.expected[k]);
   };
-  std::printf("| case | model | weights GiB | activation GiB | non-torch GiB | CUDA graphs GiB | KV GiB | KV tokens | concurrency | starts |\n");
+  std::printf(
+      "| case | model | weights GiB | activation GiB | non-torch GiB | CUDA graphs GiB | KV GiB | "
+      "KV tokens | concurrency | starts |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : rep.rows) {
     if (!r.covered) {
-      std::printf("| %s | %s | not covered: %s |||||||| |\n", r.id.c_str(), r.model.c_str(), r.miss.c_str());
+      std::printf("| %s | %s | not covered: %s |||||||| |\n", r.id.c_str(), r.model.c_str(),
+                  r.miss.c_str());
       continue;
     }
-    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.id.c_str(), r.model.c_str(),
-                cell(r, "weights_gib", 2).c_str(), cell(r, "activation_peak_gib", 2).c_str(),
-                cell(r, "non_torch_gib", 2).c_str(), cell(r, "cuda_graph_gib", 2).c_str(),
-                cell(r, "kv_cache_gib", 2).c_str(), cell(r, "kv_cache_tokens", 0).c_str(),
-                cell(r, "max_concurrency", 2).c_str(), cell(r, "fits", 0).c_str());
+    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.id.c_str(),
+                r.model.c_str(), cell(r, "weights_gib", 2).c_str(),
+                cell(r, "activation_peak_gib", 2).c_str(), cell(r, "non_torch_gib", 2).c_str(),
+                cell(r, "cuda_graph_gib", 2).c_str(), cell(r, "kv_cache_gib", 2).c_str(),
+                cell(r, "kv_cache_tokens", 0).c_str(), cell(r, "max_concurrency", 2).c_str(),
+                cell(r, "fits", 0).c_str());
   }
   const auto& s = rep.summary;
-  auto f = [](const std::optional<double>& v, int d = 3) { return v ? fixed(*v, d) : std::string("n/a"); };
+  auto f = [](const std::optional<double>& v, int d = 3) {
+    return v ? fixed(*v, d) : std::string("n/a");
+  };
   std::printf("\n| metric | value | target |\n|---|---|---|\n");
   std::printf("| coverage | %s of %zu cases | >= 0.95 |\n", fixed(s.coverage, 3).c_str(), s.cases);
   std::printf("| weights relative error, median / p90 | %s / %s (n=%zu) | <= 0.01 / 0.03 |\n",
               f(s.weights_rel_median).c_str(), f(s.weights_rel_p90).c_str(), s.weights_n);
   std::printf("| KV tokens relative error, median / p90 | %s / %s (n=%zu) | <= 0.03 / 0.10 |\n",
               f(s.tokens_rel_median).c_str(), f(s.tokens_rel_p90).c_str(), s.tokens_n);
-  std::printf("| activation absolute error, median / p90 | %s / %s GiB (n=%zu) | median <= 0.35 GiB |\n",
-              f(s.activation_abs_median_gib, 2).c_str(), f(s.activation_abs_p90_gib, 2).c_str(), s.activation_n);
-  std::printf("| non-torch absolute error, median | %s GiB | |\n", f(s.non_torch_abs_median_gib, 2).c_str());
-  std::printf("| CUDA graph absolute error, median | %s GiB | |\n", f(s.cuda_graph_abs_median_gib, 2).c_str());
-  std::printf("| KV GiB absolute error, median / p90 | %s / %s GiB | |\n", f(s.kv_gib_abs_median, 2).c_str(),
-              f(s.kv_gib_abs_p90, 2).c_str());
-  std::printf("| start / no-start verdicts right | %s (n=%zu) | 1.0 |\n", f(s.fits_accuracy).c_str(), s.fits_n);
+  std::printf(
+      "| activation absolute error, median / p90 | %s / %s GiB (n=%zu) | median <= 0.35 GiB |\n",
+      f(s.activation_abs_median_gib, 2).c_str(), f(s.activation_abs_p90_gib, 2).c_str(),
+      s.activation_n);
+  std::printf("| non-torch absolute error, median | %s GiB | |\n",
+              f(s.non_torch_abs_median_gib, 2).c_str());
+  std::printf("| CUDA graph absolute error, median | %s GiB | |\n",
+              f(s.cuda_graph_abs_median_gib, 2).c_str());
+  std::printf("| KV GiB absolute error, median / p90 | %s / %s GiB | |\n",
+              f(s.kv_gib_abs_median, 2).c_str(), f(s.kv_gib_abs_p90, 2).c_str());
+  std::printf("| start / no-start verdicts right | %s (n=%zu) | 1.0 |\n",
+              f(s.fits_accuracy).c_str(), s.fits_n);
 }
 
 struct estimate_flags {
@@ -309,7 +320,8 @@ int main(int argc, char** argv) {
       ->required();
   validate->add_flag("--json", validate_json, "print the report as JSON");
   validate->add_flag("--quiet", validate_quiet, "only the summary");
-  validate->add_flag("--markdown", validate_markdown, "print the per-case table and summary as Markdown");
+  validate->add_flag("--markdown", validate_markdown,
+                     "print the per-case table and summary as Markdown");
 
   try {
     app.parse(argc, argv);

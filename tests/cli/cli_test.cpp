@@ -1,0 +1,123 @@
+// cli_test.cpp — the `vllm-mem` executable: help, version, estimate (same body as the API),
+// errors (same message as the API, non-zero exit), models.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "router.hpp"
+#include "test_support.hpp"
+#include "vllm_mem/version.hpp"
+
+namespace vllm_mem::testing {
+namespace {
+
+using json = nlohmann::json;
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs the binary with `args` (shell words); stderr is merged into the output when `err` is set.
+run_result cli(const std::string& args, bool err = false) {
+  const std::string cmd =
+      std::string(VLLM_MEM_BINARY) + " " + args + (err ? " 2>&1" : " 2>/dev/null");
+  run_result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(Cli, HelpAndVersion) {
+  const auto h = cli("--help");
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* sub : {"serve", "estimate", "models", "validate"})
+    EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+  const auto e = cli("estimate --help");
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_NE(e.out.find("--max-num-seqs"), std::string::npos);
+  EXPECT_NE(e.out.find("--gpu-memory-utilization"), std::string::npos);
+  const auto v = cli("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find(std::string(kVersion)), std::string::npos);
+}
+
+TEST(Cli, EstimateJsonIsTheApiBody) {
+  const auto r =
+      cli("estimate --model meta-llama/Llama-3.1-8B --max-seq-len 8192 --max-num-seqs 64 --gpu "
+          "H100-80GB "
+          "--gpu-memory-utilization 0.92 --kv-cache-dtype fp8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json body = {{"model_name", "meta-llama/Llama-3.1-8B"},
+                     {"max_seq_len", 8192},
+                     {"max_batch_size", 64},
+                     {"gpu", "H100-80GB"},
+                     {"gpu_memory_utilization", 0.92},
+                     {"kv_cache_dtype", "fp8"}};
+  const http::router api(cats());
+  const auto res =
+      api.handle({"POST", "/estimate-gpu-memory", body.dump(), "application/json", ""});
+  ASSERT_EQ(res.status, 200);
+  EXPECT_EQ(json::parse(r.out), json::parse(res.body));
+}
+
+TEST(Cli, EstimateTableShowsTheFigures) {
+  const auto r = cli("estimate -m meta-llama/Llama-2-7b --max-seq-len 2048 --gpu A100-40GB");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("13.48 GB"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Available KV cache memory"), std::string::npos);
+  EXPECT_NE(r.out.find("starts"), std::string::npos);
+}
+
+TEST(Cli, BadInputPrintsTheApisMessageAndExitsNonZero) {
+  const auto r = cli("estimate --model x --max-seq-len 0", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("'max_seq_len' must be a positive integer (> 0), got 0"), std::string::npos)
+      << r.out;
+  const auto u = cli("estimate --model x --max-seq-len 10 --gpu-memory-utilization 2", true);
+  EXPECT_EQ(u.exit_code, 2);
+  const http::router api(cats());
+  const auto res =
+      api.handle({"POST", "/estimate-gpu-memory",
+                  R"({"model_name": "x", "max_seq_len": 10, "gpu_memory_utilization": 2})",
+                  "application/json", ""});
+  EXPECT_NE(u.out.find(json::parse(res.body)["detail"].get<std::string>()), std::string::npos)
+      << u.out;
+  EXPECT_EQ(cli("estimate --model x --max-seq-len abc", true).exit_code, 2);
+  EXPECT_EQ(cli("estimate --model x --max-seq-len 10 --dtype float64", true).exit_code, 2);
+  const auto missing = cli("estimate --max-seq-len 10", true);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.out.find("model_name"), std::string::npos);
+  EXPECT_NE(cli("frobnicate", true).exit_code, 0);
+}
+
+TEST(Cli, ModelsListsAndFilters) {
+  const auto all = cli("models --json");
+  ASSERT_EQ(all.exit_code, 0);
+  const json j = json::parse(all.out);
+  EXPECT_TRUE(j.contains("meta-llama/Llama-2-7b-hf"));
+  const auto gemma = cli("models --family gemma --json");
+  ASSERT_EQ(gemma.exit_code, 0);
+  const json g = json::parse(gemma.out);
+  EXPECT_FALSE(g.empty());
+  for (auto it = g.begin(); it != g.end(); ++it)
+    EXPECT_NE(it.key().find("gemma"), std::string::npos) << it.key();
+  const auto table = cli("models --search Llama-3.1");
+  EXPECT_NE(table.out.find("meta-llama/Llama-3.1-8B"), std::string::npos);
+  const auto show = cli("models show openai/gpt-oss-120b");
+  ASSERT_EQ(show.exit_code, 0);
+  EXPECT_EQ(json::parse(show.out)["id"], "openai/gpt-oss-120b");
+  EXPECT_NE(cli("models show no/such-model", true).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing
