@@ -15,7 +15,7 @@ case "$groups" in
   *bench*) pkgs+=(libbenchmark-dev wrk nginx-light) ;;
 esac
 case "$groups" in
-  *lint*) pkgs+=(clang clang-format clang-tidy) ;;
+  *lint*) pkgs+=(clang libclang-rt-14-dev clang-format) ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

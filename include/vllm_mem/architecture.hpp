@@ -28,21 +28,22 @@
 namespace vllm_mem {
 
 // X-macro lists: one list drives parsing, overlaying and echoing.
-#define VLLM_MEM_ARCH_U64_FIELDS(X)                                                             \
-  X(num_layers)                                                                                 \
-  X(hidden_size)                                                                                \
-  X(num_heads) X(num_kv_heads) X(head_dim) X(intermediate_size) X(vocab_size)                   \
-      X(max_position_embeddings) X(num_experts) X(num_experts_per_tok) X(moe_intermediate_size) \
-          X(num_shared_experts) X(shared_expert_intermediate_size) X(first_k_dense_replace)     \
-              X(moe_layer_freq) X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim)              \
-                  X(qk_nope_head_dim) X(v_head_dim) X(sliding_window) X(sliding_window_pattern) \
-                      X(attention_chunk_size) X(no_rope_layer_interval)
-#define VLLM_MEM_ARCH_BOOL_FIELDS(X) \
-  X(tie_word_embeddings)             \
-  X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn) X(new_decoder_architecture)
+// clang-format off
+#define VLLM_MEM_ARCH_U64_FIELDS(X)                                                       \
+  X(num_layers) X(hidden_size) X(num_heads) X(num_kv_heads) X(head_dim)                   \
+  X(intermediate_size) X(vocab_size) X(max_position_embeddings) X(num_experts)            \
+  X(num_experts_per_tok) X(moe_intermediate_size) X(num_shared_experts)                   \
+  X(shared_expert_intermediate_size) X(first_k_dense_replace) X(moe_layer_freq)           \
+  X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim) X(qk_nope_head_dim) X(v_head_dim)    \
+  X(sliding_window) X(sliding_window_pattern) X(attention_chunk_size)                     \
+  X(no_rope_layer_interval)
+#define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                      \
+  X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)       \
+  X(new_decoder_architecture)
 #define VLLM_MEM_ARCH_F64_FIELDS(X) X(rope_theta) X(partial_rotary_factor) X(logit_softcapping)
 #define VLLM_MEM_ARCH_STR_FIELDS(X) \
   X(model_type) X(multimodal_model_type) X(torch_dtype) X(mlp) X(norm)
+// clang-format on
 
 struct rope_scaling_spec {
   std::string rope_type;  // "linear", "dynamic", "yarn", "llama3", "longrope"/"su", ...

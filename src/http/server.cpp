@@ -291,7 +291,6 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
 // Finishes early when every connection is gone before the 5 s deadline.
 void server::impl::poll_stop() {
   if (connections.load() == 0) {
-    beast::error_code ec;
     stop_timer->cancel();
     ioc.stop();
     return;
