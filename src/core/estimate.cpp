@@ -454,9 +454,16 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     out.has_gpu = true;
     d.gpu_total_bytes = static_cast<std::uint64_t>(std::llround(*r.gpu_memory_gib * kGiB));
   }
-  const bool big_gpu = gpu ? gpu->big_for_vllm_defaults()
-                           : (r.gpu_memory_gib && *r.gpu_memory_gib >= 70.0 &&
-                              std::fabs(*r.gpu_memory_gib - 79.15) > 0.005);
+  // vLLM picks its batch defaults by device size and name (§8.2). For a bare memory size, the
+  // catalog tells whether that size is an A100's (79.15 GiB) rather than an H100's.
+  bool big_gpu = gpu ? gpu->big_for_vllm_defaults() : false;
+  if (!gpu && r.gpu_memory_gib && *r.gpu_memory_gib >= 70.0) {
+    big_gpu = true;
+    for (const auto& g : gpus.entries()) {
+      if (std::fabs(g.cuda_total_gib - *r.gpu_memory_gib) < 0.005 && !g.big_for_vllm_defaults())
+        big_gpu = false;
+    }
+  }
 
   // vLLM version and engine.
   auto version =

@@ -310,7 +310,8 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     for (const auto& f : st) {
       if (f.available <= 0 || f.blocks == 0) return true;
       if (p.engine == engine_kind::v0) {
-        if (len > f.blocks * B) return true;
+        // V0 splits the blocks between pipeline stages' virtual engines before the check.
+        if (len > f.blocks / d.pp * B) return true;
       } else if (needed_bytes(a, d, f.kv, len) > static_cast<std::uint64_t>(f.available)) {
         return true;
       }
@@ -406,7 +407,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     if (p.engine == engine_kind::v0) {
       out.error = "The model's max seq len (" + std::to_string(X) +
                   ") is larger than the maximum number of tokens that can be stored in KV cache (" +
-                  std::to_string(blocks * B) +
+                  std::to_string(blocks / d.pp * B) +
                   "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
                   "initializing the engine.";
     } else {
