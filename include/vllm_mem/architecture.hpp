@@ -9,8 +9,8 @@
 //  * `resolve_arch` fills the defaults vLLM and transformers use for the model_type, checks the
 //    invariants (heads divisible by KV heads, MoE fields consistent, bounds that keep byte
 //    arithmetic exact in 64 bits) and returns a `model_arch` the physics can use.
-//  * `to_json(model_arch)` writes the resolved values under the canonical keys (what the
-//    response's `architecture_used` echoes).
+//  * `write_json(model_arch)` / `to_json(model_arch)` write the resolved values under the
+//    canonical keys (what the response's `architecture_used` echoes).
 // Pure, no I/O; thread-safe.
 #pragma once
 
@@ -136,6 +136,10 @@ struct model_arch {
 
 result<model_arch> resolve_arch(const arch_spec& spec, const std::string& field_prefix);
 
+// The resolved values under the canonical keys, written as compact JSON text (json_writer.hpp);
+// `to_json` is the same text as a DOM.
+class json_writer;
+void write_json(json_writer& w, const model_arch& a);
 nlohmann::json to_json(const model_arch& a);
 
 }  // namespace vllm_mem

@@ -12,7 +12,7 @@
 //    request `architecture`, else an estimate from the name; the request `architecture` then
 //    overrides field by field. `model_source` says which.
 //  * `estimate` computes the seed fields (per GPU when parallel) and, when a GPU is given, the
-//    `vllm_startup` figures. `to_json` writes the response body. Units: bytes internally; the
+//    `vllm_startup` figures. `append_json` writes the response body. Units: bytes internally; the
 //    response's `_gb` fields are decimal GB (1e9) rounded to 2 decimals and `vllm_startup`'s
 //    `_gib` fields are GiB (2^30), as vLLM prints them.
 // Pure (the database and catalog are passed in), thread-safe.
@@ -110,6 +110,9 @@ struct estimate_result {
 result<estimate_result> estimate(const estimate_request& r, const model_db& db,
                                  const gpu_catalog& gpus);
 
+// The response body, appended as compact JSON text (json_writer.hpp); the API, the CLI's --json
+// and the accuracy scorer all print this text. `to_json` is the same text as a DOM.
+void append_json(std::string& out, const estimate_result& e);
 nlohmann::json to_json(const estimate_result& e);
 
 // Decimal GB rounded to 2 decimals (the seed's unit).

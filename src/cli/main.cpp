@@ -355,11 +355,12 @@ int main(int argc, char** argv) {
     if (!req) return fail(req.err().message, exit_code_for(req.err()));
     auto res = estimate(*req, cat->models, cat->gpus);
     if (!res) return fail(res.err().message, exit_code_for(res.err()));
-    const json out = to_json(*res);
+    std::string text;
+    append_json(text, *res);  // the API's response body, byte for byte
     if (ef.as_json) {
-      std::cout << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      std::cout << text << "\n";
     } else {
-      print_table(out);
+      print_table(json::parse(text));
     }
     return 0;
   }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vllm_mem/json_writer.hpp"
 #include "vllm_mem/text.hpp"
 
 namespace vllm_mem {
@@ -81,16 +82,32 @@ std::vector<std::string> make_keys() {
   return keys;
 }
 
-error type_error(const std::string& field, const char* want) {
-  return make_error(error_code::invalid_argument, "'" + field + "' must be " + want, field);
+// A field name for messages ("architecture." + "num_layers"), joined only when a message needs
+// it, so decoding a valid object builds no strings.
+struct field_ref {
+  field_ref(const std::string& full) : prefix(full) {}  // NOLINT(google-explicit-constructor)
+  field_ref(std::string_view p, std::string_view k) : prefix(p), key(k) {}
+  std::string str() const {
+    std::string s(prefix);
+    s += key;
+    return s;
+  }
+  std::string_view prefix;
+  std::string_view key;
+};
+
+error type_error(field_ref field, const char* want) {
+  const std::string f = field.str();
+  return make_error(error_code::invalid_argument, "'" + f + "' must be " + want, f);
 }
 
-result<std::uint64_t> get_u64(const json& v, const std::string& field, std::uint64_t min,
+result<std::uint64_t> get_u64(const json& v, field_ref field, std::uint64_t min,
                               std::uint64_t max) {
   if (!v.is_number_integer()) {
     if (v.is_number_float()) {
+      const std::string f = field.str();
       return make_error(error_code::invalid_argument,
-                        "'" + field + "' must be a whole number, got " + v.dump(), field);
+                        "'" + f + "' must be a whole number, got " + v.dump(), f);
     }
     return type_error(field, "an integer");
   }
@@ -99,39 +116,95 @@ result<std::uint64_t> get_u64(const json& v, const std::string& field, std::uint
                                 ? v.get<std::uint64_t>()
                                 : static_cast<std::uint64_t>(v.get<std::int64_t>());
     if (x < min || x > max) {
+      const std::string f = field.str();
       return make_error(error_code::invalid_argument,
-                        "'" + field + "' must be between " + std::to_string(min) + " and " +
+                        "'" + f + "' must be between " + std::to_string(min) + " and " +
                             std::to_string(max) + ", got " + std::to_string(x),
-                        field);
+                        f);
     }
     return x;
   }
+  const std::string f = field.str();
   return make_error(error_code::invalid_argument,
-                    "'" + field + "' must be between " + std::to_string(min) + " and " +
+                    "'" + f + "' must be between " + std::to_string(min) + " and " +
                         std::to_string(max) + ", got " + v.dump(),
-                    field);
+                    f);
 }
 
-result<double> get_f64(const json& v, const std::string& field) {
+result<double> get_f64(const json& v, field_ref field) {
   if (!v.is_number()) return type_error(field, "a number");
   const double x = v.get<double>();
   if (!std::isfinite(x) || x < 0) {
-    return make_error(error_code::invalid_argument, "'" + field + "' must be a finite number >= 0",
-                      field);
+    const std::string f = field.str();
+    return make_error(error_code::invalid_argument, "'" + f + "' must be a finite number >= 0", f);
   }
   return x;
+}
+
+error unknown_key(const std::string& key, const std::vector<std::string>& allowed,
+                  const std::string& prefix) {
+  std::string msg = "unknown field '" + prefix + key + "'";
+  const std::string hint = closest_name(key, allowed);
+  if (!hint.empty()) msg += "; did you mean '" + prefix + hint + "'?";
+  return make_error(error_code::invalid_argument, msg, prefix + key);
 }
 
 status check_unknown_keys(const json& obj, const std::vector<std::string>& allowed,
                           const std::string& prefix) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
-    std::string msg = "unknown field '" + prefix + it.key() + "'";
-    const std::string hint = closest_name(it.key(), allowed);
-    if (!hint.empty()) msg += "; did you mean '" + prefix + hint + "'?";
-    return make_error(error_code::invalid_argument, msg, prefix + it.key());
+    return unknown_key(it.key(), allowed, prefix);
   }
   return ok_status();
+}
+
+// The keys of an `architecture` object, with where each value goes.
+enum class arch_key_kind : std::uint8_t { u64, flag, f64, str, rope_scaling, vision, quant, extra };
+struct arch_key {
+  std::string_view name;
+  arch_key_kind kind;
+  std::optional<std::uint64_t> arch_spec::*u64 = nullptr;
+  std::optional<bool> arch_spec::*flag = nullptr;
+  std::optional<double> arch_spec::*f64 = nullptr;
+  std::optional<std::string> arch_spec::*str = nullptr;
+  std::uint64_t min = 0, max = 0;
+};
+
+const std::vector<arch_key>& arch_key_table() {
+  static const std::vector<arch_key> table = [] {
+    std::vector<arch_key> t;
+#define VLLM_MEM_U64_KEY(n) \
+  t.push_back(              \
+      {#n, arch_key_kind::u64, &arch_spec::n, {}, {}, {}, bound_of(#n).min, bound_of(#n).max});
+#define VLLM_MEM_BOOL_KEY(n) \
+  t.push_back({#n, arch_key_kind::flag, {}, &arch_spec::n, {}, {}, 0, 0});
+#define VLLM_MEM_F64_KEY(n) t.push_back({#n, arch_key_kind::f64, {}, {}, &arch_spec::n, {}, 0, 0});
+#define VLLM_MEM_STR_KEY(n) t.push_back({#n, arch_key_kind::str, {}, {}, {}, &arch_spec::n, 0, 0});
+    VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_U64_KEY)
+    VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_BOOL_KEY)
+    VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_F64_KEY)
+    VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_STR_KEY)
+#undef VLLM_MEM_U64_KEY
+#undef VLLM_MEM_BOOL_KEY
+#undef VLLM_MEM_F64_KEY
+#undef VLLM_MEM_STR_KEY
+    t.push_back({"rope_scaling", arch_key_kind::rope_scaling});
+    t.push_back({"vision", arch_key_kind::vision});
+    t.push_back({"quantization", arch_key_kind::quant});
+    t.push_back({"extra", arch_key_kind::extra});
+    return t;
+  }();
+  return table;
+}
+
+const arch_key* find_arch_key(std::string_view name) {
+  static const name_index index = [] {
+    std::vector<std::string_view> names;
+    for (const auto& k : arch_key_table()) names.push_back(k.name);
+    return name_index(std::move(names));
+  }();
+  const int i = index.find(name);
+  return i < 0 ? nullptr : &arch_key_table()[static_cast<std::size_t>(i)];
 }
 
 result<rope_scaling_spec> parse_rope_scaling(const json& v, const std::string& field) {
@@ -268,65 +341,64 @@ const std::vector<std::string>& arch_keys() {
 }
 
 result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix) {
-  const std::string obj_field =
-      field_prefix.empty() ? "architecture" : field_prefix.substr(0, field_prefix.size() - 1);
-  if (!j.is_object()) return type_error(obj_field, "an object");
-  if (auto s = check_unknown_keys(j, arch_keys(), field_prefix); !s) return s.err();
+  if (!j.is_object()) {
+    const std::string obj_field =
+        field_prefix.empty() ? "architecture" : field_prefix.substr(0, field_prefix.size() - 1);
+    return type_error(obj_field, "an object");
+  }
+  // Every key is checked before any value, so an unknown key is reported first.
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!find_arch_key(it.key())) return unknown_key(it.key(), arch_keys(), field_prefix);
+  }
   arch_spec a;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    const std::string f = field_prefix + k;
     if (it->is_null()) continue;  // null = not stated
-#define VLLM_MEM_PARSE_U64(n)               \
-  if (k == #n) {                            \
-    const auto& b = bound_of(#n);           \
-    auto x = get_u64(*it, f, b.min, b.max); \
-    if (!x) return x.err();                 \
-    a.n = *x;                               \
-    continue;                               \
-  }
-#define VLLM_MEM_PARSE_BOOL(n)                                    \
-  if (k == #n) {                                                  \
-    if (!it->is_boolean()) return type_error(f, "true or false"); \
-    a.n = it->get<bool>();                                        \
-    continue;                                                     \
-  }
-#define VLLM_MEM_PARSE_F64(n) \
-  if (k == #n) {              \
-    auto x = get_f64(*it, f); \
-    if (!x) return x.err();   \
-    a.n = *x;                 \
-    continue;                 \
-  }
-#define VLLM_MEM_PARSE_STR(n)                               \
-  if (k == #n) {                                            \
-    if (!it->is_string()) return type_error(f, "a string"); \
-    a.n = it->get<std::string>();                           \
-    continue;                                               \
-  }
-    VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_PARSE_U64)
-    VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_PARSE_BOOL)
-    VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_PARSE_F64)
-    VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_PARSE_STR)
-#undef VLLM_MEM_PARSE_U64
-#undef VLLM_MEM_PARSE_BOOL
-#undef VLLM_MEM_PARSE_F64
-#undef VLLM_MEM_PARSE_STR
-    if (k == "rope_scaling") {
-      auto r = parse_rope_scaling(*it, f);
-      if (!r) return r.err();
-      a.rope_scaling = *r;
-    } else if (k == "vision") {
-      auto v = parse_vision(*it, f);
-      if (!v) return v.err();
-      a.vision = *v;
-    } else if (k == "quantization") {
-      auto q = parse_quant_object(*it, f);
-      if (!q) return q.err();
-      a.quantization = *q;
-    } else if (k == "extra") {
-      if (!it->is_object()) return type_error(f, "an object");
-      a.has_extra = true;
+    const std::string& k = it.key();
+    const arch_key& key = *find_arch_key(k);
+    const field_ref f(field_prefix, k);
+    switch (key.kind) {
+      case arch_key_kind::u64: {
+        auto x = get_u64(*it, f, key.min, key.max);
+        if (!x) return x.err();
+        a.*key.u64 = *x;
+        break;
+      }
+      case arch_key_kind::flag:
+        if (!it->is_boolean()) return type_error(f, "true or false");
+        a.*key.flag = it->get<bool>();
+        break;
+      case arch_key_kind::f64: {
+        auto x = get_f64(*it, f);
+        if (!x) return x.err();
+        a.*key.f64 = *x;
+        break;
+      }
+      case arch_key_kind::str:
+        if (!it->is_string()) return type_error(f, "a string");
+        a.*key.str = it->get<std::string>();
+        break;
+      case arch_key_kind::rope_scaling: {
+        auto r = parse_rope_scaling(*it, f.str());
+        if (!r) return r.err();
+        a.rope_scaling = *r;
+        break;
+      }
+      case arch_key_kind::vision: {
+        auto v = parse_vision(*it, f.str());
+        if (!v) return v.err();
+        a.vision = *v;
+        break;
+      }
+      case arch_key_kind::quant: {
+        auto q = parse_quant_object(*it, f.str());
+        if (!q) return q.err();
+        a.quantization = *q;
+        break;
+      }
+      case arch_key_kind::extra:
+        if (!it->is_object()) return type_error(f, "an object");
+        a.has_extra = true;
+        break;
     }
   }
   return a;
@@ -605,84 +677,117 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
   return a;
 }
 
-json to_json(const model_arch& a) {
-  json j;
-  j["model_type"] = a.model_type;
-  if (!a.multimodal_model_type.empty()) j["multimodal_model_type"] = a.multimodal_model_type;
-  j["num_layers"] = a.num_layers;
-  j["hidden_size"] = a.hidden_size;
-  j["num_heads"] = a.num_heads;
-  j["head_dim"] = a.head_dim;
-  j["intermediate_size"] = a.intermediate_size;
-  j["num_kv_heads"] = a.num_kv_heads;
-  j["vocab_size"] = a.vocab_size;
-  j["tie_word_embeddings"] = a.tie_word_embeddings;
-  if (a.max_position_embeddings > 0) j["max_position_embeddings"] = a.max_position_embeddings;
-  if (!a.rope_scaling.rope_type.empty()) {
-    json r{{"rope_type", a.rope_scaling.rope_type}, {"factor", a.rope_scaling.factor}};
-    if (a.rope_scaling.original_max_position_embeddings > 0) {
-      r["original_max_position_embeddings"] = a.rope_scaling.original_max_position_embeddings;
-    }
-    j["rope_scaling"] = r;
+void write_json(json_writer& w, const model_arch& a) {
+  // Keys in byte order: the order nlohmann's std::map objects print (json_writer.hpp).
+  w.begin_object();
+  if (a.attention_bias) w.key("attention_bias").boolean(true);
+  if (a.attention_chunk_size > 0) w.key("attention_chunk_size").u64(a.attention_chunk_size);
+  if (a.is_moe() && a.first_k_dense_replace > 0) {
+    w.key("first_k_dense_replace").u64(a.first_k_dense_replace);
   }
-  if (a.partial_rotary_factor != 1.0) j["partial_rotary_factor"] = a.partial_rotary_factor;
-  if (a.torch_dtype_known) j["torch_dtype"] = std::string(dtype_name(a.torch_dtype));
-  j["mlp"] = a.mlp == mlp_kind::gated ? "gated" : "plain";
-  j["norm"] = a.norm == norm_kind::rms ? "rms" : "layer";
-  if (a.attention_bias) j["attention_bias"] = true;
-  if (a.qkv_bias) j["qkv_bias"] = true;
-  if (a.mlp_bias) j["mlp_bias"] = true;
-  if (a.parallel_attn) j["parallel_attn"] = true;
-  if (a.new_decoder_architecture) j["new_decoder_architecture"] = true;
+  w.key("head_dim").u64(a.head_dim);
+  w.key("hidden_size").u64(a.hidden_size);
+  w.key("intermediate_size").u64(a.intermediate_size);
+  if (a.is_mla()) w.key("kv_lora_rank").u64(a.kv_lora_rank);
+  if (a.logit_softcapping > 0) w.key("logit_softcapping").f64(a.logit_softcapping);
+  if (a.max_position_embeddings > 0) {
+    w.key("max_position_embeddings").u64(a.max_position_embeddings);
+  }
+  w.key("mlp").string(a.mlp == mlp_kind::gated ? "gated" : "plain");
+  if (a.mlp_bias) w.key("mlp_bias").boolean(true);
+  w.key("model_type").string(a.model_type);
   if (a.is_moe()) {
-    j["num_experts"] = a.num_experts;
-    j["num_experts_per_tok"] = a.num_experts_per_tok;
-    j["moe_intermediate_size"] = a.moe_intermediate_size;
-    if (a.num_shared_experts > 0) j["num_shared_experts"] = a.num_shared_experts;
-    if (a.shared_expert_intermediate_size > 0) {
-      j["shared_expert_intermediate_size"] = a.shared_expert_intermediate_size;
-    }
-    if (a.first_k_dense_replace > 0) j["first_k_dense_replace"] = a.first_k_dense_replace;
-    if (a.moe_layer_freq > 1) j["moe_layer_freq"] = a.moe_layer_freq;
+    w.key("moe_intermediate_size").u64(a.moe_intermediate_size);
+    if (a.moe_layer_freq > 1) w.key("moe_layer_freq").u64(a.moe_layer_freq);
   }
+  if (!a.multimodal_model_type.empty()) {
+    w.key("multimodal_model_type").string(a.multimodal_model_type);
+  }
+  if (a.new_decoder_architecture) w.key("new_decoder_architecture").boolean(true);
+  if (a.no_rope_layer_interval > 0) w.key("no_rope_layer_interval").u64(a.no_rope_layer_interval);
+  w.key("norm").string(a.norm == norm_kind::rms ? "rms" : "layer");
+  if (a.is_moe()) {
+    w.key("num_experts").u64(a.num_experts);
+    w.key("num_experts_per_tok").u64(a.num_experts_per_tok);
+  }
+  w.key("num_heads").u64(a.num_heads);
+  w.key("num_kv_heads").u64(a.num_kv_heads);
+  w.key("num_layers").u64(a.num_layers);
+  if (a.is_moe() && a.num_shared_experts > 0) {
+    w.key("num_shared_experts").u64(a.num_shared_experts);
+  }
+  if (a.parallel_attn) w.key("parallel_attn").boolean(true);
+  if (a.partial_rotary_factor != 1.0) w.key("partial_rotary_factor").f64(a.partial_rotary_factor);
   if (a.is_mla()) {
-    if (a.q_lora_rank > 0) j["q_lora_rank"] = a.q_lora_rank;
-    j["kv_lora_rank"] = a.kv_lora_rank;
-    j["qk_rope_head_dim"] = a.qk_rope_head_dim;
-    j["qk_nope_head_dim"] = a.qk_nope_head_dim;
-    j["v_head_dim"] = a.v_head_dim;
+    if (a.q_lora_rank > 0) w.key("q_lora_rank").u64(a.q_lora_rank);
+    w.key("qk_nope_head_dim").u64(a.qk_nope_head_dim);
+    w.key("qk_rope_head_dim").u64(a.qk_rope_head_dim);
   }
-  if (a.sliding_window > 0) {
-    j["sliding_window"] = a.sliding_window;
-    if (a.sliding_window_pattern > 0) j["sliding_window_pattern"] = a.sliding_window_pattern;
-  }
-  if (a.attention_chunk_size > 0) j["attention_chunk_size"] = a.attention_chunk_size;
-  if (a.no_rope_layer_interval > 0) j["no_rope_layer_interval"] = a.no_rope_layer_interval;
-  if (a.logit_softcapping > 0) j["logit_softcapping"] = a.logit_softcapping;
-  if (a.vision) {
-    json v;
-    if (!a.vision->type.empty()) v["type"] = a.vision->type;
-    if (a.vision->num_layers) v["num_layers"] = a.vision->num_layers;
-    if (a.vision->hidden_size) v["hidden_size"] = a.vision->hidden_size;
-    if (a.vision->intermediate_size) v["intermediate_size"] = a.vision->intermediate_size;
-    if (a.vision->num_heads) v["num_heads"] = a.vision->num_heads;
-    if (a.vision->patch_size) v["patch_size"] = a.vision->patch_size;
-    if (a.vision->image_size) v["image_size"] = a.vision->image_size;
-    if (a.vision->params) v["params"] = a.vision->params;
-    j["vision"] = v;
-  }
+  if (a.qkv_bias) w.key("qkv_bias").boolean(true);
   if (!a.quantization.is_none()) {
     const auto& q = a.quantization;
-    json qj{{"method", std::string(quant_method_name(q.method))}, {"bits", q.bits}};
+    w.key("quantization").begin_object();
+    w.key("bits").u64(q.bits);
+    if (q.experts_only) w.key("experts_only").boolean(true);
     if (q.method == quant_method::awq || q.method == quant_method::gptq ||
         q.method == quant_method::w4a16) {
-      qj["group_size"] = q.group_size;
+      w.key("group_size").u64(q.group_size);
     }
-    if (q.method == quant_method::fp8_block) qj["weight_block_size"] = {q.block_n, q.block_k};
-    if (q.experts_only) qj["experts_only"] = true;
-    j["quantization"] = qj;
+    w.key("method").string(quant_method_name(q.method));
+    if (q.method == quant_method::fp8_block) {
+      w.key("weight_block_size").begin_array().u64(q.block_n).u64(q.block_k).end_array();
+    }
+    w.end_object();
   }
-  return j;
+  if (!a.rope_scaling.rope_type.empty()) {
+    w.key("rope_scaling").begin_object();
+    w.key("factor").f64(a.rope_scaling.factor);
+    if (a.rope_scaling.original_max_position_embeddings > 0) {
+      w.key("original_max_position_embeddings")
+          .u64(a.rope_scaling.original_max_position_embeddings);
+    }
+    w.key("rope_type").string(a.rope_scaling.rope_type);
+    w.end_object();
+  }
+  if (a.is_moe() && a.shared_expert_intermediate_size > 0) {
+    w.key("shared_expert_intermediate_size").u64(a.shared_expert_intermediate_size);
+  }
+  if (a.sliding_window > 0) {
+    w.key("sliding_window").u64(a.sliding_window);
+    if (a.sliding_window_pattern > 0) w.key("sliding_window_pattern").u64(a.sliding_window_pattern);
+  }
+  w.key("tie_word_embeddings").boolean(a.tie_word_embeddings);
+  if (a.torch_dtype_known) w.key("torch_dtype").string(dtype_name(a.torch_dtype));
+  if (a.is_mla()) w.key("v_head_dim").u64(a.v_head_dim);
+  if (a.vision) {
+    const vision_spec& v = *a.vision;
+    w.key("vision");
+    if (v.type.empty() && !v.num_layers && !v.hidden_size && !v.intermediate_size && !v.num_heads &&
+        !v.patch_size && !v.image_size && !v.params) {
+      w.null();  // nlohmann prints an object nothing was put into as null
+    } else {
+      w.begin_object();
+      if (v.hidden_size) w.key("hidden_size").u64(v.hidden_size);
+      if (v.image_size) w.key("image_size").u64(v.image_size);
+      if (v.intermediate_size) w.key("intermediate_size").u64(v.intermediate_size);
+      if (v.num_heads) w.key("num_heads").u64(v.num_heads);
+      if (v.num_layers) w.key("num_layers").u64(v.num_layers);
+      if (v.params) w.key("params").u64(v.params);
+      if (v.patch_size) w.key("patch_size").u64(v.patch_size);
+      if (!v.type.empty()) w.key("type").string(v.type);
+      w.end_object();
+    }
+  }
+  w.key("vocab_size").u64(a.vocab_size);
+  w.end_object();
+}
+
+json to_json(const model_arch& a) {
+  std::string text;
+  json_writer w(text);
+  write_json(w, a);
+  w.finish();
+  return json::parse(text);
 }
 
 }  // namespace vllm_mem

@@ -2,9 +2,12 @@
 #include "vllm_mem/estimate.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
+#include "vllm_mem/json_writer.hpp"
 #include "vllm_mem/name_estimate.hpp"
 #include "vllm_mem/text.hpp"
 
@@ -18,42 +21,65 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr std::uint64_t kMaxTokens = 1ULL << 31;
 constexpr std::uint64_t kMaxBatch = 1ULL << 20;
 
-error bad(const std::string& field, const std::string& message) {
-  return make_error(error_code::invalid_argument, message, field);
+error bad(std::string_view field, std::string message) {
+  return make_error(error_code::invalid_argument, std::move(message), std::string(field));
 }
 
-result<std::uint64_t> positive_int(const json& v, const std::string& field, std::uint64_t max,
+// Messages are built only on the error paths: decoding a valid request allocates nothing but the
+// values it keeps.
+result<std::uint64_t> positive_int(const json& v, std::string_view field, std::uint64_t max,
                                    const char* what = "a positive integer") {
   if (v.is_number_float()) {
     const double x = v.get<double>();
     if (std::isfinite(x) && x == std::floor(x) && x >= 1 && x <= static_cast<double>(max)) {
       return static_cast<std::uint64_t>(x);  // 2048.0 is accepted as 2048
     }
-    return bad(field, "'" + field + "' must be " + what + ", got " + v.dump());
+    return bad(field, "'" + std::string(field) + "' must be " + what + ", got " + v.dump());
   }
-  if (!v.is_number_integer())
-    return bad(field, "'" + field + "' must be " + std::string(what) + ", got " + v.dump());
+  if (!v.is_number_integer()) {
+    return bad(field,
+               "'" + std::string(field) + "' must be " + std::string(what) + ", got " + v.dump());
+  }
   if (!v.is_number_unsigned() && v.get<std::int64_t>() <= 0) {
-    return bad(field, "'" + field + "' must be " + std::string(what) + " (> 0), got " + v.dump());
+    return bad(field, "'" + std::string(field) + "' must be " + std::string(what) + " (> 0), got " +
+                          v.dump());
   }
   const std::uint64_t x = v.get<std::uint64_t>();
-  if (x == 0) return bad(field, "'" + field + "' must be " + std::string(what) + " (> 0), got 0");
-  if (x > max)
+  if (x == 0) {
     return bad(field,
-               "'" + field + "' must be at most " + std::to_string(max) + ", got " + v.dump());
+               "'" + std::string(field) + "' must be " + std::string(what) + " (> 0), got 0");
+  }
+  if (x > max) {
+    return bad(field, "'" + std::string(field) + "' must be at most " + std::to_string(max) +
+                          ", got " + v.dump());
+  }
   return x;
 }
 
-result<std::string> string_field(const json& v, const std::string& field) {
-  if (!v.is_string())
-    return bad(field, "'" + field + "' must be a string, got " + std::string(v.type_name()));
-  return v.get<std::string>();
+// The string held by `v` (a view into the request document).
+result<std::string_view> string_field(const json& v, std::string_view field) {
+  if (!v.is_string()) {
+    return bad(field,
+               "'" + std::string(field) + "' must be a string, got " + std::string(v.type_name()));
+  }
+  return std::string_view(*v.get_ptr<const std::string*>());
 }
 
 std::string json_excerpt(const json& v) {
   std::string s = v.dump();
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
+}
+
+constexpr std::size_t kMaxRequestFields = 32;  // parse_estimate_request's table of values
+
+const name_index& request_field_index() {
+  static const name_index index = [] {
+    const auto& fields = estimate_request_fields();
+    if (fields.size() > kMaxRequestFields) std::abort();  // a build-time constant; never true
+    return name_index(std::vector<std::string_view>(fields.begin(), fields.end()));
+  }();
+  return index;
 }
 
 }  // namespace
@@ -85,94 +111,100 @@ const std::vector<std::string>& estimate_request_fields() {
 
 result<estimate_request> parse_estimate_request(const json& body) {
   if (!body.is_object()) return bad("body", "the request body must be a JSON object");
-  const auto& fields = estimate_request_fields();
+  // One pass over the body: unknown fields are reported before any value is looked at.
+  const name_index& index = request_field_index();
+  std::array<const json*, kMaxRequestFields> values{};
   for (auto it = body.begin(); it != body.end(); ++it) {
-    if (std::find(fields.begin(), fields.end(), it.key()) != fields.end()) continue;
+    const int i = index.find(it.key());
+    if (i >= 0) {
+      if (!it->is_null()) values[static_cast<std::size_t>(i)] = &*it;
+      continue;
+    }
     std::string msg = "unknown field '" + it.key() + "'";
-    const std::string hint = closest_name(it.key(), fields);
+    const std::string hint = closest_name(it.key(), estimate_request_fields());
     if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
     return bad(it.key(), msg);
   }
+  // The value of a field that is present and not null, else nullptr.
+  auto field = [&](std::string_view k) { return values[static_cast<std::size_t>(index.find(k))]; };
   estimate_request r;
   // Required fields.
-  if (!body.contains("model_name") || body["model_name"].is_null()) {
-    return bad("model_name", "'model_name' is required (e.g. \"meta-llama/Llama-2-7b\")");
-  }
+  const json* v = field("model_name");
+  if (!v) return bad("model_name", "'model_name' is required (e.g. \"meta-llama/Llama-2-7b\")");
   {
-    auto s = string_field(body["model_name"], "model_name");
+    auto s = string_field(*v, "model_name");
     if (!s) return s.err();
     if (s->empty() || s->size() > 256)
       return bad("model_name", "'model_name' must be 1 to 256 characters");
     r.model_name = *s;
   }
-  if (!body.contains("max_seq_len") || body["max_seq_len"].is_null()) {
-    return bad("max_seq_len", "'max_seq_len' is required (a positive integer, e.g. 2048)");
-  }
+  v = field("max_seq_len");
+  if (!v) return bad("max_seq_len", "'max_seq_len' is required (a positive integer, e.g. 2048)");
   {
-    auto x = positive_int(body["max_seq_len"], "max_seq_len", kMaxTokens);
+    auto x = positive_int(*v, "max_seq_len", kMaxTokens);
     if (!x) return x.err();
     r.max_seq_len = *x;
   }
-  auto present = [&](const char* k) { return body.contains(k) && !body[k].is_null(); };
-  if (present("dtype")) {
-    auto s = string_field(body["dtype"], "dtype");
+  if ((v = field("dtype"))) {
+    auto s = string_field(*v, "dtype");
     if (!s) return s.err();
     auto d = parse_dtype(*s);
     if (!d) {
       return bad("dtype",
-                 "unsupported dtype '" + *s +
+                 "unsupported dtype '" + std::string(*s) +
                      "'; use one of float32, float16, bfloat16, int8, int4 (or fp32, fp16, "
                      "half, bf16, fp8, auto)");
     }
     r.dtype = *d;
     r.dtype_text = *s;
   }
-  if (present("kv_cache_dtype")) {
-    auto s = string_field(body["kv_cache_dtype"], "kv_cache_dtype");
+  if ((v = field("kv_cache_dtype"))) {
+    auto s = string_field(*v, "kv_cache_dtype");
     if (!s) return s.err();
     auto d = parse_kv_cache_dtype(*s);
     if (!d) {
-      return bad("kv_cache_dtype", "unsupported kv_cache_dtype '" + *s +
+      return bad("kv_cache_dtype", "unsupported kv_cache_dtype '" + std::string(*s) +
                                        "'; use auto, float32, float16, bfloat16, fp8, fp8_e4m3, "
                                        "fp8_e5m2, int8 or int4");
     }
     r.kv_cache_dtype = *d;
   }
-  if (present("max_batch_size") && present("max_num_seqs")) {
+  const json* batch = field("max_batch_size");
+  const json* seqs = field("max_num_seqs");
+  if (batch && seqs) {
     return bad("max_num_seqs",
                "give either 'max_batch_size' or its alias 'max_num_seqs', not both");
   }
-  for (const char* k : {"max_batch_size", "max_num_seqs"}) {
-    if (!present(k)) continue;
-    auto x = positive_int(body[k], k, kMaxBatch);
+  if (batch || seqs) {
+    auto x =
+        positive_int(batch ? *batch : *seqs, batch ? "max_batch_size" : "max_num_seqs", kMaxBatch);
     if (!x) return x.err();
     r.max_batch_size = *x;
   }
-  if (present("max_model_len")) {
-    auto x = positive_int(body["max_model_len"], "max_model_len", kMaxTokens);
+  if ((v = field("max_model_len"))) {
+    auto x = positive_int(*v, "max_model_len", kMaxTokens);
     if (!x) return x.err();
     r.max_model_len = *x;
   }
-  if (present("gpu_memory_utilization")) {
-    const json& v = body["gpu_memory_utilization"];
-    if (!v.is_number())
+  if ((v = field("gpu_memory_utilization"))) {
+    if (!v->is_number())
       return bad("gpu_memory_utilization",
-                 "'gpu_memory_utilization' must be a number in (0, 1], got " + json_excerpt(v));
-    const double u = v.get<double>();
+                 "'gpu_memory_utilization' must be a number in (0, 1], got " + json_excerpt(*v));
+    const double u = v->get<double>();
     if (!(u > 0.0 && u <= 1.0)) {
       return bad("gpu_memory_utilization",
-                 "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(v));
+                 "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(*v));
     }
     r.gpu_memory_utilization = u;
   }
-  if (present("quantization")) {
-    auto s = string_field(body["quantization"], "quantization");
+  if ((v = field("quantization"))) {
+    auto s = string_field(*v, "quantization");
     if (!s) return s.err();
     if (!iequals(*s, "none") && !iequals(*s, "null") && !s->empty()) {
       auto q = parse_quantization(*s);
       if (!q) {
         return bad("quantization",
-                   "unsupported quantization '" + *s +
+                   "unsupported quantization '" + std::string(*s) +
                        "'; use Q8, Q4 or null (or vLLM's fp8, int8, w8a8, awq, gptq, "
                        "w4a16, bitsandbytes, mxfp4, nvfp4)");
       }
@@ -180,61 +212,62 @@ result<estimate_request> parse_estimate_request(const json& body) {
       r.quantization_text = *s;
     }
   }
-  if (present("params_billions")) {
-    const json& v = body["params_billions"];
-    if (!v.is_number())
-      return bad("params_billions", "'params_billions' must be a number, got " + json_excerpt(v));
-    const double p = v.get<double>();
+  if ((v = field("params_billions"))) {
+    if (!v->is_number())
+      return bad("params_billions", "'params_billions' must be a number, got " + json_excerpt(*v));
+    const double p = v->get<double>();
     if (!(p > 0.0 && p <= 100000.0)) {
       return bad("params_billions",
-                 "'params_billions' must be > 0 and at most 100000, got " + json_excerpt(v));
+                 "'params_billions' must be > 0 and at most 100000, got " + json_excerpt(*v));
     }
     r.params_billions = p;
   }
-  if (present("architecture")) {
-    auto a = parse_arch_spec(body["architecture"], "architecture.");
+  if ((v = field("architecture"))) {
+    auto a = parse_arch_spec(*v, "architecture.");
     if (!a) return a.err();
-    r.architecture = *a;
+    r.architecture = std::move(*a);
   }
-  if (present("gpu") && present("gpu_memory_gib")) {
+  const json* gpu = field("gpu");
+  const json* gpu_gib = field("gpu_memory_gib");
+  if (gpu && gpu_gib) {
     return bad("gpu_memory_gib",
                "give either 'gpu' (a catalog name) or 'gpu_memory_gib', not both");
   }
-  if (present("gpu")) {
-    auto s = string_field(body["gpu"], "gpu");
+  if (gpu) {
+    auto s = string_field(*gpu, "gpu");
     if (!s) return s.err();
     if (s->empty() || s->size() > 128)
       return bad("gpu", "'gpu' must be a GPU name such as \"H100-80GB\"");
-    r.gpu = *s;
+    r.gpu = std::string(*s);
   }
-  if (present("gpu_memory_gib")) {
-    const json& v = body["gpu_memory_gib"];
-    if (!v.is_number())
-      return bad("gpu_memory_gib", "'gpu_memory_gib' must be a number, got " + json_excerpt(v));
-    const double g = v.get<double>();
-    if (!(g >= 0.5 && g <= 4096.0)) {
+  if (gpu_gib) {
+    if (!gpu_gib->is_number())
       return bad("gpu_memory_gib",
-                 "'gpu_memory_gib' must be between 0.5 and 4096 GiB, got " + json_excerpt(v));
+                 "'gpu_memory_gib' must be a number, got " + json_excerpt(*gpu_gib));
+    const double g = gpu_gib->get<double>();
+    if (!(g >= 0.5 && g <= 4096.0)) {
+      return bad("gpu_memory_gib", "'gpu_memory_gib' must be between 0.5 and 4096 GiB, got " +
+                                       json_excerpt(*gpu_gib));
     }
     r.gpu_memory_gib = g;
   }
-  if (present("tensor_parallel_size")) {
-    auto x = positive_int(body["tensor_parallel_size"], "tensor_parallel_size", 1024);
+  if ((v = field("tensor_parallel_size"))) {
+    auto x = positive_int(*v, "tensor_parallel_size", 1024);
     if (!x) return x.err();
     r.tensor_parallel_size = *x;
   }
-  if (present("pipeline_parallel_size")) {
-    auto x = positive_int(body["pipeline_parallel_size"], "pipeline_parallel_size", 1024);
+  if ((v = field("pipeline_parallel_size"))) {
+    auto x = positive_int(*v, "pipeline_parallel_size", 1024);
     if (!x) return x.err();
     r.pipeline_parallel_size = *x;
   }
-  if (present("max_num_batched_tokens")) {
-    auto x = positive_int(body["max_num_batched_tokens"], "max_num_batched_tokens", kMaxTokens);
+  if ((v = field("max_num_batched_tokens"))) {
+    auto x = positive_int(*v, "max_num_batched_tokens", kMaxTokens);
     if (!x) return x.err();
     r.max_num_batched_tokens = *x;
   }
-  if (present("block_size")) {
-    auto x = positive_int(body["block_size"], "block_size", 1024);
+  if ((v = field("block_size"))) {
+    auto x = positive_int(*v, "block_size", 1024);
     if (!x) return x.err();
     if (*x != 1 && *x != 8 && *x != 16 && *x != 32 && *x != 64 && *x != 128 && *x != 256) {
       return bad("block_size",
@@ -243,29 +276,30 @@ result<estimate_request> parse_estimate_request(const json& body) {
     }
     r.block_size = *x;
   }
-  for (const char* k : {"enforce_eager", "enable_expert_parallel"}) {
-    if (!present(k)) continue;
-    if (!body[k].is_boolean())
-      return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(body[k]));
-    (std::string(k) == "enforce_eager" ? r.enforce_eager : r.enable_expert_parallel) =
-        body[k].get<bool>();
+  for (auto [k, out] : {std::pair{"enforce_eager", &r.enforce_eager},
+                        std::pair{"enable_expert_parallel", &r.enable_expert_parallel}}) {
+    if (!(v = field(k))) continue;
+    if (!v->is_boolean())
+      return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(*v));
+    *out = v->get<bool>();
   }
-  if (present("vllm_version")) {
-    auto s = string_field(body["vllm_version"], "vllm_version");
+  if ((v = field("vllm_version"))) {
+    auto s = string_field(*v, "vllm_version");
     if (!s) return s.err();
-    auto v = parse_vllm_version(*s, "vllm_version");
-    if (!v) return v.err();
-    r.version = *v;
+    auto ver = parse_vllm_version(*s, "vllm_version");
+    if (!ver) return ver.err();
+    r.version = *ver;
   }
-  if (present("vllm_engine")) {
-    auto s = string_field(body["vllm_engine"], "vllm_engine");
+  if ((v = field("vllm_engine"))) {
+    auto s = string_field(*v, "vllm_engine");
     if (!s) return s.err();
     if (iequals(*s, "v0")) {
       r.engine = engine_kind::v0;
     } else if (iequals(*s, "v1")) {
       r.engine = engine_kind::v1;
     } else {
-      return bad("vllm_engine", "'vllm_engine' must be \"v0\" or \"v1\", got \"" + *s + "\"");
+      return bad("vllm_engine",
+                 "'vllm_engine' must be \"v0\" or \"v1\", got \"" + std::string(*s) + "\"");
     }
   }
   return r;
@@ -658,88 +692,119 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   return out;
 }
 
-json to_json(const estimate_result& e) {
+void append_json(std::string& out, const estimate_result& e) {
+  // Keys in byte order: the order nlohmann's std::map objects print (json_writer.hpp).
   const seed_components& c = e.bytes;
-  json j;
-  j["model_name"] = e.model_name;
-  j["model_params_memory_gb"] = bytes_to_gb(c.model_params);
-  j["activation_memory_gb"] = bytes_to_gb(c.activation);
-  j["min_kv_cache_memory_gb"] = bytes_to_gb(c.min_kv_cache);
-  j["max_kv_cache_memory_gb"] = bytes_to_gb(c.max_kv_cache);
-  j["cuda_overhead_gb"] = bytes_to_gb(c.cuda_overhead);
-  j["total_min_memory_gb"] = bytes_to_gb(c.total_min);
-  j["total_max_memory_gb"] = bytes_to_gb(c.total_max);
-  j["recommended_memory_gb"] = bytes_to_gb(c.recommended);
-  if (e.warnings.empty()) {
-    j["warning"] = nullptr;
-  } else {
-    std::string w;
-    for (const auto& s : e.warnings) w += (w.empty() ? "" : " | ") + s;
-    j["warning"] = w;
-  }
-  j["components_breakdown"] = {{"model_params", bytes_to_gb(c.model_params)},
-                               {"activation", bytes_to_gb(c.activation)},
-                               {"min_kv_cache", bytes_to_gb(c.min_kv_cache)},
-                               {"max_kv_cache", bytes_to_gb(c.max_kv_cache)},
-                               {"cuda_overhead", bytes_to_gb(c.cuda_overhead)}};
-  j["architecture_used"] = to_json(e.model.arch);
-  j["components_bytes"] = {{"model_params", c.model_params},
-                           {"activation", c.activation},
-                           {"min_kv_cache", c.min_kv_cache},
-                           {"max_kv_cache", c.max_kv_cache},
-                           {"cuda_overhead", c.cuda_overhead},
-                           {"total_min", c.total_min},
-                           {"total_max", c.total_max},
-                           {"recommended", c.recommended},
-                           {"kv_cache_per_token", e.kv_cache_bytes_per_token}};
-  j["model_source"] = e.model.source;
-  j["resolved_model_id"] = e.model.resolved_id.empty() ? json(nullptr) : json(e.model.resolved_id);
-  j["model_match"] = e.model.match.empty() ? json(nullptr) : json(e.model.match);
-  j["parameters"] = {{"total", e.params.total},
-                     {"active", e.params.active},
-                     {"convention",
-                      "active = all non-expert parameters + top-k routed experts, both embedding "
-                      "matrices counted"}};
-  j["num_gpus"] = e.num_gpus;
-  j["tensor_parallel_size"] = e.deploy.tp;
-  j["pipeline_parallel_size"] = e.deploy.pp;
-  j["vllm_version"] = e.deploy.profile.version.text();
-  j["vllm_engine"] = e.deploy.profile.engine == engine_kind::v0 ? "v0" : "v1";
+  const double model_params_gb = bytes_to_gb(c.model_params);
+  const double activation_gb = bytes_to_gb(c.activation);
+  const double min_kv_gb = bytes_to_gb(c.min_kv_cache);
+  const double max_kv_gb = bytes_to_gb(c.max_kv_cache);
+  const double overhead_gb = bytes_to_gb(c.cuda_overhead);
+  json_writer w(out);
+  w.begin_object();
+  w.key("activation_memory_gb").f64(activation_gb);
+  w.key("architecture_used");
+  write_json(w, e.model.arch);
+  w.key("components_breakdown").begin_object();
+  w.key("activation").f64(activation_gb);
+  w.key("cuda_overhead").f64(overhead_gb);
+  w.key("max_kv_cache").f64(max_kv_gb);
+  w.key("min_kv_cache").f64(min_kv_gb);
+  w.key("model_params").f64(model_params_gb);
+  w.end_object();
+  w.key("components_bytes").begin_object();
+  w.key("activation").u64(c.activation);
+  w.key("cuda_overhead").u64(c.cuda_overhead);
+  w.key("kv_cache_per_token").u64(e.kv_cache_bytes_per_token);
+  w.key("max_kv_cache").u64(c.max_kv_cache);
+  w.key("min_kv_cache").u64(c.min_kv_cache);
+  w.key("model_params").u64(c.model_params);
+  w.key("recommended").u64(c.recommended);
+  w.key("total_max").u64(c.total_max);
+  w.key("total_min").u64(c.total_min);
+  w.end_object();
+  w.key("cuda_overhead_gb").f64(overhead_gb);
+  w.key("max_kv_cache_memory_gb").f64(max_kv_gb);
+  w.key("min_kv_cache_memory_gb").f64(min_kv_gb);
+  w.key("model_match");
+  e.model.match.empty() ? w.null() : w.string(e.model.match);
+  w.key("model_name").string(e.model_name);
+  w.key("model_params_memory_gb").f64(model_params_gb);
+  w.key("model_source").string(e.model.source);
+  w.key("num_gpus").u64(e.num_gpus);
+  w.key("parameters").begin_object();
+  w.key("active").u64(e.params.active);
+  w.key("convention")
+      .string(
+          "active = all non-expert parameters + top-k routed experts, both embedding matrices "
+          "counted");
+  w.key("total").u64(e.params.total);
+  w.end_object();
+  w.key("pipeline_parallel_size").u64(e.deploy.pp);
+  w.key("recommended_memory_gb").f64(bytes_to_gb(c.recommended));
+  w.key("resolved_model_id");
+  e.model.resolved_id.empty() ? w.null() : w.string(e.model.resolved_id);
+  w.key("tensor_parallel_size").u64(e.deploy.tp);
+  w.key("total_max_memory_gb").f64(bytes_to_gb(c.total_max));
+  w.key("total_min_memory_gb").f64(bytes_to_gb(c.total_min));
+  w.key("vllm_engine").string(e.deploy.profile.engine == engine_kind::v0 ? "v0" : "v1");
   if (e.has_gpu) {
     const startup_result& s = e.startup;
-    json v;
-    v["gpu"] = e.gpu_id.empty() ? json(nullptr) : json(e.gpu_id);
-    v["total_gpu_memory_gib"] = bytes_to_gib(static_cast<double>(s.total_bytes));
-    v["requested_memory_gib"] = bytes_to_gib(static_cast<double>(s.requested_bytes));
-    v["weights_gib"] = bytes_to_gib(static_cast<double>(s.weights.total()));
-    v["activation_peak_gib"] = bytes_to_gib(static_cast<double>(s.activation_peak_bytes));
-    v["non_torch_gib"] = bytes_to_gib(static_cast<double>(s.non_torch_bytes));
-    v["cuda_graph_gib"] = bytes_to_gib(static_cast<double>(s.cuda_graph_bytes));
-    v["cuda_graph_in_budget"] = s.cuda_graph_in_budget;
-    v["kv_cache_gib"] = bytes_to_gib(static_cast<double>(s.kv_cache_bytes));
-    v["kv_cache_bytes"] = s.kv_cache_bytes;
-    v["num_gpu_blocks"] = s.num_gpu_blocks;
-    v["kv_cache_tokens"] = s.kv_cache_tokens;
-    v["max_concurrency"] = std::round(s.max_concurrency * 100.0) / 100.0;
-    v["fits"] = s.fits;
-    v["error"] = s.error.empty() ? json(nullptr) : json(s.error);
-    v["max_model_len_fit"] = s.max_model_len_fit;
-    v["limiting_factor"] = limiting_factor_name(s.limit);
-    v["vllm_args"] = e.vllm_args;
-    v["max_model_len"] = e.deploy.max_model_len;
-    v["max_num_seqs"] = e.deploy.max_num_seqs;
-    v["max_num_batched_tokens"] = e.deploy.max_num_batched_tokens;
-    v["block_size"] = e.deploy.block_size;
-    v["gpu_memory_utilization"] = e.gpu_memory_utilization;
-    v["kv_cache_groups"] = s.kv.groups;
-    v["cuda_graphs_captured"] = s.cuda_graphs;
-    v["cuda_context_gib"] = bytes_to_gib(static_cast<double>(s.cuda_context_bytes));
-    v["process_footprint_gib"] =
-        bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
-                     (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes)));
-    j["vllm_startup"] = v;
+    auto gib = [](auto bytes) { return bytes_to_gib(static_cast<double>(bytes)); };
+    w.key("vllm_startup").begin_object();
+    w.key("activation_peak_gib").f64(gib(s.activation_peak_bytes));
+    w.key("block_size").u64(e.deploy.block_size);
+    w.key("cuda_context_gib").f64(gib(s.cuda_context_bytes));
+    w.key("cuda_graph_gib").f64(gib(s.cuda_graph_bytes));
+    w.key("cuda_graph_in_budget").boolean(s.cuda_graph_in_budget);
+    w.key("cuda_graphs_captured").u64(s.cuda_graphs);
+    w.key("error");
+    s.error.empty() ? w.null() : w.string(s.error);
+    w.key("fits").boolean(s.fits);
+    w.key("gpu");
+    e.gpu_id.empty() ? w.null() : w.string(e.gpu_id);
+    w.key("gpu_memory_utilization").f64(e.gpu_memory_utilization);
+    w.key("kv_cache_bytes").i64(s.kv_cache_bytes);
+    w.key("kv_cache_gib").f64(gib(s.kv_cache_bytes));
+    w.key("kv_cache_groups").u64(s.kv.groups);
+    w.key("kv_cache_tokens").u64(s.kv_cache_tokens);
+    w.key("limiting_factor").string(limiting_factor_name(s.limit));
+    w.key("max_concurrency").f64(std::round(s.max_concurrency * 100.0) / 100.0);
+    w.key("max_model_len").u64(e.deploy.max_model_len);
+    w.key("max_model_len_fit").u64(s.max_model_len_fit);
+    w.key("max_num_batched_tokens").u64(e.deploy.max_num_batched_tokens);
+    w.key("max_num_seqs").u64(e.deploy.max_num_seqs);
+    w.key("non_torch_gib").f64(gib(s.non_torch_bytes));
+    w.key("num_gpu_blocks").u64(s.num_gpu_blocks);
+    w.key("process_footprint_gib")
+        .f64(
+            bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
+                         (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes))));
+    w.key("requested_memory_gib").f64(gib(s.requested_bytes));
+    w.key("total_gpu_memory_gib").f64(gib(s.total_bytes));
+    w.key("vllm_args").string(e.vllm_args);
+    w.key("weights_gib").f64(gib(s.weights.total()));
+    w.end_object();
   }
-  return j;
+  w.key("vllm_version").string(e.deploy.profile.version.text());
+  w.key("warning");
+  if (e.warnings.empty()) {
+    w.null();
+  } else {
+    std::string joined;
+    for (const auto& s : e.warnings) {
+      if (!joined.empty()) joined += " | ";
+      joined += s;
+    }
+    w.string(joined);
+  }
+  w.end_object();
+}
+
+json to_json(const estimate_result& e) {
+  std::string text;
+  append_json(text, e);
+  return json::parse(text);
 }
 
 }  // namespace vllm_mem

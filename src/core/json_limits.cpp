@@ -1,9 +1,14 @@
 // json_limits.cpp — a SAX pass that bounds the JSON before the DOM is built.
 #include "vllm_mem/json_limits.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "vllm_mem/text.hpp"
 
 namespace vllm_mem {
 
@@ -82,9 +87,200 @@ class limit_checker : public nlohmann::json_sax<json> {
   std::vector<bool> kinds_;
 };
 
+// The fast path: a strict recursive-descent reader for the JSON a client normally sends (ASCII
+// strings without escapes, numbers that fit their type) that builds the DOM in one pass under the
+// same limits. Whatever it does not accept (escapes, non-ASCII, a number nlohmann would turn
+// into a double or reject, any error at all) falls back to the checked nlohmann path below, so
+// every error message and every accepted document stays nlohmann's.
+class fast_reader {
+ public:
+  fast_reader(std::string_view text, const json_limits& l)
+      : p_(text.data()), end_(text.data() + text.size()), limits_(l) {}
+
+  bool read(json& out) {
+    skip_ws();
+    if (!value(out, 0)) return false;
+    skip_ws();
+    return p_ == end_;
+  }
+
+ private:
+  void skip_ws() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  bool value(json& out, std::size_t depth) {
+    if (p_ == end_ || ++values_ > limits_.max_values) return false;
+    switch (*p_) {
+      case '{':
+        return object(out, depth + 1);
+      case '[':
+        return array(out, depth + 1);
+      case '"': {
+        std::string s;
+        if (!string(s)) return false;
+        out = std::move(s);
+        return true;
+      }
+      case 't':
+        return literal("true", out, json(true));
+      case 'f':
+        return literal("false", out, json(false));
+      case 'n':
+        return literal("null", out, json(nullptr));
+      default:
+        return number(out);
+    }
+  }
+
+  bool literal(std::string_view word, json& out, json v) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
+      return false;
+    }
+    p_ += word.size();
+    out = std::move(v);
+    return true;
+  }
+
+  bool string(std::string& out) {
+    const char* start = ++p_;
+    while (end_ - p_ >= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p_, 8);
+      if (json_special_byte8(x)) break;
+      p_ += 8;
+    }
+    while (p_ != end_ && !json_special_byte(static_cast<unsigned char>(*p_))) ++p_;
+    if (p_ == end_ || *p_ != '"') return false;  // escapes, control or non-ASCII bytes: fall back
+    const auto n = static_cast<std::size_t>(p_ - start);
+    if (n > limits_.max_string_bytes) return false;
+    out.assign(start, n);
+    ++p_;
+    return true;
+  }
+
+  bool number(json& out) {
+    // RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    const char* start = p_;
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_ || !digit(*p_)) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    bool is_float = false;
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+      is_float = true;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+      is_float = true;
+    }
+    if (!is_float) {
+      // nlohmann: unsigned when there is no sign, signed otherwise; out of range becomes a
+      // double there, and falls back here.
+      if (negative) {
+        std::int64_t v = 0;
+        const auto r = std::from_chars(start, p_, v);
+        if (r.ec != std::errc{} || r.ptr != p_) return false;
+        out = v;
+      } else {
+        std::uint64_t v = 0;
+        const auto r = std::from_chars(start, p_, v);
+        if (r.ec != std::errc{} || r.ptr != p_) return false;
+        out = v;
+      }
+      return true;
+    }
+    double v = 0;
+    const auto r = std::from_chars(start, p_, v);  // correctly rounded, as strtod
+    if (r.ec != std::errc{} || r.ptr != p_ || !std::isfinite(v)) return false;
+    out = v;
+    return true;
+  }
+
+  bool object(json& out, std::size_t depth) {
+    if (depth > limits_.max_depth) return false;
+    ++p_;
+    out = json::object();
+    auto& members = *out.get_ptr<json::object_t*>();
+    skip_ws();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      if (p_ == end_ || *p_ != '"') return false;
+      std::string k;
+      if (!string(k)) return false;
+      skip_ws();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      skip_ws();
+      auto [it, inserted] = members.emplace(std::move(k), json());
+      if (!inserted) return false;  // duplicate key: the checked path names it
+      if (!value(it->second, depth)) return false;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == '}') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skip_ws();
+    }
+  }
+
+  bool array(json& out, std::size_t depth) {
+    if (depth > limits_.max_depth) return false;
+    ++p_;
+    out = json::array();
+    auto& items = *out.get_ptr<json::array_t*>();
+    skip_ws();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      items.emplace_back();
+      if (!value(items.back(), depth)) return false;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == ']') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skip_ws();
+    }
+  }
+
+  const char* p_;
+  const char* end_;
+  const json_limits& limits_;
+  std::size_t values_ = 0;
+};
+
 }  // namespace
 
+bool parse_json_fast(std::string_view text, const json_limits& limits, json& out) {
+  return fast_reader(text, limits).read(out);
+}
+
 result<json> parse_json_strict(std::string_view text, const json_limits& limits) {
+  if (json fast; parse_json_fast(text, limits, fast)) return fast;
   limit_checker checker(limits);
   const bool ok =
       json::sax_parse(text.begin(), text.end(), &checker, json::input_format_t::json, true);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace vllm_mem {
 
@@ -52,6 +53,52 @@ std::string format_number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+std::uint64_t name_index::hash(std::string_view s) {
+  // 8 bytes at a time, each word mixed by a multiply (the names are short).
+  std::uint64_t h = s.size() * 0x9E3779B97F4A7C15ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 29;
+  }
+  if (i < s.size()) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+name_index::name_index(std::vector<std::string_view> names) : names_(std::move(names)) {
+  unsigned bits = 4;
+  while ((std::size_t{1} << bits) < 4 * names_.size()) ++bits;
+  shift_ = 64 - bits;
+  slots_.assign(std::size_t{1} << bits, -1);
+  // Odd multipliers from a fixed sequence until the names land in distinct slots; a denser
+  // table is never needed, so growing it is the fallback.
+  std::uint64_t m = 0xC2B2AE3D27D4EB4FULL;
+  for (int attempt = 0;; ++attempt) {
+    mul_ = m | 1;
+    std::fill(slots_.begin(), slots_.end(), -1);
+    bool clash = false;
+    for (std::size_t i = 0; i < names_.size() && !clash; ++i) {
+      int& s = slots_[slot(names_[i])];
+      if (s >= 0 && names_[static_cast<std::size_t>(s)] != names_[i]) clash = true;
+      if (s < 0) s = static_cast<int>(i);
+    }
+    if (!clash) return;
+    m = m * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (attempt % 64 == 63) {
+      ++bits;
+      shift_ = 64 - bits;
+      slots_.assign(std::size_t{1} << bits, -1);
+    }
+  }
 }
 
 }  // namespace vllm_mem

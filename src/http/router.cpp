@@ -228,7 +228,10 @@ response router::estimate(std::string_view body) const {
   if (!req) return error_response(400, req.err().message, req.err().field);
   auto est = vllm_mem::estimate(*req, c_.models, c_.gpus);
   if (!est) return error_response(status_for(est.err()), est.err().message, est.err().field);
-  return json_response(200, to_json(*est).dump(-1, ' ', false, json::error_handler_t::replace));
+  response out;
+  out.body.reserve(4096);
+  append_json(out.body, *est);
+  return out;
 }
 
 response router::known_architectures(std::string_view query) const {
