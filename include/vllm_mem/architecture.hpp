@@ -85,6 +85,11 @@ const std::vector<std::string>& arch_keys();
 
 result<arch_spec> parse_arch_spec(const nlohmann::json& j, const std::string& field_prefix);
 
+// How many x in [lo, hi) are multiples of m (0 when m == 0): layer patterns by arithmetic.
+constexpr std::uint64_t count_multiples(std::uint64_t lo, std::uint64_t hi, std::uint64_t m) {
+  return hi <= lo || m == 0 ? 0 : (hi + m - 1) / m - (lo + m - 1) / m;
+}
+
 enum class mlp_kind : std::uint8_t { gated, plain };
 enum class norm_kind : std::uint8_t { rms, layer };
 
@@ -124,6 +129,10 @@ struct model_arch {
   bool is_moe_layer(std::uint64_t layer) const;
   bool is_sliding_layer(std::uint64_t layer) const;
   std::uint64_t num_sliding_layers() const;
+  // How many of the layers [first, last) are MoE / slide: counted by arithmetic on the layer
+  // patterns, not by visiting layers (the estimate's hot path).
+  std::uint64_t num_moe_layers(std::uint64_t first, std::uint64_t last) const;
+  std::uint64_t num_sliding_layers(std::uint64_t first, std::uint64_t last) const;
   // Values per token per layer of the KV cache for one rank (vLLM's get_num_kv_heads/head_size).
   std::uint64_t kv_heads_per_rank(std::uint64_t tp) const;
   std::uint64_t kv_head_size() const;         // MLA: kv_lora_rank + qk_rope_head_dim

@@ -452,10 +452,23 @@ bool model_arch::is_sliding_layer(std::uint64_t layer) const {
   return (layer + 1) % sliding_window_pattern != 0;
 }
 
-std::uint64_t model_arch::num_sliding_layers() const {
-  std::uint64_t n = 0;
-  for (std::uint64_t i = 0; i < num_layers; ++i) n += is_sliding_layer(i) ? 1 : 0;
-  return n;
+std::uint64_t model_arch::num_sliding_layers() const { return num_sliding_layers(0, num_layers); }
+
+std::uint64_t model_arch::num_moe_layers(std::uint64_t first, std::uint64_t last) const {
+  // is_moe_layer over [first, last): the dense prefix, then every layer or every step-th one.
+  if (num_experts == 0) return 0;
+  first = std::max(first, first_k_dense_replace);
+  if (last <= first) return 0;
+  if (moe_layer_freq <= 1) return last - first;
+  if (model_type.rfind("deepseek", 0) == 0) return count_multiples(first, last, moe_layer_freq);
+  return count_multiples(first + 1, last + 1, moe_layer_freq);
+}
+
+std::uint64_t model_arch::num_sliding_layers(std::uint64_t first, std::uint64_t last) const {
+  // is_sliding_layer over [first, last): all, or all but every pattern-th layer.
+  if (sliding_window == 0 || last <= first) return 0;
+  if (sliding_window_pattern == 0) return last - first;
+  return last - first - count_multiples(first + 1, last + 1, sliding_window_pattern);
 }
 
 std::uint64_t model_arch::kv_heads_per_rank(std::uint64_t tp) const {
@@ -499,11 +512,63 @@ std::uint64_t model_arch::derived_max_model_len() const {
 
 namespace {
 
-bool type_in(std::string_view t, std::initializer_list<std::string_view> list) {
-  for (auto x : list) {
-    if (t == x) return true;
-  }
-  return false;
+// Family defaults (transformers' config classes and vLLM's model files): which model types
+// have each trait, looked up once per resolve through one index instead of scanning the lists.
+enum family_trait : unsigned {
+  kPlainMlp = 1,
+  kLayerNorm = 2,
+  kTiedEmbeddings = 4,
+  kAttentionBias = 8,
+  kQkvBias = 16,
+  kMlpBias = 32,
+  kParallelAttn = 64,
+};
+constexpr std::string_view kPlainMlpTypes[] = {"falcon", "mpt",         "gpt_neox",   "phi",
+                                               "gpt2",   "gpt_bigcode", "starcoder2", "opt",
+                                               "bloom",  "gptj",        "codegen"};
+constexpr std::string_view kLayerNormTypes[] = {
+    "falcon",     "mpt", "gpt_neox", "phi",  "stablelm", "gpt2", "gpt_bigcode",
+    "starcoder2", "opt", "bloom",    "gptj", "codegen",  "olmo", "cohere"};
+constexpr std::string_view kTiedTypes[] = {"gemma",  "gemma2",     "gemma3", "gemma3_text",
+                                           "falcon", "mpt",        "gpt2",   "bloom",
+                                           "opt",    "gpt_bigcode"};
+constexpr std::string_view kAttentionBiasTypes[] = {"gpt_neox", "phi", "gpt_oss",
+                                                    "gpt2",     "opt", "bloom"};
+constexpr std::string_view kQkvBiasTypes[] = {"qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"};
+constexpr std::string_view kMlpBiasTypes[] = {"gpt_neox", "phi", "gpt2", "opt", "bloom", "gpt_oss"};
+constexpr std::string_view kParallelAttnTypes[] = {"phi", "gpt_neox", "gptj", "cohere"};
+
+unsigned family_traits(std::string_view model_type) {
+  struct table {
+    std::vector<std::string_view> types;
+    std::vector<unsigned> traits;
+    name_index index{{}};
+  };
+  static const table t = [] {
+    table out;
+    auto add = [&out](const auto& types, unsigned trait) {
+      for (std::string_view type : types) {
+        auto it = std::find(out.types.begin(), out.types.end(), type);
+        if (it == out.types.end()) {
+          out.types.push_back(type);
+          out.traits.push_back(0);
+          it = out.types.end() - 1;
+        }
+        out.traits[static_cast<std::size_t>(it - out.types.begin())] |= trait;
+      }
+    };
+    add(kPlainMlpTypes, kPlainMlp);
+    add(kLayerNormTypes, kLayerNorm);
+    add(kTiedTypes, kTiedEmbeddings);
+    add(kAttentionBiasTypes, kAttentionBias);
+    add(kQkvBiasTypes, kQkvBias);
+    add(kMlpBiasTypes, kMlpBias);
+    add(kParallelAttnTypes, kParallelAttn);
+    out.index = name_index(out.types);
+    return out;
+  }();
+  const int i = t.index.find(model_type);
+  return i < 0 ? 0u : t.traits[static_cast<std::size_t>(i)];
 }
 
 error invalid(const std::string& field, std::string message) {
@@ -550,8 +615,8 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
   }
 
   // Family defaults (transformers' config classes and vLLM's model files).
-  const bool plain_mlp = type_in(t, {"falcon", "mpt", "gpt_neox", "phi", "gpt2", "gpt_bigcode",
-                                     "starcoder2", "opt", "bloom", "gptj", "codegen"});
+  const unsigned traits = family_traits(t);
+  const bool plain_mlp = (traits & kPlainMlp) != 0;
   a.mlp = plain_mlp ? mlp_kind::plain : mlp_kind::gated;
   if (s.mlp) {
     if (*s.mlp == "gated") {
@@ -562,9 +627,7 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
       return invalid(p + "mlp", "'" + p + "mlp' must be \"gated\" or \"plain\"");
     }
   }
-  const bool layer_norm =
-      type_in(t, {"falcon", "mpt", "gpt_neox", "phi", "stablelm", "gpt2", "gpt_bigcode",
-                  "starcoder2", "opt", "bloom", "gptj", "codegen", "olmo", "cohere"});
+  const bool layer_norm = (traits & kLayerNorm) != 0;
   a.norm = layer_norm ? norm_kind::layer : norm_kind::rms;
   if (s.norm) {
     if (*s.norm == "rms") {
@@ -575,16 +638,12 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
       return invalid(p + "norm", "'" + p + "norm' must be \"rms\" or \"layer\"");
     }
   }
-  const bool tied_default = type_in(t, {"gemma", "gemma2", "gemma3", "gemma3_text", "falcon", "mpt",
-                                        "gpt2", "bloom", "opt", "gpt_bigcode"});
-  a.tie_word_embeddings = s.tie_word_embeddings.value_or(tied_default);
-  a.attention_bias =
-      s.attention_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt_oss", "gpt2", "opt", "bloom"}));
-  a.qkv_bias = s.qkv_bias.value_or(type_in(t, {"qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"}));
-  a.mlp_bias =
-      s.mlp_bias.value_or(type_in(t, {"gpt_neox", "phi", "gpt2", "opt", "bloom", "gpt_oss"}));
+  a.tie_word_embeddings = s.tie_word_embeddings.value_or((traits & kTiedEmbeddings) != 0);
+  a.attention_bias = s.attention_bias.value_or((traits & kAttentionBias) != 0);
+  a.qkv_bias = s.qkv_bias.value_or((traits & kQkvBias) != 0);
+  a.mlp_bias = s.mlp_bias.value_or((traits & kMlpBias) != 0);
   a.parallel_attn =
-      s.parallel_attn.value_or(type_in(t, {"phi", "gpt_neox", "gptj", "cohere"}) ||
+      s.parallel_attn.value_or((traits & kParallelAttn) != 0 ||
                                (t == "falcon" && !s.new_decoder_architecture.value_or(false)));
   a.new_decoder_architecture = s.new_decoder_architecture.value_or(false);
   a.partial_rotary_factor = s.partial_rotary_factor.value_or(1.0);
@@ -639,8 +698,7 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
     a.moe_layer_freq = 1;
     a.first_k_dense_replace = 0;
   }
-  bool needs_dense = !a.is_moe();
-  for (std::uint64_t i = 0; i < a.num_layers && !needs_dense; ++i) needs_dense = !a.is_moe_layer(i);
+  const bool needs_dense = a.num_moe_layers(0, a.num_layers) < a.num_layers;
   if (needs_dense && a.intermediate_size == 0) {
     if (plain_mlp) {
       a.intermediate_size = 4 * a.hidden_size;  // GPT-style 4x FFN when the config has no key

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -328,9 +329,12 @@ std::string billions(double params) {
 
 }  // namespace
 
-result<resolved_model> resolve_model(const estimate_request& r, const model_db& db) {
-  resolved_model out;
+namespace {
+
+// resolve_model, writing into the estimate's own result (no copy of the resolved model).
+status resolve_model_into(const estimate_request& r, const model_db& db, resolved_model& out) {
   arch_spec base;
+  const model_arch* entry_arch = nullptr;
   std::optional<model_match> match = db.resolve(r.model_name);
   std::optional<quant_spec> name_quant;
   if (r.hf_config) {
@@ -376,7 +380,11 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
                : std::string("The architecture used is the one in the request.")));
   } else if (match) {
     const model_entry& e = *match->entry;
-    base = *e.spec;
+    if (r.architecture || !e.arch) {
+      base = *e.spec;
+    } else {
+      entry_arch = &*e.arch;  // resolved at load; nothing in the request changes it
+    }
     out.entry = &e;
     out.resolved_id = e.id;
     out.match = match_kind_name(match->kind);
@@ -414,24 +422,36 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
     base = arch_from_params(p, experts);
   }
 
-  if (r.architecture && out.source != "request_architecture") {
-    base.overlay(*r.architecture);
-    if (!r.architecture->empty()) out.source += "+request_architecture";
-  } else if (out.source == "request_architecture") {
-    base = *r.architecture;
-  }
-  auto arch = resolve_arch(base, "architecture.");
-  if (!arch) {
-    error e = arch.err();
-    if (out.entry) {
-      e.message = "the database entry for " + out.entry->id + " is incomplete (" + e.message +
-                  "; this value was not found in any source we hold). Give it in the request's "
-                  "'architecture'.";
+  if (entry_arch) {
+    out.arch = *entry_arch;
+  } else {
+    if (r.architecture && out.source != "request_architecture") {
+      base.overlay(*r.architecture);
+      if (!r.architecture->empty()) out.source += "+request_architecture";
+    } else if (out.source == "request_architecture") {
+      base = *r.architecture;
     }
-    return e;
+    auto arch = resolve_arch(base, "architecture.");
+    if (!arch) {
+      error e = arch.err();
+      if (out.entry) {
+        e.message = "the database entry for " + out.entry->id + " is incomplete (" + e.message +
+                    "; this value was not found in any source we hold). Give it in the request's "
+                    "'architecture'.";
+      }
+      return e;
+    }
+    out.arch = std::move(*arch);
   }
-  out.arch = *arch;
   if (name_quant && out.arch.quantization.is_none()) out.arch.quantization = *name_quant;
+  return ok_status();
+}
+
+}  // namespace
+
+result<resolved_model> resolve_model(const estimate_request& r, const model_db& db) {
+  resolved_model out;
+  if (auto s = resolve_model_into(r, db, out); !s) return s.err();
   return out;
 }
 
@@ -440,10 +460,16 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
 
 namespace {
 
+// printf's %.4g (std::to_chars with a precision is specified to print the same digits).
 std::string flag_number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
+  return std::string(buf, r.ptr);
+}
+
+void append_u64(std::string& s, std::uint64_t v) {
+  char buf[24];
+  s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 }  // namespace
@@ -457,9 +483,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
                                  const gpu_catalog& gpus) {
   estimate_result out;
   out.model_name = r.model_name;
-  auto model = resolve_model(r, db);
-  if (!model) return model.err();
-  out.model = std::move(*model);
+  if (auto resolved = resolve_model_into(r, db, out.model); !resolved) return resolved.err();
   const model_arch& a = out.model.arch;
   out.warnings = out.model.warnings;
 
@@ -500,8 +524,9 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   }
 
   // vLLM version and engine.
-  auto version =
-      r.version.value_or(parse_vllm_version(kNewestCalibratedVersion, "vllm_version").value());
+  static const vllm_version newest =
+      parse_vllm_version(kNewestCalibratedVersion, "vllm_version").value();
+  const vllm_version version = r.version.value_or(newest);
   const engine_kind engine = r.engine.value_or(default_engine(version));
   auto profile = make_profile(version, engine);
   if (!profile) return profile.err();
@@ -614,7 +639,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
 
   auto st = simulate_startup(a, d);
   if (!st) return st.err();
-  out.startup = *st;
+  out.startup = std::move(*st);
 
   auto params = count_parameters(a);
   if (!params) return params.err();
@@ -639,7 +664,8 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
 
   // Warnings for very large models.
   const double total_params = static_cast<double>(out.params.total);
-  const std::uint64_t weights_total = [&] {
+  const std::uint64_t weights_total = [&]() -> std::uint64_t {
+    if (d.tp == 1 && d.pp == 1) return s.weights.parameter_bytes();  // one rank holds it all
     weight_options wo;
     wo.act_bits = d.act_bits;
     wo.quant = d.quant;
@@ -655,14 +681,30 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   }
 
   // The flags this estimate assumed, as `vllm serve` takes them.
-  std::string args = "--max-model-len " + std::to_string(d.max_model_len) + " --max-num-seqs " +
-                     std::to_string(d.max_num_seqs) + " --max-num-batched-tokens " +
-                     std::to_string(d.max_num_batched_tokens) + " --gpu-memory-utilization " +
-                     flag_number(d.gpu_memory_utilization);
-  if (d.tp > 1) args += " --tensor-parallel-size " + std::to_string(d.tp);
-  if (d.pp > 1) args += " --pipeline-parallel-size " + std::to_string(d.pp);
+  std::string& args = out.vllm_args;
+  args.reserve(224);
+  if (engine == engine_kind::v0 && version >= vllm_version{0, 8, 0}) args += "VLLM_USE_V1=0 ";
+  args += "--max-model-len ";
+  append_u64(args, d.max_model_len);
+  args += " --max-num-seqs ";
+  append_u64(args, d.max_num_seqs);
+  args += " --max-num-batched-tokens ";
+  append_u64(args, d.max_num_batched_tokens);
+  args += " --gpu-memory-utilization ";
+  args += flag_number(d.gpu_memory_utilization);
+  if (d.tp > 1) {
+    args += " --tensor-parallel-size ";
+    append_u64(args, d.tp);
+  }
+  if (d.pp > 1) {
+    args += " --pipeline-parallel-size ";
+    append_u64(args, d.pp);
+  }
   if (d.expert_parallel) args += " --enable-expert-parallel";
-  if (!r.dtype.is_auto) args += " --dtype " + std::string(dtype_name(act));
+  if (!r.dtype.is_auto) {
+    args += " --dtype ";
+    args += dtype_name(act);
+  }
   if (requested) {
     const char* q = nullptr;
     switch (requested->method) {
@@ -682,13 +724,17 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
       default:
         break;
     }
-    if (q) args += std::string(" --quantization ") + q;
+    if (q) {
+      args += " --quantization ";
+      args += q;
+    }
   }
   if (kv_bits == 8) args += " --kv-cache-dtype fp8";
-  if (r.block_size) args += " --block-size " + std::to_string(d.block_size);
+  if (r.block_size) {
+    args += " --block-size ";
+    append_u64(args, d.block_size);
+  }
   if (d.enforce_eager) args += " --enforce-eager";
-  if (engine == engine_kind::v0 && version >= vllm_version{0, 8, 0}) args = "VLLM_USE_V1=0 " + args;
-  out.vllm_args = args;
   return out;
 }
 

@@ -20,9 +20,19 @@ std::string gpu_key(std::string_view name) {
   return out;
 }
 
+namespace {
+
+bool contains_a100(std::string_view s) {  // case-insensitive, without a lower-cased copy
+  for (std::size_t i = 0; i + 4 <= s.size(); ++i) {
+    if ((s[i] | 0x20) == 'a' && s[i + 1] == '1' && s[i + 2] == '0' && s[i + 3] == '0') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool gpu_entry::big_for_vllm_defaults() const {
-  return cuda_total_gib >= 70.0 && to_lower(name).find("a100") == std::string::npos &&
-         to_lower(id).find("a100") == std::string::npos;
+  return cuda_total_gib >= 70.0 && !contains_a100(name) && !contains_a100(id);
 }
 
 std::optional<double> gpu_entry::cheapest_price_per_gpu_hour() const {

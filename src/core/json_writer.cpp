@@ -86,12 +86,39 @@ json_writer& json_writer::i64(std::int64_t v) {
   return *this;
 }
 
+namespace {
+
+char* write_cents(char* p, double v) {
+  // Most numbers of a response are k / 100.0 (values rounded to 2 decimals). For those, with
+  // k < kCentsLimit, nlohmann's shortest form is the integer part, '.', and one or two decimals
+  // (".0" for whole numbers): printed from k directly, it is the same text (a unit test compares
+  // it with nlohmann's formatter over that range). Anything else is left to nlohmann.
+  constexpr std::uint64_t kCentsLimit = 100000000;
+  const double a = std::signbit(v) ? -v : v;
+  if (!(a < static_cast<double>(kCentsLimit) / 100.0)) return nullptr;
+  const auto k = static_cast<std::uint64_t>(std::llround(a * 100.0));
+  if (static_cast<double>(k) / 100.0 != a) return nullptr;
+  if (std::signbit(v)) *p++ = '-';
+  p = std::to_chars(p, p + 24, k / 100).ptr;
+  *p++ = '.';
+  const auto cents = static_cast<char>(k % 100);
+  *p++ = static_cast<char>('0' + cents / 10);
+  if (cents % 10 != 0) *p++ = static_cast<char>('0' + cents % 10);
+  return p;
+}
+
+}  // namespace
+
 json_writer& json_writer::f64(double v) {
   if (!std::isfinite(v)) return null();  // what nlohmann writes; the core only makes finite ones
   room(64);
   if (need_comma_) *p_++ = ',';
-  // nlohmann's own number formatter (Grisu2), so the text matches dump() byte for byte.
-  p_ = nlohmann::detail::to_chars(p_, end_, v);
+  if (char* end = write_cents(p_, v)) {
+    p_ = end;
+  } else {
+    // nlohmann's own number formatter (Grisu2), so the text matches dump() byte for byte.
+    p_ = nlohmann::detail::to_chars(p_, end_, v);
+  }
   need_comma_ = true;
   return *this;
 }

@@ -2,8 +2,10 @@
 #include "vllm_mem/startup.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <numeric>
+#include <optional>
 #include <vector>
 
 namespace vllm_mem {
@@ -18,10 +20,11 @@ std::uint64_t gib_to_bytes(double gib) {
   return static_cast<std::uint64_t>(std::llround(gib * kGiB));
 }
 
+// printf's %.2f (std::to_chars with a precision is specified to print the same digits).
 std::string gib2(double bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", bytes / kGiB);
-  return buf;
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, bytes / kGiB, std::chars_format::fixed, 2);
+  return std::string(buf, r.ptr);
 }
 
 // Per-stage KV geometry: attention layer counts by kind and the V1 grouping (§6.3).
@@ -36,26 +39,31 @@ struct stage_kv {
   std::uint64_t layers() const { return full_layers + sliding_layers + chunked_layers; }
 };
 
-bool is_chunked_layer(const model_arch& a, std::uint64_t i) {
-  // Llama 4: chunked local attention on every layer except each no_rope_layer_interval-th.
-  if (a.attention_chunk_size == 0) return false;
-  const std::uint64_t every = a.no_rope_layer_interval > 0 ? a.no_rope_layer_interval : 4;
-  return (i + 1) % every != 0;
-}
-
 stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) {
+  // Layer kinds on the stage, counted by arithmetic on the layer patterns.
   stage_kv k;
   const bool hybrid = d.profile.hybrid_kv_manager;
-  for (std::uint64_t i = r.first; i < r.last; ++i) {
-    if (hybrid && is_chunked_layer(a, i)) {
-      ++k.chunked_layers;
-    } else if (a.is_sliding_layer(i) && (hybrid || a.sliding_window_pattern == 0)) {
-      // Without the hybrid manager sliding layers become full ones when full layers also exist;
-      // a model whose every layer slides keeps a sliding-window spec.
-      ++k.sliding_layers;
-    } else {
-      ++k.full_layers;
+  const std::uint64_t n = r.last - r.first;
+  if (hybrid && a.attention_chunk_size > 0) {
+    // Llama 4: chunked local attention on every layer except each no_rope_layer_interval-th;
+    // those layers are full or sliding.
+    const std::uint64_t every = a.no_rope_layer_interval > 0 ? a.no_rope_layer_interval : 4;
+    const std::uint64_t global = count_multiples(r.first + 1, r.last + 1, every);
+    k.chunked_layers = n - global;
+    if (a.sliding_window > 0) {
+      k.sliding_layers = a.sliding_window_pattern == 0
+                             ? global
+                             : global - count_multiples(r.first + 1, r.last + 1,
+                                                        std::lcm(every, a.sliding_window_pattern));
     }
+    k.full_layers = global - k.sliding_layers;
+  } else {
+    // Without the hybrid manager sliding layers become full ones when full layers also exist;
+    // a model whose every layer slides keeps a sliding-window spec.
+    if (hybrid || a.sliding_window_pattern == 0) {
+      k.sliding_layers = a.num_sliding_layers(r.first, r.last);
+    }
+    k.full_layers = n - k.sliding_layers;
   }
   // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
   k.page_bytes = d.block_size * a.kv_heads_per_rank(d.tp) * a.kv_head_size() *
@@ -139,10 +147,9 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
       last ? p.sampler_bytes_per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
   // §12 [H]: the forward of M tokens: residual and hidden states plus the widest transient
   // (gated MLP: gate_up output and the activated half; attention: qkv and its output).
-  bool dense_layer = false, moe_layer = false;
-  for (std::uint64_t i = r.first; i < r.last; ++i) {
-    (a.is_moe_layer(i) ? moe_layer : dense_layer) = true;
-  }
+  const std::uint64_t moe_layers = a.num_moe_layers(r.first, r.last);
+  const bool moe_layer = moe_layers > 0;
+  const bool dense_layer = moe_layers < r.last - r.first;
   const double d_head = static_cast<double>(a.head_dim);
   const double nq = std::ceil(static_cast<double>(a.num_heads) / tp);
   const double nkv = static_cast<double>(a.kv_heads_per_rank(d.tp));
@@ -184,17 +191,21 @@ std::uint64_t graph_bytes(const model_arch& a, const deployment& d, std::uint64_
   return gib_to_bytes(gib);
 }
 
-stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint64_t stage,
-                            std::uint64_t M, std::uint64_t requested, std::uint64_t graphs,
-                            result<weight_bytes>& w_out) {
-  stage_figures f;
+result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std::uint64_t stage) {
   weight_options wo;
   wo.act_bits = d.act_bits;
   wo.quant = d.quant;
   wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
-  w_out = weights_per_rank(a, wo);
-  if (!w_out) return f;
-  f.weights = *w_out;
+  return weights_per_rank(a, wo);
+}
+
+// One stage's figures for `M` batched tokens; the weights (which do not depend on the lengths)
+// come from stage_weights.
+stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint64_t stage,
+                            std::uint64_t M, std::uint64_t requested, std::uint64_t graphs,
+                            const weight_bytes& weights) {
+  stage_figures f;
+  f.weights = weights;
   const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
   const bool last = stage + 1 == d.pp;
   f.activation = activation_peak(a, d, r, last, M);
@@ -214,6 +225,44 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
     f.blocks = static_cast<std::uint64_t>(avail) / f.kv.page_bytes / f.kv.group_size;
   }
   return f;
+}
+
+// The §6.5 search in closed form, when the stages' budgets do not depend on the length: V0
+// fails once len > blocks / pp * B; V1 with only full-attention groups needs
+// C * ceil(len / B) bytes, so the largest length is floor(A / C) * B. Equal to the binary search
+// over [0, upper]; nullopt (search instead) for window-capped hybrid needs, or when C * ceil(upper
+// / B) would not fit 64 bits (where the search's arithmetic is the reference).
+std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
+                                                 const std::vector<stage_figures>& stages,
+                                                 std::uint64_t upper) {
+  const std::uint64_t B = d.block_size;
+  std::uint64_t best = upper;
+  for (const auto& f : stages) {
+    if (f.available <= 0 || f.blocks == 0) return 0;  // fails at every length
+    std::uint64_t stage_max = upper;
+    if (d.profile.engine == engine_kind::v0) {
+      stage_max = f.blocks / d.pp * B;
+    } else {
+      const stage_kv& k = f.kv;
+      std::uint64_t per_block = 0;  // bytes of one block-sized step of one request
+      bool overflow = false;
+      if (d.profile.hybrid_kv_manager) {
+        if (k.sliding_groups > 0 || k.chunked_groups > 0) return std::nullopt;
+        overflow = __builtin_mul_overflow(k.group_size, k.page_bytes, &per_block) ||
+                   __builtin_mul_overflow(per_block, k.full_groups, &per_block);
+      } else {
+        if (k.full_layers == 0 && k.sliding_layers > 0) return std::nullopt;
+        overflow = __builtin_mul_overflow(k.layers(), k.page_bytes, &per_block);
+      }
+      std::uint64_t at_upper = 0;
+      if (overflow || __builtin_mul_overflow(per_block, ceil_div(upper, B), &at_upper)) {
+        return std::nullopt;
+      }
+      if (per_block > 0) stage_max = static_cast<std::uint64_t>(f.available) / per_block * B;
+    }
+    best = std::min(best, stage_max);
+  }
+  return best;
 }
 
 }  // namespace
@@ -259,9 +308,9 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   std::vector<stage_figures> stages;
   stages.reserve(d.pp);
   for (std::uint64_t s = 0; s < d.pp; ++s) {
-    result<weight_bytes> w = weight_bytes{};
-    stages.push_back(compute_stage(a, d, s, M, out.requested_bytes, out.cuda_graphs, w));
+    auto w = stage_weights(a, d, s);
     if (!w) return w.err();
+    stages.push_back(compute_stage(a, d, s, M, out.requested_bytes, out.cuda_graphs, *w));
   }
   const stage_figures& s0 = stages[0];
   out.weights = s0.weights;
@@ -321,38 +370,46 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   std::uint64_t max_weights = 0;
   for (const auto& st : stages) max_weights = std::max(max_weights, st.weights.total());
 
+  // The messages matter only when there is a GPU to start on (the estimate without a GPU reports
+  // no verdict), so they are not built otherwise.
+  const bool explain = d.gpu_total_bytes > 0;
   out.fits = true;
   if (derived > 0 && X > derived) {
     out.fits = false;
     out.limit = limiting_factor::max_position_embeddings;
-    out.error = "User-specified max_model_len (" + std::to_string(X) +
-                ") is greater than the derived max_model_len (" + std::to_string(derived) +
-                " from the model's max_position_embeddings and rope scaling). Set "
-                "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.";
+    if (explain)
+      out.error = "User-specified max_model_len (" + std::to_string(X) +
+                  ") is greater than the derived max_model_len (" + std::to_string(derived) +
+                  " from the model's max_position_embeddings and rope scaling). Set "
+                  "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.";
   } else if (p.startup_free_check &&
              T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
     out.fits = false;
     out.limit = limiting_factor::gpu_memory_utilization;
-    out.error = "Free memory on device (" + gib2(T - static_cast<double>(context)) + "/" + gib2(T) +
-                " GiB) on startup is less than desired GPU memory utilization (" +
-                std::to_string(d.gpu_memory_utilization).substr(0, 4) + ", " +
-                gib2(T * d.gpu_memory_utilization) +
-                " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
-                "processes.";
+    if (explain)
+      out.error = "Free memory on device (" + gib2(T - static_cast<double>(context)) + "/" +
+                  gib2(T) + " GiB) on startup is less than desired GPU memory utilization (" +
+                  std::to_string(d.gpu_memory_utilization).substr(0, 4) + ", " +
+                  gib2(T * d.gpu_memory_utilization) +
+                  " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+                  "processes.";
   } else if (static_cast<double>(max_weights + context) > T) {
     out.fits = false;
     out.limit = limiting_factor::weights;
-    out.error = "CUDA out of memory while loading the model: the weights need " +
-                gib2(static_cast<double>(max_weights)) + " GiB per GPU and the GPU has " + gib2(T) +
-                " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.";
+    if (explain)
+      out.error =
+          "CUDA out of memory while loading the model: the weights need " +
+          gib2(static_cast<double>(max_weights)) + " GiB per GPU and the GPU has " + gib2(T) +
+          " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.";
   } else if (s0.available <= 0 || blocks == 0) {
     out.fits = false;
     out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
                     ? limiting_factor::weights
                     : limiting_factor::activation;
-    out.error =
-        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
-        "initializing the engine.";
+    if (explain)
+      out.error =
+          "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+          "initializing the engine.";
   } else if (fails_at(X, stages)) {
     out.fits = false;
     out.limit = limiting_factor::kv_cache;
@@ -360,11 +417,12 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
              static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
     out.fits = false;
     out.limit = limiting_factor::cuda_graphs;
-    out.error = "CUDA out of memory during CUDA graph capture: the graphs need about " +
-                gib2(static_cast<double>(s0.graphs)) + " GiB outside the " +
-                gib2(T * (1.0 - d.gpu_memory_utilization)) +
-                " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
-                "gpu_memory_utilization or use enforce_eager.";
+    if (explain)
+      out.error = "CUDA out of memory during CUDA graph capture: the graphs need about " +
+                  gib2(static_cast<double>(s0.graphs)) + " GiB outside the " +
+                  gib2(T * (1.0 - d.gpu_memory_utilization)) +
+                  " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
+                  "gpu_memory_utilization or use enforce_eager.";
   }
 
   // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
@@ -372,35 +430,42 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
                        out.limit == limiting_factor::max_position_embeddings;
   if (kv_only && !(s0.available <= 0 || blocks == 0)) {
     const std::uint64_t upper = derived > 0 ? derived : kMaxSearchLen;
-    auto fits_len = [&](std::uint64_t len) {
-      if (!d.max_num_batched_tokens_follows_len) return !fails_at(len, stages);
-      deployment d2 = d;
-      d2.max_model_len = len;
-      d2.max_num_batched_tokens = std::max<std::uint64_t>(len, 2048);
+    const auto closed =
+        d.max_num_batched_tokens_follows_len ? std::nullopt : max_len_closed_form(d, stages, upper);
+    if (closed) {
+      out.max_model_len_fit = *closed;
+    } else {
+      // Hybrid KV groups (a window-capped need) and V0 batches that follow the length: search.
       std::vector<stage_figures> st2;
-      for (std::uint64_t s = 0; s < d.pp; ++s) {
-        result<weight_bytes> w = weight_bytes{};
-        st2.push_back(compute_stage(a, d2, s, d2.max_num_batched_tokens, out.requested_bytes,
-                                    out.cuda_graphs, w));
+      auto fits_len = [&](std::uint64_t len) {
+        if (!d.max_num_batched_tokens_follows_len) return !fails_at(len, stages);
+        deployment d2 = d;
+        d2.max_model_len = len;
+        d2.max_num_batched_tokens = std::max<std::uint64_t>(len, 2048);
+        st2.clear();
+        for (std::uint64_t s = 0; s < d.pp; ++s) {
+          st2.push_back(compute_stage(a, d2, s, d2.max_num_batched_tokens, out.requested_bytes,
+                                      out.cuda_graphs, stages[s].weights));
+        }
+        return !fails_at(len, st2);
+      };
+      std::uint64_t lo = 0, hi = upper;
+      while (lo < hi) {
+        const std::uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (fits_len(mid)) {
+          lo = mid;
+        } else {
+          hi = mid - 1;
+        }
       }
-      return !fails_at(len, st2);
-    };
-    std::uint64_t lo = 0, hi = upper;
-    while (lo < hi) {
-      const std::uint64_t mid = lo + (hi - lo + 1) / 2;
-      if (fits_len(mid)) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
+      out.max_model_len_fit = lo;
     }
-    out.max_model_len_fit = lo;
   }
   if (out.fits) {
     out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs)
                     ? limiting_factor::kv_cache
                     : limiting_factor::none;
-  } else if (out.limit == limiting_factor::kv_cache) {
+  } else if (out.limit == limiting_factor::kv_cache && explain) {
     // vLLM's own message, with its estimate from the current budget.
     std::uint64_t needed = 0;
     for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));

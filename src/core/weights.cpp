@@ -191,19 +191,18 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
     }
   }
 
+  // Per-layer pieces times the stage's layer counts (a checked product overflows exactly when
+  // the per-layer sum would).
   const std::uint64_t norms_per_layer = act_bytes(layer_norm_elements(a, tp));
-  for (std::uint64_t i = layers.first; i < layers.last; ++i) {
-    w.attention = c.add(w.attention, attn);
-    w.norms = c.add(w.norms, norms_per_layer);
-    if (a.is_moe_layer(i)) {
-      w.experts = c.add(w.experts, experts);
-      w.shared_experts = c.add(w.shared_experts, shared);
-      w.router = c.add(w.router, router);
-    } else {
-      w.dense_mlp = c.add(w.dense_mlp, dense);
-    }
-    if (opt.include_buffers) w.buffers = c.add(w.buffers, absorbed);
-  }
+  const std::uint64_t moe_layers = a.num_moe_layers(layers.first, layers.last);
+  const std::uint64_t dense_layers = w.num_layers - moe_layers;
+  w.attention = c.mul(w.num_layers, attn);
+  w.norms = c.mul(w.num_layers, norms_per_layer);
+  w.experts = c.mul(moe_layers, experts);
+  w.shared_experts = c.mul(moe_layers, shared);
+  w.router = c.mul(moe_layers, router);
+  w.dense_mlp = c.mul(dense_layers, dense);
+  if (opt.include_buffers) w.buffers = c.mul(w.num_layers, absorbed);
 
   const std::uint64_t final_norm =
       act_bytes(a.norm == norm_kind::layer && a.model_type != "mpt" ? 2 * H : H);

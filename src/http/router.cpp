@@ -176,66 +176,91 @@ router::router(const catalogs& c) : c_(c) {
 }
 
 response router::handle(const request& r) const {
+  response out;
+  handle(r, out);
+  if (!out.prerendered.empty()) {
+    out.body.assign(out.prerendered);
+    out.prerendered = {};
+  }
+  return out;
+}
+
+void router::handle(const request& r, response& out) const {
+  out.status = 200;
+  out.content_type = "application/json";  // reuses the string's storage
+  out.body.clear();
+  out.allow.clear();
+  out.prerendered = {};
   const std::string_view path = path_of(r.target);
   const bool get = r.method == "GET" || r.method == "HEAD";
   const bool post = r.method == "POST";
   auto method_not_allowed = [&](const char* allow) {
-    response res = error_response(405,
-                                  std::string("method ") + std::string(r.method) +
-                                      " is not allowed on " + std::string(path) + "; use " + allow,
-                                  "");
-    res.allow = allow;
-    return res;
+    out = error_response(405,
+                         std::string("method ") + std::string(r.method) + " is not allowed on " +
+                             std::string(path) + "; use " + allow,
+                         "");
+    out.allow = allow;
   };
+  auto prerendered = [&](const std::string& body) { out.prerendered = body; };
   if (path == "/estimate-gpu-memory") {
     if (!post) return method_not_allowed("POST");
-    return estimate(r.body);
+    return estimate(r.body, out);
   }
   if (path == "/") {
     if (!get) return method_not_allowed("GET");
-    return json_response(200, root_body_);
+    return prerendered(root_body_);
   }
   if (path == "/known-architectures") {
     if (!get) return method_not_allowed("GET");
-    return known_architectures(query_of(r.target));
+    const std::string_view query = query_of(r.target);
+    if (query.empty()) return prerendered(known_all_body_);
+    out = known_architectures(query);
+    return;
   }
   if (path == "/gpus") {
     if (!get) return method_not_allowed("GET");
-    return json_response(200, gpus_body_);
+    return prerendered(gpus_body_);
   }
   if (path == "/healthz") {
     if (!get) return method_not_allowed("GET");
-    return json_response(200, "{\"status\":\"ok\"}");
+    out.body = "{\"status\":\"ok\"}";
+    return;
   }
   if (path == "/readyz") {
     if (!get) return method_not_allowed("GET");
-    return json_response(
-        200, "{\"status\":\"ready\",\"models\":" + std::to_string(c_.models.entries().size()) +
-                 ",\"gpus\":" + std::to_string(c_.gpus.entries().size()) + "}");
+    out.body = "{\"status\":\"ready\",\"models\":" + std::to_string(c_.models.entries().size()) +
+               ",\"gpus\":" + std::to_string(c_.gpus.entries().size()) + "}";
+    return;
   }
   if (path.rfind("/models/", 0) == 0 && path.size() > 8) {
     if (!get) return method_not_allowed("GET");
-    return model(url_decode(path.substr(8)));
+    out = model(url_decode(path.substr(8)));
+    return;
   }
-  return error_response(
+  out = error_response(
       404, "no such endpoint: " + std::string(path) + " (see GET / for the list of endpoints)", "");
 }
 
-response router::estimate(std::string_view body) const {
+void router::estimate(std::string_view body, response& out) const {
   auto parsed = parse_json_strict(body);
-  if (!parsed) return error_response(400, parsed.err().message, parsed.err().field);
+  if (!parsed) {
+    out = error_response(400, parsed.err().message, parsed.err().field);
+    return;
+  }
   auto req = parse_estimate_request(*parsed);
-  if (!req) return error_response(400, req.err().message, req.err().field);
+  if (!req) {
+    out = error_response(400, req.err().message, req.err().field);
+    return;
+  }
   auto est = vllm_mem::estimate(*req, c_.models, c_.gpus);
-  if (!est) return error_response(status_for(est.err()), est.err().message, est.err().field);
-  response out;
-  out.body.reserve(4096);
+  if (!est) {
+    out = error_response(status_for(est.err()), est.err().message, est.err().field);
+    return;
+  }
   append_json(out.body, *est);
-  return out;
 }
 
 response router::known_architectures(std::string_view query) const {
-  if (query.empty()) return json_response(200, known_all_body_);
   std::string family, q;
   std::optional<bool> quantized;
   std::size_t pos = 0;

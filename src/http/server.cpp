@@ -2,6 +2,7 @@
 // graceful shutdown. Request semantics live in router.cpp.
 #include "server.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,12 +16,13 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -33,18 +35,29 @@ using tcp = boost::asio::ip::tcp;
 
 class session;
 
+// One io_context per I/O thread: a connection lives on one of them from accept to close, so its
+// handlers never run concurrently and need no strand; the acceptor, the signals and the stop
+// timers live on the first one.
 struct server::impl {
-  impl(const router& rt, server_options o)
-      : r(rt),
-        opt(std::move(o)),
-        ioc(static_cast<int>(thread_count(opt))),
-        acceptor(ioc),
-        signals(ioc) {}
+  impl(const router& rt, server_options o) : r(rt), opt(std::move(o)) {
+    const unsigned n = thread_count(opt);
+    for (unsigned i = 0; i < n; ++i) {
+      iocs.push_back(std::make_unique<net::io_context>(1));
+      work.emplace_back(iocs.back()->get_executor());  // threads wait for connections
+    }
+    acceptor.emplace(*iocs[0]);
+    signals.emplace(*iocs[0]);
+  }
 
   static unsigned thread_count(const server_options& o) {
     if (o.threads > 0) return o.threads;
     const unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
+  }
+
+  net::io_context& main_ioc() { return *iocs[0]; }
+  void stop_all() {
+    for (auto& c : iocs) c->stop();
   }
 
   void do_accept();
@@ -56,9 +69,6 @@ struct server::impl {
 
   const router& r;
   server_options opt;
-  net::io_context ioc;
-  tcp::acceptor acceptor;
-  net::signal_set signals;
   std::vector<std::thread> threads;
   std::atomic<unsigned> connections{0};
   std::atomic<bool> stopping{false};
@@ -66,9 +76,16 @@ struct server::impl {
   std::mutex sessions_mutex;
   std::unordered_set<session*> sessions;
   std::vector<std::weak_ptr<session>> session_refs;
+  std::atomic<int> signal_count{0};
+  // Declared after the bookkeeping above: destroying an io_context destroys the sessions still
+  // queued on it, and they unregister themselves.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::size_t next_ioc = 0;  // round-robin; used only on the acceptor's thread
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::signal_set> signals;
   std::optional<net::steady_timer> stop_timer;
   std::optional<net::steady_timer> poll_timer;
-  std::atomic<int> signal_count{0};
 };
 
 class session : public std::enable_shared_from_this<session> {
@@ -138,10 +155,10 @@ class session : public std::enable_shared_from_this<session> {
           false);
     }
     if (ec) return write_error(400, "malformed HTTP request: " + ec.message(), false);
-    handle(parser_->release());
+    handle(parser_->get());
   }
 
-  void handle(bhttp::request<bhttp::string_body>&& req) {
+  void handle(const bhttp::request<bhttp::string_body>& req) {
     ++served_;
     const bool keep = req.keep_alive() && served_ < srv_.opt.max_requests_per_connection &&
                       !srv_.stopping.load(std::memory_order_relaxed);
@@ -173,61 +190,64 @@ class session : public std::enable_shared_from_this<session> {
     rq.content_type = std::string_view(ctype.data(), ctype.size());
     const auto accept = req[bhttp::field::accept];
     rq.accept = std::string_view(accept.data(), accept.size());
-    response out;
     try {
-      out = srv_.r.handle(rq);
+      srv_.r.handle(rq, out_);  // reuses out_'s buffers from the previous request
     } catch (const std::exception&) {
-      out.status = 500;
-      out.content_type = "application/json";
-      out.body = error_body("internal error", "");
+      out_ = response{};
+      out_.status = 500;
+      out_.body = error_body("internal error", "");
     }
     if (srv_.opt.access_log) {
       std::fprintf(stderr, "%.*s %.*s %d %zu\n", static_cast<int>(rq.method.size()),
                    rq.method.data(), static_cast<int>(rq.target.size()), rq.target.data(),
-                   out.status, out.body.size());
+                   out_.status, out_.text().size());
     }
-    const bool head = req.method() == bhttp::verb::head;
-    send(req.version(), std::move(out), keep, head);
+    send(req.version(), keep, req.method() == bhttp::verb::head);
   }
 
-  void send(unsigned version, response&& out, bool keep, bool head) {
-    res_ = {};
-    res_.version(version);
-    res_.result(static_cast<unsigned>(out.status));
-    res_.set(bhttp::field::server, "vllm-mem");
-    res_.set(bhttp::field::content_type, out.content_type);
-    if (!out.allow.empty()) res_.set(bhttp::field::allow, out.allow);
-    res_.keep_alive(keep);
-    const std::size_t n = out.body.size();
-    if (head) {
-      res_.content_length(n);
-    } else {
-      res_.body() = std::move(out.body);
-      res_.prepare_payload();
+  // Writes out_ as the response. The head is formatted here, as Beast's serializer would write
+  // it for these fields (status line with Beast's reason phrase, Server, Content-Type, Allow,
+  // Connection as keep_alive() sets it, Content-Length), then head and body go out in one
+  // gathered write without copying the body.
+  void send(unsigned version, bool keep, bool head) {
+    const std::string_view body = out_.text();
+    head_.clear();
+    head_ += "HTTP/";
+    head_ += static_cast<char>('0' + version / 10 % 10);
+    head_ += '.';
+    head_ += static_cast<char>('0' + version % 10);
+    head_ += ' ';
+    head_ += std::to_string(out_.status);
+    head_ += ' ';
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(out_.status));
+    head_.append(reason.data(), reason.size());
+    head_ += "\r\nServer: vllm-mem\r\nContent-Type: ";
+    head_ += out_.content_type;
+    if (!out_.allow.empty()) {
+      head_ += "\r\nAllow: ";
+      head_ += out_.allow;
     }
+    if (version < 11 && keep) head_ += "\r\nConnection: keep-alive";
+    if (version >= 11 && !keep) head_ += "\r\nConnection: close";
+    head_ += "\r\nContent-Length: ";
+    head_ += std::to_string(body.size());
+    head_ += "\r\n\r\n";
     keep_ = keep;
     stream_.expires_after(std::chrono::seconds(srv_.opt.request_timeout_seconds));
-    if (head) {
-      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(res_);
-      bhttp::async_write_header(stream_, *sr,
-                                [self = shared_from_this(), sr](beast::error_code ec, std::size_t) {
-                                  self->on_write(ec);
-                                });
-      return;
-    }
-    bhttp::async_write(
-        stream_, res_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+    const std::array<net::const_buffer, 2> buffers{
+        net::buffer(head_), net::buffer(body.data(), head ? 0 : body.size())};
+    net::async_write(stream_, buffers,
+                     beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
   void write_error(int status, const std::string& detail, bool keep) {
-    response out;
-    out.status = status;
-    out.body = error_body(detail, "");
-    send(11, std::move(out), keep, false);
+    out_ = response{};
+    out_.status = status;
+    out_.body = error_body(detail, "");
+    send(11, keep, false);
   }
 
-  void on_write(beast::error_code ec) {
+  void on_write(beast::error_code ec, std::size_t) {
     if (ec || !keep_) return close();
     do_read();
   }
@@ -241,7 +261,8 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_{16384};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bhttp::response<bhttp::string_body> res_;
+  response out_;      // the response being written; its storage is reused
+  std::string head_;  // its status line and header fields
   server::impl& srv_;
   bool reject_ = false;
   bool keep_ = false;
@@ -268,13 +289,15 @@ void server::impl::unregister_session(session* s) {
 }
 
 void server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc),
-                        beast::bind_front_handler(&server::impl::on_accept, this));
+  // The next connection's socket belongs to the next io_context in turn.
+  net::io_context& target = *iocs[next_ioc];
+  next_ioc = (next_ioc + 1) % iocs.size();
+  acceptor->async_accept(target, beast::bind_front_handler(&server::impl::on_accept, this));
 }
 
 void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
     do_accept();  // transient (e.g. too many open files): keep accepting
     return;
   }
@@ -292,7 +315,7 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
 void server::impl::poll_stop() {
   if (connections.load() == 0) {
     stop_timer->cancel();
-    ioc.stop();
+    stop_all();
     return;
   }
   poll_timer->expires_after(std::chrono::milliseconds(20));
@@ -303,10 +326,10 @@ void server::impl::poll_stop() {
 
 void server::impl::begin_stop() {
   if (stopping.exchange(true)) return;
-  net::post(ioc, [this] {
+  net::post(main_ioc(), [this] {
     beast::error_code ec;
-    acceptor.close(ec);
-    signals.clear(ec);  // a second signal now ends the process
+    acceptor->close(ec);
+    signals->clear(ec);  // a second signal now ends the process
     std::vector<std::shared_ptr<session>> live;
     {
       std::lock_guard<std::mutex> lock(sessions_mutex);
@@ -315,12 +338,12 @@ void server::impl::begin_stop() {
       }
     }
     for (auto& s : live) s->close_if_idle();
-    stop_timer.emplace(ioc);
+    stop_timer.emplace(main_ioc());
     stop_timer->expires_after(std::chrono::seconds(5));
     stop_timer->async_wait([this](beast::error_code e) {
-      if (!e) ioc.stop();
+      if (!e) stop_all();
     });
-    poll_timer.emplace(ioc);
+    poll_timer.emplace(main_ioc());
     poll_stop();
   });
 }
@@ -338,20 +361,20 @@ std::string server::start() {
   const auto address = net::ip::make_address(impl_->opt.host, ec);
   if (ec) return "invalid host '" + impl_->opt.host + "': " + ec.message();
   const tcp::endpoint ep(address, impl_->opt.port);
-  impl_->acceptor.open(ep.protocol(), ec);
+  tcp::acceptor& acceptor = *impl_->acceptor;
+  acceptor.open(ep.protocol(), ec);
   if (ec) return "cannot open a socket: " + ec.message();
-  impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  impl_->acceptor.bind(ep, ec);
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  acceptor.bind(ep, ec);
   if (ec)
     return "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) + ": " +
            ec.message();
-  impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return "cannot listen: " + ec.message();
-  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  impl_->bound_port = acceptor.local_endpoint().port();
   impl_->do_accept();
-  const unsigned n = impl::thread_count(impl_->opt);
-  for (unsigned i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  for (auto& ioc : impl_->iocs) {
+    impl_->threads.emplace_back([&ioc] { ioc->run(); });
   }
   return {};
 }
@@ -368,9 +391,9 @@ void server::wait() {
 void server::stop() { impl_->begin_stop(); }
 
 void server::handle_signals() {
-  impl_->signals.add(SIGINT);
-  impl_->signals.add(SIGTERM);
-  impl_->signals.async_wait([this](beast::error_code ec, int) {
+  impl_->signals->add(SIGINT);
+  impl_->signals->add(SIGTERM);
+  impl_->signals->async_wait([this](beast::error_code ec, int) {
     if (ec) return;
     impl_->begin_stop();
   });
