@@ -429,7 +429,11 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
     return e;
   }
   out.arch = *arch;
-  if (name_quant && out.arch.quantization.is_none()) out.arch.quantization = *name_quant;
+  // The name's suffix describes the checkpoint asked for (its outermost quantization), so it
+  // wins over the base entry's own; a quantization stated in the request's architecture wins.
+  if (name_quant && !(r.architecture && r.architecture->quantization)) {
+    out.arch.quantization = *name_quant;
+  }
   return out;
 }
 

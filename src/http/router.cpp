@@ -258,7 +258,8 @@ response router::known_architectures(std::string_view query) const {
       } else if (value == "false" || value == "0") {
         quantized = false;
       } else {
-        return error_response(400, "query 'quantized' must be true or false", "quantized");
+        return error_response(400, "filter 'quantized' must be true or false, got '" + value + "'",
+                              "quantized");
       }
     } else if (!key.empty()) {
       return error_response(
