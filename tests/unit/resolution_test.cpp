@@ -70,6 +70,8 @@ TEST(NameResolution, SuffixVariants) {
            // -chat and -hf together
            name_case{"meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-2-7b-hf",
                      match_kind::suffix_variant, true},
+           name_case{"meta-llama/Meta-Llama-3-70B-hf", "meta-llama/Meta-Llama-3-70B",
+                     match_kind::suffix_variant, true},
            name_case{"Qwen/Qwen1.5-7B-Chat", "Qwen/Qwen1.5-7B", match_kind::suffix_variant, true},
            name_case{"Qwen/Qwen2.5-14B-Instruct", "Qwen/Qwen2.5-14B", match_kind::suffix_variant,
                      true},
