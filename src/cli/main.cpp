@@ -298,12 +298,14 @@ int main(int argc, char** argv) {
   add_estimate_options(est, ef, store);
 
   // models
-  std::string family, search;
+  std::string family, search, quantized_filter;
   bool models_json = false;
   std::string show_id;
   auto* models = app.add_subcommand("models", "list the model database");
   models->add_option("--family", family, "filter by family (substring)");
   models->add_option("--search,-q", search, "filter by name (substring)");
+  models->add_option("--quantized", quantized_filter,
+                     "true: only quantized checkpoints; false: only unquantized ones");
   models->add_flag("--json", models_json, "print GET /known-architectures' JSON");
   auto* show = models->add_subcommand("show", "one database entry");
   show->add_option("id", show_id, "model id")->required();
@@ -389,6 +391,7 @@ int main(int argc, char** argv) {
     };
     add("family", family);
     add("q", search);
+    add("quantized", quantized_filter);
     const std::string target = "/known-architectures" + query;
     auto r = router.handle({"GET", target, "", "", ""});
     if (r.status != 200) return fail(json::parse(r.body)["detail"].get<std::string>(), 2);
@@ -414,6 +417,7 @@ int main(int argc, char** argv) {
       if (m.value("closed", false)) notes = "closed (unofficial size)";
       if (m.value("quantized", false)) notes = "quantized checkpoint";
       if (m.value("incomplete", false)) notes = "incomplete entry";
+      if (m.contains("unsupported")) notes = "architecture not modelled";
       std::printf("%-58s %-18s %9s %7s %6s %s\n", it.key().c_str(),
                   m["family"].get<std::string>().c_str(), params.c_str(), layers.c_str(),
                   ctx.c_str(), notes.c_str());

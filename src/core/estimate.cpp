@@ -332,14 +332,32 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
               "(not even an estimate we could source); give 'params_billions' to estimate it",
           "params_billions");
     }
-    out.warnings.push_back(
-        e.display_name +
-        " is a closed model: its weights are not public and vLLM cannot serve it. " +
-        (p > 0 ? "Its size (" + e.params.text + ", " + e.params.status +
-                     ", source: " + e.params.source +
-                     ") is a published estimate, not an official figure, and its architecture here "
-                     "is estimated from that count."
-               : std::string("The architecture used is the one in the request.")));
+    std::string size_note;
+    if (out.source == "request_architecture") {
+      size_note = "The architecture used is the one in the request.";
+    } else if (e.params.status == "official") {
+      size_note = "Its size (" + e.params.text + ", source: " + e.params.source +
+                  ") is the only published figure; no architecture has been published, so the "
+                  "one used here is estimated from that count (unofficial).";
+    } else {
+      size_note = "Its size (" + e.params.text + ", " + e.params.status +
+                  ", source: " + e.params.source +
+                  ") is a published estimate, not an official figure, and its architecture here "
+                  "is estimated from that count.";
+    }
+    out.warnings.push_back(e.display_name +
+                           " is a closed model: its weights are not public and vLLM cannot serve "
+                           "it. " +
+                           size_note);
+  } else if (match && !match->entry->unsupported.empty()) {
+    const model_entry& e = *match->entry;
+    return make_error(error_code::unsupported,
+                      e.id +
+                          " is in the database, but this calculator does not model its "
+                          "architecture: " +
+                          e.unsupported +
+                          ". Give 'params_billions' for a rough dense-transformer estimate.",
+                      "model_name");
   } else if (match) {
     const model_entry& e = *match->entry;
     base = *e.spec;
@@ -353,6 +371,20 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
                              " with the quantization its name states (" + match->quant_suffix +
                              " -> " +
                              std::string(quant_method_name(match->quant_from_name->method)) + ")");
+    }
+    if (match->variant) {
+      out.warnings.push_back(
+          "'" + r.model_name + "' is not in the database by that name; it was resolved as " + e.id +
+          ", a variant of the same architecture (-Instruct/-chat/-it/-base/-hf). A variant's own "
+          "config can differ in context fields (max_position_embeddings, rope_scaling); give "
+          "'architecture' or 'max_model_len' if yours does.");
+    }
+    if (e.fill_from) {
+      std::string fields;
+      for (const auto& f : e.fill_from->fields) fields += (fields.empty() ? "" : ", ") + f;
+      out.warnings.push_back("the database entry for " + e.id + " takes " + fields + " from " +
+                             e.fill_from->id + ", because no source we hold states them for " +
+                             e.id + " itself: " + e.fill_from->reason);
     }
   } else if (r.architecture && has_required(*r.architecture)) {
     out.source = "request_architecture";
@@ -397,7 +429,11 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
     return e;
   }
   out.arch = *arch;
-  if (name_quant && out.arch.quantization.is_none()) out.arch.quantization = *name_quant;
+  // The name's suffix describes the checkpoint asked for (its outermost quantization), so it
+  // wins over the base entry's own; a quantization stated in the request's architecture wins.
+  if (name_quant && !(r.architecture && r.architecture->quantization)) {
+    out.arch.quantization = *name_quant;
+  }
   return out;
 }
 

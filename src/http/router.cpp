@@ -67,8 +67,13 @@ json entry_summary(const model_entry& e) {
                                ? json(static_cast<double>(*e.params.official_total) / 1e9)
                                : json(nullptr);
     j["params_status"] = e.params.status.empty() ? "unknown" : e.params.status;
+  } else if (!e.unsupported.empty()) {
+    j["unsupported"] = e.unsupported;
   } else {
     j["incomplete"] = true;
+  }
+  if (e.fill_from) {
+    j["filled_from"] = {{"id", e.fill_from->id}, {"fields", e.fill_from->fields}};
   }
   j["id"] = e.id;
   j["family"] = e.family;
@@ -253,7 +258,8 @@ response router::known_architectures(std::string_view query) const {
       } else if (value == "false" || value == "0") {
         quantized = false;
       } else {
-        return error_response(400, "query 'quantized' must be true or false", "quantized");
+        return error_response(400, "filter 'quantized' must be true or false, got '" + value + "'",
+                              "quantized");
       }
     } else if (!key.empty()) {
       return error_response(
@@ -281,25 +287,49 @@ response router::known_architectures(std::string_view query) const {
 }
 
 response router::model(std::string_view id) const {
-  const model_entry* e = c_.models.find_exact(id);
-  if (!e) {
-    auto m = c_.models.resolve(id);
-    if (!m) return error_response(404, "no model '" + std::string(id) + "' in the database", "id");
-    e = m->entry;
+  auto m = c_.models.resolve(id);
+  if (!m) {
+    return error_response(404,
+                          "no model '" + std::string(id) +
+                              "' in the database (not by id, alias, re-upload, variant or "
+                              "quantized name); see GET /known-architectures",
+                          "id");
   }
+  const model_entry* e = m->entry;
   json j = e->raw;
   j["resolved"] = entry_summary(*e);
+  if (m->kind != match_kind::exact || !iequals(id, e->id)) {
+    j["match"] = {{"name", std::string(id)}, {"kind", match_kind_name(m->kind)}};
+    if (m->quant_from_name) {
+      j["match"]["quantization_from_name"] =
+          std::string(quant_method_name(m->quant_from_name->method));
+    }
+  }
   if (e->arch) {
     if (auto p = count_parameters(*e->arch)) {
-      j["parameter_count"] = {{"total", p->total},
-                              {"active", p->active},
-                              {"convention",
-                               "active = all non-expert parameters + top-k routed experts, both "
-                               "embedding matrices counted"}};
+      j["parameter_count"] = {
+          {"total", p->total},
+          {"active", p->active},
+          {"convention",
+           "computed from the architecture (vision tower included when known); active = all "
+           "non-expert parameters + the top-k routed experts, both embedding matrices counted "
+           "(for dense models active = total)"}};
+      if (e->arch->is_moe() && p->active >= p->embedding) {
+        j["parameter_count"]["active_excluding_input_embedding"] = p->active - p->embedding;
+      }
     }
-    const std::uint64_t per_token = e->arch->num_layers * e->arch->kv_heads_per_rank(1) *
-                                    e->arch->kv_head_size() * e->arch->kv_entries_per_head() * 2;
-    j["kv_cache_bytes_per_token_16bit"] = per_token;
+    // Full-length basis at tensor parallel 1 with a 16-bit cache: layers x KV heads x head size
+    // x (K and V, or one MLA latent) x 2 bytes (vllm-memory-model.md §6.1).
+    const model_arch& a = *e->arch;
+    j["kv_cache_bytes_per_token_16bit"] =
+        a.num_layers * a.kv_heads_per_rank(1) * a.kv_head_size() * a.kv_entries_per_head() * 2;
+  }
+  if (e->params.official_total || e->params.official_active) {
+    json pub{{"text", e->params.text}, {"status", e->params.status}, {"source", e->params.source}};
+    pub["total"] = e->params.official_total ? json(*e->params.official_total) : json(nullptr);
+    if (e->params.official_active) pub["active"] = *e->params.official_active;
+    if (!e->params.convention.empty()) pub["convention"] = e->params.convention;
+    j["published_parameter_count"] = pub;
   }
   return json_response(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
