@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <system_error>
@@ -429,12 +430,28 @@ result<external_model> model_locator::fetch(std::string_view id_view) const {
   m.origin = repo_url;
   const std::uint64_t layers = layers_of(m.config);
 
-  // Exact bytes, best effort: the API's per-dtype counts, else the index and shard headers.
-  const http_get_response api =
-      get_same_origin(opt_,
-                      opt_.endpoint + "/api/models/" + id +
-                          (opt_.revision == "main" ? std::string() : "/revision/" + opt_.revision),
-                      kApiMaxBytes);
+  // Exact bytes, best effort: the API's per-dtype counts, else the index and shard headers. The
+  // whole phase gets one request's total timeout, however many shards there are.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.total_timeout_ms);
+  auto budget = [&]() -> std::optional<hub_options> {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return std::nullopt;
+    hub_options o = opt_;
+    o.total_timeout_ms = std::min(opt_.total_timeout_ms, static_cast<long>(left));
+    o.connect_timeout_ms = std::min(o.connect_timeout_ms, o.total_timeout_ms);
+    return o;
+  };
+  http_get_response api;
+  if (auto o = budget()) {
+    api = get_same_origin(
+        *o,
+        opt_.endpoint + "/api/models/" + id +
+            (opt_.revision == "main" ? std::string() : "/revision/" + opt_.revision),
+        kApiMaxBytes);
+  }
   if (api.transport_ok && api.status == 200 && !api.too_large) {
     if (auto info = parse_file_json(api.body, "the model info of " + id);
         info && info->is_object() && info->contains("safetensors")) {
@@ -443,12 +460,16 @@ result<external_model> model_locator::fetch(std::string_view id_view) const {
   }
   auto remote_header = [&](const std::string& file, checkpoint_size& into) -> bool {
     const std::string url = resolve + file;
-    const http_get_response len = get_same_origin(opt_, url, 8, std::make_pair(0ULL, 7ULL));
+    auto o = budget();
+    if (!o) return false;
+    const http_get_response len = get_same_origin(*o, url, 8, std::make_pair(0ULL, 7ULL));
     if (!len.transport_ok || len.status != 206 || len.body.size() != 8) return false;
     const std::uint64_t n = le64(reinterpret_cast<const unsigned char*>(len.body.data()));
     if (n < 2 || n > kRemoteHeaderMaxBytes) return false;
+    o = budget();
+    if (!o) return false;
     const http_get_response h =
-        get_same_origin(opt_, url, static_cast<std::size_t>(n), std::make_pair(8ULL, 8 + n - 1));
+        get_same_origin(*o, url, static_cast<std::size_t>(n), std::make_pair(8ULL, 8 + n - 1));
     if (!h.transport_ok || h.status != 206 || h.body.size() != n) return false;
     auto j = parse_file_json(h.body, file);
     if (!j) return false;
@@ -465,9 +486,9 @@ result<external_model> model_locator::fetch(std::string_view id_view) const {
     }
     return static_cast<bool>(add_safetensors_header(*j, data_bytes, file, layers, into));
   };
-  if (!m.safetensors) {
+  if (auto o = budget(); o && !m.safetensors) {
     const http_get_response idx =
-        get_same_origin(opt_, resolve + "model.safetensors.index.json", kIndexMaxBytes);
+        get_same_origin(*o, resolve + "model.safetensors.index.json", kIndexMaxBytes);
     if (idx.transport_ok && idx.status == 200 && !idx.too_large) {
       if (auto index = parse_file_json(idx.body, "model.safetensors.index.json")) {
         auto names = safetensors_index_files(*index, "model.safetensors.index.json");
