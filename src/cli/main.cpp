@@ -5,8 +5,11 @@
 // error, 2 bad input (usage).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,9 +19,11 @@
 
 #include "../http/router.hpp"
 #include "../http/server.hpp"
+#include "../hub/hub.hpp"
 #include "vllm_mem/accuracy.hpp"
 #include "vllm_mem/catalogs.hpp"
 #include "vllm_mem/estimate.hpp"
+#include "vllm_mem/external_model.hpp"
 #include "vllm_mem/json_limits.hpp"
 #include "vllm_mem/version.hpp"
 #include "vllm_mem/weights.hpp"
@@ -126,6 +131,16 @@ void print_table(const json& r) {
     if (v["error"].is_string())
       std::printf("\n  vLLM would fail: %s\n", v["error"].get<std::string>().c_str());
   }
+  if (r.contains("checkpoint")) {
+    const auto& c = r["checkpoint"];
+    std::printf(
+        "\n  checkpoint: %.3f GB of safetensors tensors (exact); the architecture accounts "
+        "for %.3f GB\n",
+        static_cast<double>(c["total_bytes"].get<std::uint64_t>()) / 1e9,
+        static_cast<double>(c["architecture_bytes"].get<std::uint64_t>()) / 1e9);
+  }
+  if (r.contains("model_origin"))
+    std::printf("  model files: %s\n", r["model_origin"].get<std::string>().c_str());
   if (r["warning"].is_string())
     std::printf("\n  warning: %s\n", r["warning"].get<std::string>().c_str());
 }
@@ -185,6 +200,8 @@ void print_markdown(const accuracy_report& rep) {
 struct estimate_flags {
   std::vector<std::pair<std::string, std::string>> values;  // field -> raw flag value
   std::string hf_config_file;
+  std::string model_dir;
+  bool hub = false;
   bool as_json = false;
 };
 
@@ -196,7 +213,8 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f,
     const char* help;
   };
   static const spec specs[] = {
-      {"--model,-m", "model_name", "model name or Hugging Face id (required)"},
+      {"--model,-m", "model_name",
+       "model name or Hugging Face id (required unless --hf-config or --model-dir)"},
       {"--max-seq-len", "max_seq_len", "maximum sequence length (required)"},
       {"--max-model-len", "max_model_len", "vLLM max_model_len (default: max-seq-len)"},
       {"--dtype", "dtype", "float32, float16, bfloat16, int8, int4, fp8, auto (default float16)"},
@@ -250,7 +268,73 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f,
       "--enable-expert-parallel",
       [&f](std::int64_t) { f.values.emplace_back("enable_expert_parallel", "true"); },
       "expert parallelism for MoE models");
+  auto* hf = cmd->add_option("--hf-config", f.hf_config_file,
+                             "a Hugging Face config.json: the architecture comes from it");
+  auto* dir = cmd->add_option("--model-dir", f.model_dir,
+                              "a local model folder: its config.json, and the exact weight bytes "
+                              "from its safetensors headers");
+  hf->excludes(dir);
+  cmd->add_flag("--hub", f.hub,
+                "fetch a model that is neither cached nor in the database from the Hugging Face "
+                "Hub (HF_ENDPOINT, default https://huggingface.co; see docs/hub.md)");
   cmd->add_flag("--json", f.as_json, "print the API's JSON response body");
+}
+
+// --hf-config / --model-dir become the request's hf_config and safetensors fields; a plain
+// --model ORG/NAME is looked up in the Hugging Face cache before the database, then in
+// vllm-mem's cache and on the Hub when Hub access is on (docs/hub.md).
+int add_model_files(const estimate_flags& f, json& body) {
+  namespace fs = std::filesystem;
+  if (!f.hf_config_file.empty()) {
+    auto cfg = hub::read_config_file(f.hf_config_file);
+    if (!cfg) return fail(cfg.err().message, 2);
+    if (!body.contains("model_name")) {
+      const json& n = (*cfg).contains("_name_or_path") ? (*cfg)["_name_or_path"] : json();
+      body["model_name"] =
+          n.is_string() && !n.get<std::string>().empty() && n.get<std::string>().size() <= 256
+              ? n.get<std::string>()
+              : fs::path(f.hf_config_file).filename().string();
+    }
+    body["hf_config"] = std::move(*cfg);
+  }
+  if (!f.model_dir.empty()) {
+    auto m = hub::read_model_dir(f.model_dir);
+    if (!m) return fail(m.err().message, 2);
+    if (!body.contains("model_name")) {
+      fs::path p(f.model_dir);
+      std::string name = p.filename().string();
+      if (name.empty()) name = p.parent_path().filename().string();
+      body["model_name"] = name.empty() ? std::string("model") : name.substr(0, 256);
+    }
+    body["hf_config"] = m->config;
+    if (m->safetensors) body["safetensors"] = to_json(*m->safetensors);
+  }
+  return 0;
+}
+
+int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request& req) {
+  if (request_describes_model(req) || !valid_hub_model_id(req.model_name)) return 0;
+  auto opts = hub::options_from_env(f.hub);
+  if (!opts) return fail(opts.err().message, 2);
+  const hub::model_locator locator(*opts);
+  auto cached = locator.find_cached(req.model_name);
+  if (!cached) return fail(cached.err().message, exit_code_for(cached.err()));
+  std::optional<external_model> found = std::move(*cached);
+  if (!found && opts->network && !cat.models.resolve(req.model_name)) {
+    auto fetched = locator.locate(req.model_name);  // says so when HF_HUB_OFFLINE forbids it
+    if (!fetched) return fail(fetched.err().message, exit_code_for(fetched.err()));
+    found = std::move(*fetched);
+  }
+  if (found) {
+    estimate_request with = req;
+    if (auto s = attach_external_model(with, *found); !s) {
+      // A cached config the calculator cannot read does not hide the database's entry.
+      if (cat.models.resolve(req.model_name)) return 0;
+      return fail(s.err().message, exit_code_for(s.err()));
+    }
+    req = std::move(with);
+  }
+  return 0;
 }
 
 json build_request(const estimate_flags& f) {
@@ -289,6 +373,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "I/O threads (default: one per core)");
   serve->add_flag("--access-log", access_log, "log one line per request to stderr");
+  bool serve_hub = false;
+  serve->add_flag("--hub", serve_hub,
+                  "resolve models that are not in the database through the Hugging Face cache "
+                  "and Hub (also on when HF_ENDPOINT is set; see docs/hub.md)");
 
   // estimate
   estimate_flags ef;
@@ -335,7 +423,17 @@ int main(int argc, char** argv) {
   if (!cat) return fail("the embedded database is invalid: " + cat.err().message, 1);
 
   if (*serve) {
-    http::router router(*cat);
+    model_lookup lookup;
+    std::string hub_note;
+    if (serve_hub || std::getenv("HF_ENDPOINT") != nullptr) {
+      auto opts = hub::options_from_env(true);
+      if (!opts) return fail(opts.err().message, 2);
+      auto locator = std::make_shared<const hub::model_locator>(*opts);
+      lookup = [locator](std::string_view id) { return locator->locate(id); };
+      hub_note =
+          "; Hub lookups via " + opts->endpoint + (opts->offline ? " (offline: caches only)" : "");
+    }
+    http::router router(*cat, lookup);
     http::server_options opt;
     opt.host = host;
     opt.port = static_cast<std::uint16_t>(port);
@@ -344,17 +442,19 @@ int main(int argc, char** argv) {
     http::server srv(router, opt);
     if (auto err = srv.start(); !err.empty()) return fail(err, 1);
     srv.handle_signals();
-    std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs)\n",
+    std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs%s)\n",
                  std::string(kVersion).c_str(), host.c_str(), srv.port(),
-                 cat->models.entries().size(), cat->gpus.entries().size());
+                 cat->models.entries().size(), cat->gpus.entries().size(), hub_note.c_str());
     srv.wait();
     return 0;
   }
 
   if (*est) {
-    const json body = build_request(ef);
+    json body = build_request(ef);
+    if (int rc = add_model_files(ef, body); rc != 0) return rc;
     auto req = parse_estimate_request(body);
     if (!req) return fail(req.err().message, exit_code_for(req.err()));
+    if (int rc = look_up_model(ef, *cat, *req); rc != 0) return rc;
     auto res = estimate(*req, cat->models, cat->gpus);
     if (!res) return fail(res.err().message, exit_code_for(res.err()));
     const json out = to_json(*res);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "vllm_mem/hf_config.hpp"
 #include "vllm_mem/name_estimate.hpp"
 #include "vllm_mem/text.hpp"
 
@@ -79,7 +80,9 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "enable_expert_parallel",
                                                   "vllm_version",
                                                   "vllm_engine",
-                                                  "max_num_seqs"};
+                                                  "max_num_seqs",
+                                                  "hf_config",
+                                                  "safetensors"};
   return fields;
 }
 
@@ -195,6 +198,17 @@ result<estimate_request> parse_estimate_request(const json& body) {
     auto a = parse_arch_spec(body["architecture"], "architecture.");
     if (!a) return a.err();
     r.architecture = *a;
+  }
+  if (present("hf_config")) {
+    auto c = convert_hf_config(body["hf_config"], "hf_config.");
+    if (!c) return c.err();
+    r.hf_config = std::move(c->spec);
+    r.hf_config_model_type = c->model_type;
+  }
+  if (present("safetensors")) {
+    auto c = parse_checkpoint_size(body["safetensors"], "safetensors");
+    if (!c) return c.err();
+    r.safetensors = *c;
   }
   if (present("gpu") && present("gpu_memory_gib")) {
     return bad("gpu_memory_gib",
@@ -434,6 +448,7 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
   if (name_quant && !(r.architecture && r.architecture->quantization)) {
     out.arch.quantization = *name_quant;
   }
+  if (r.safetensors) out.source = "safetensors";
   return out;
 }
 
@@ -459,6 +474,8 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
                                  const gpu_catalog& gpus) {
   estimate_result out;
   out.model_name = r.model_name;
+  out.model_origin = r.model_origin;
+  out.checkpoint = r.safetensors;
   auto model = resolve_model(r, db);
   if (!model) return model.err();
   out.model = std::move(*model);
@@ -613,6 +630,24 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
   d.block_size = r.block_size.value_or(16);
   d.enforce_eager = r.enforce_eager;
+  if (r.safetensors) {
+    // The checkpoint's exact bytes scale the computed layout (weights.hpp).
+    d.checkpoint_bytes = r.safetensors->total_bytes;
+    auto layout = checkpoint_layout_bytes(a, d.act_bits);
+    if (!layout) return layout.err();
+    out.checkpoint_layout_bytes = *layout;
+    const double ratio = static_cast<double>(d.checkpoint_bytes) /
+                         static_cast<double>(std::max<std::uint64_t>(1, *layout));
+    if (ratio < 0.8 || ratio > 1.25) {
+      out.warnings.push_back("the checkpoint's safetensors hold " +
+                             flag_number(static_cast<double>(d.checkpoint_bytes) / 1e9) +
+                             " GB but the architecture accounts for " +
+                             flag_number(static_cast<double>(*layout) / 1e9) +
+                             " GB in the checkpoint's dtype and quantization; the weights "
+                             "follow the checkpoint: check that the config and the weights "
+                             "belong together");
+    }
+  }
 
   auto st = simulate_startup(a, d);
   if (!st) return st.err();
@@ -645,6 +680,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     weight_options wo;
     wo.act_bits = d.act_bits;
     wo.quant = d.quant;
+    wo.checkpoint_bytes = d.checkpoint_bytes;
     auto w = weights_per_rank(a, wo);
     return w ? w->parameter_bytes() : 0;
   }();
@@ -729,6 +765,12 @@ json to_json(const estimate_result& e) {
                            {"recommended", c.recommended},
                            {"kv_cache_per_token", e.kv_cache_bytes_per_token}};
   j["model_source"] = e.model.source;
+  if (e.checkpoint) {
+    json ck = to_json(*e.checkpoint);
+    ck["architecture_bytes"] = e.checkpoint_layout_bytes;
+    j["checkpoint"] = ck;
+  }
+  if (!e.model_origin.empty()) j["model_origin"] = e.model_origin;
   j["resolved_model_id"] = e.model.resolved_id.empty() ? json(nullptr) : json(e.model.resolved_id);
   j["model_match"] = e.model.match.empty() ? json(nullptr) : json(e.model.match);
   j["parameters"] = {{"total", e.params.total},

@@ -192,6 +192,7 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
   wo.act_bits = d.act_bits;
   wo.quant = d.quant;
   wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
+  wo.checkpoint_bytes = d.checkpoint_bytes;
   w_out = weights_per_rank(a, wo);
   if (!w_out) return f;
   f.weights = *w_out;

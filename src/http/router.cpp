@@ -36,6 +36,10 @@ int status_for(const error& e) {
       return 400;
     case error_code::out_of_range:
       return 400;
+    case error_code::forbidden:
+      return 403;
+    case error_code::unavailable:
+      return 424;  // Failed Dependency: the Hub could not be reached
     case error_code::internal:
       return 500;
   }
@@ -120,7 +124,7 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
-router::router(const catalogs& c) : c_(c) {
+router::router(const catalogs& c, model_lookup lookup) : c_(c), lookup_(std::move(lookup)) {
   json root;
   root["name"] = "vllm-mem";
   root["version"] = std::string(kVersion);
@@ -231,6 +235,15 @@ response router::estimate(std::string_view body) const {
   if (!parsed) return error_response(400, parsed.err().message, parsed.err().field);
   auto req = parse_estimate_request(*parsed);
   if (!req) return error_response(400, req.err().message, req.err().field);
+  if (lookup_ && !request_describes_model(*req) && valid_hub_model_id(req->model_name) &&
+      !c_.models.resolve(req->model_name)) {
+    auto found = lookup_(req->model_name);
+    if (!found)
+      return error_response(status_for(found.err()), found.err().message, found.err().field);
+    if (auto s = attach_external_model(*req, *found); !s) {
+      return error_response(status_for(s.err()), s.err().message, s.err().field);
+    }
+  }
   auto est = vllm_mem::estimate(*req, c_.models, c_.gpus);
   if (!est) return error_response(status_for(est.err()), est.err().message, est.err().field);
   return json_response(200, to_json(*est).dump(-1, ' ', false, json::error_handler_t::replace));

@@ -5,12 +5,18 @@
 // rule>", "field": "<field or null>"}. Responses that do not depend on the request (GET /,
 // GET /known-architectures without filters, GET /gpus) are rendered once at construction.
 // A router is immutable after construction and safe to call from many threads.
+// Models outside the database: when a `model_lookup` is given (the server's --hub), an estimate
+// whose model_name the database does not resolve, and whose body does not describe the model
+// itself (hf_config, params_billions, a complete architecture), is looked up by its Hub id
+// (external_model.hpp); the lookup's errors keep their status (404 not found, 403 gated,
+// 424 Hub unreachable). Without a lookup such names are estimated from the name, as before.
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "vllm_mem/catalogs.hpp"
+#include "vllm_mem/external_model.hpp"
 
 namespace vllm_mem::http {
 
@@ -34,7 +40,7 @@ std::string error_body(std::string_view detail, std::string_view field);
 
 class router {
  public:
-  explicit router(const catalogs& c);
+  explicit router(const catalogs& c, model_lookup lookup = {});
   response handle(const request& r) const;
 
  private:
@@ -43,6 +49,7 @@ class router {
   response model(std::string_view id) const;
 
   const catalogs& c_;
+  model_lookup lookup_;
   std::string root_body_;
   std::string known_all_body_;
   std::string gpus_body_;
