@@ -219,6 +219,7 @@ result<sweep_request> parse_sweep_request(const nlohmann::json& body, const gpu_
 struct sweep_point {
   std::uint64_t x = 0;
   estimate_result est;
+  std::string error;  // the rule the point breaks (then `est` is empty)
 };
 
 struct sweep_result {

@@ -693,9 +693,19 @@ struct solver {
   const gpu_entry* gpu;
   json body;  // the setup at the workload
 
+  // The setup at a probed value. The setup itself was evaluated before any probe, so a rule
+  // the probe breaks (V0: max_num_batched_tokens below max_model_len) means "does not fit".
   result<plan_option> at(const json& b, std::optional<std::uint64_t> batch) const {
     auto o = evaluate(b, batch, c.db, c.gpus);
-    if (o) dress(*o, c, gpu, nullptr, {});
+    if (!o) {
+      if (o.err().code != error_code::invalid_argument) return o.err();
+      plan_option none;
+      none.estimate_request = b;
+      none.limiting_factor = o.err().field;
+      none.reason = o.err().message;
+      return none;
+    }
+    dress(*o, c, gpu, nullptr, {});
     return o;
   }
 
@@ -775,7 +785,8 @@ struct solver {
     out.value = static_cast<double>(lo);
     out.next = static_cast<double>(lo + 1);
     out.next_fits = n->first;
-    if (n->second.est.deploy.max_num_seqs != lo + 1) {
+    const bool probed = !n->second.vllm_command.empty();  // else a rule stopped the probe
+    if (probed && n->second.est.deploy.max_num_seqs != lo + 1) {
       out.next_limiting_factor = "max_num_batched_tokens";
       out.reason = "vLLM caps --max-num-seqs at --max-num-batched-tokens (" +
                    std::to_string(n->second.est.deploy.max_num_batched_tokens) +
@@ -1350,6 +1361,18 @@ json to_json(const solve_result& s) {
 // ---------------------------------------------------------------------------------------------
 // Placement
 
+namespace {
+
+// An error about one model of a placement: "models[i]: ..." with the field under it.
+error in_model(std::size_t i, error e) {
+  const std::string prefix = "models[" + std::to_string(i) + "]";
+  e.field = prefix + (e.field.empty() || e.field == "body" ? "" : "." + e.field);
+  e.message = prefix + ": " + e.message;
+  return e;
+}
+
+}  // namespace
+
 result<placement_request> parse_placement_request(const json& body, const gpu_catalog& gpus) {
   if (!body.is_object()) return bad("body", "the request body must be a JSON object");
   static const std::vector<std::string> fields = {"models", "gpu", "num_gpus", "pool"};
@@ -1382,12 +1405,7 @@ result<placement_request> parse_placement_request(const json& body, const gpu_ca
       }
     }
     auto m = decode_setup(models[i], gpus, {}, 8);
-    if (!m) {
-      error e = m.err();
-      e.field = prefix + (e.field.empty() ? "" : "." + e.field);
-      e.message = prefix + ": " + e.message;
-      return e;
-    }
+    if (!m) return in_model(i, m.err());
     r.models.push_back(std::move(*m));
   }
   if (present(body, "pool")) {
@@ -1492,25 +1510,25 @@ result<placement_result> place(const placement_request& r, const model_db& db,
   for (std::size_t i = 0; i < r.models.size(); ++i) {
     plan_request pr = r.models[i];
     auto model = resolve_model(pr.base, db);
-    if (!model) {
-      error e = model.err();
-      e.message = "models[" + std::to_string(i) + "]: " + e.message;
-      return e;
-    }
-    if (auto s = finish_context(pr, model->arch); !s) return s.err();
+    if (!model) return in_model(i, model.err());
+    if (auto s = finish_context(pr, model->arch); !s) return in_model(i, s.err());
     const planner_ctx c{pr, model->arch, db, gpus};
     const bool tp_fixed = pr.base.tensor_parallel_size > 1;
     for (const gpu_entry* g : types) {
       for (std::uint64_t tp : {1ULL, 2ULL, 4ULL, 8ULL}) {
         if (tp_fixed && tp != pr.base.tensor_parallel_size) continue;
-        if (tp > count_of(g->id) || !check_parallel_sizes(model->arch, tp, 1)) continue;
+        if (!check_parallel_sizes(model->arch, tp, 1)) continue;
+        if (tp > count_of(g->id)) {
+          if (no_fit[i].empty()) {
+            no_fit[i] = "tensor parallel size " + std::to_string(tp) + " needs " +
+                        std::to_string(tp) + " GPUs of one type and the pool has " +
+                        std::to_string(count_of(g->id)) + " " + g->id;
+          }
+          continue;
+        }
         solver sv{c, g, setup_body(pr.estimate_body, g, tp, 1, nullptr)};
         auto s = sv.min_utilization(pr.batch);
-        if (!s) {
-          error e = s.err();
-          e.message = "models[" + std::to_string(i) + "]: " + e.message;
-          return e;
-        }
+        if (!s) return in_model(i, s.err());
         if (!s->found) {
           // Report the largest setup tried (most memory), the closest to fitting.
           const double mem = g->cuda_total_gib * static_cast<double>(tp);
@@ -1807,29 +1825,49 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
       }
     }
   }
+  // A point breaking a rule of the estimate (V0: max_num_batched_tokens below max_model_len)
+  // is a point that does not start, with the rule as its error.
+  auto point = [&](const json& b, std::uint64_t x) -> result<sweep_point> {
+    sweep_point p;
+    p.x = x;
+    auto req = parse_estimate_request(b);
+    auto e = req ? estimate(*req, db, gpus) : result<estimate_result>(req.err());
+    if (!e) {
+      if (e.err().code != error_code::invalid_argument) return e.err();
+      p.error = e.err().message;
+      return p;
+    }
+    p.est = std::move(*e);
+    return p;
+  };
   for (std::uint64_t x : contexts) {
-    auto req = parse_estimate_request(with_context(body, x));
-    if (!req) return req.err();
-    auto e = estimate(*req, db, gpus);
-    if (!e) return e.err();
-    out.context.push_back({x, std::move(*e)});
+    auto p = point(with_context(body, x), x);
+    if (!p) return p.err();
+    out.context.push_back(std::move(*p));
   }
   for (std::uint64_t x : batches) {
-    auto req = parse_estimate_request(with_batch(body, x));
-    if (!req) return req.err();
-    auto e = estimate(*req, db, gpus);
-    if (!e) return e.err();
-    out.batch.push_back({x, std::move(*e)});
+    auto p = point(with_batch(body, x), x);
+    if (!p) return p.err();
+    out.batch.push_back(std::move(*p));
   }
   return out;
 }
 
 namespace {
 
-json point_json(const char* axis, const sweep_point& p, std::optional<std::uint64_t> batch) {
+json point_json(const char* axis, const sweep_point& p, std::optional<std::uint64_t> batch,
+                bool has_gpu) {
   const estimate_result& e = p.est;
   json j;
   j[axis] = p.x;
+  if (!p.error.empty()) {
+    if (has_gpu) {
+      j["starts"] = false;
+      j["fits"] = false;
+    }
+    j["error"] = p.error;
+    return j;
+  }
   j["total_max_memory_gb"] = bytes_to_gb(e.bytes.total_max);
   j["max_kv_cache_memory_gb"] = bytes_to_gb(e.bytes.max_kv_cache);
   j["model_params_memory_gb"] = bytes_to_gb(e.bytes.model_params);
@@ -1860,10 +1898,11 @@ json to_json(const sweep_result& s) {
   j["max_model_len_fit"] = s.max_model_len_fit ? json(*s.max_model_len_fit) : json(nullptr);
   j["max_concurrency_fit"] = s.max_concurrency_fit ? json(*s.max_concurrency_fit) : json(nullptr);
   json ctx = json::array();
-  for (const auto& p : s.context) ctx.push_back(point_json("max_model_len", p, s.workload_batch));
+  for (const auto& p : s.context)
+    ctx.push_back(point_json("max_model_len", p, s.workload_batch, s.has_gpu));
   j["context"] = std::move(ctx);
   json bs = json::array();
-  for (const auto& p : s.batch) bs.push_back(point_json("max_batch_size", p, p.x));
+  for (const auto& p : s.batch) bs.push_back(point_json("max_batch_size", p, p.x, s.has_gpu));
   j["batch"] = std::move(bs);
   j["notes"] = {
       "context: the setup at each max_model_len (batch fixed); batch: at each max_batch_size "

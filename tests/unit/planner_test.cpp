@@ -526,6 +526,30 @@ TEST(Solve, NothingFitsIsNotFoundWithAReason) {
   EXPECT_FALSE(s["solves"].contains("max_concurrency"));
 }
 
+TEST(Solve, ARuleAProbeBreaksIsDoesNotFitNotAnError) {
+  // V0 0.6.0 without chunked prefill rejects max_model_len above max_num_batched_tokens: the
+  // largest context is that limit, and one block more is refused by the rule.
+  const json s = solve_json({{"model_name", kLlama8},
+                             {"max_model_len", 512},
+                             {"max_num_batched_tokens", 512},
+                             {"vllm_version", "0.6.0"},
+                             {"gpu", "L4"},
+                             {"solve", "max_model_len"}})["solves"]["max_model_len"];
+  EXPECT_EQ(s["value"], 512);
+  EXPECT_EQ(s["check"]["next_limiting_factor"], "max_num_batched_tokens");
+  const json w = sweep_json({{"model_name", kLlama8},
+                             {"max_model_len", 512},
+                             {"max_num_batched_tokens", 512},
+                             {"vllm_version", "0.6.0"},
+                             {"gpu", "L4"},
+                             {"context_lengths", {512, 1024}}});
+  ASSERT_EQ(w["context"].size(), 2u);
+  EXPECT_TRUE(w["context"][0]["fits"].get<bool>());
+  EXPECT_FALSE(w["context"][1]["fits"].get<bool>());
+  EXPECT_NE(w["context"][1]["error"].get<std::string>().find("max_num_batched_tokens"),
+            std::string::npos);
+}
+
 // --------------------------------------------------------------------------------------------
 // Several models on shared GPUs
 
@@ -625,6 +649,17 @@ TEST(Placement, ModelThatFitsNowhereAlone) {
       {{"models", {{{"model_name", kLlama70}, {"max_model_len", 8192}}}}, {"gpu", "L4"}});
   EXPECT_FALSE(p["fits"].get<bool>());
   EXPECT_NE(p["reason"].get<std::string>().find("even alone"), std::string::npos);
+}
+
+TEST(Placement, TensorParallelLargerThanThePool) {
+  const json p = place_json(
+      {{"models",
+        {{{"model_name", kLlama8}, {"max_model_len", 4096}, {"tensor_parallel_size", 8}}}},
+       {"gpu", "L4"},
+       {"num_gpus", 2}});
+  EXPECT_FALSE(p["fits"].get<bool>());
+  EXPECT_NE(p["reason"].get<std::string>().find("needs 8 GPUs of one type"), std::string::npos)
+      << p["reason"];
 }
 
 TEST(Placement, GlobalAccountingVersionsGetCumulativeUtilizations) {
