@@ -121,6 +121,15 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
 
 nlohmann::json to_json(const estimate_result& e);
 
+// Decodes a positive integer request field (2048.0 is accepted as 2048) of at most `max`, with
+// the decoder's messages; shared by the other request decoders (planner.hpp).
+result<std::uint64_t> decode_positive_int(const nlohmann::json& v, const std::string& field,
+                                          std::uint64_t max);
+
+// vLLM's parallelism rules: attention heads divisible by tensor_parallel_size; KV heads divisible
+// by it or a divisor of it (replicated); pipeline_parallel_size at most the layer count.
+status check_parallel_sizes(const model_arch& a, std::uint64_t tp, std::uint64_t pp);
+
 // Decimal GB rounded to 2 decimals (the seed's unit).
 double bytes_to_gb(std::uint64_t bytes);
 // GiB rounded to 2 decimals (vLLM's unit).

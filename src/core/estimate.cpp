@@ -465,6 +465,34 @@ std::string flag_number(double v) {
 
 }  // namespace
 
+result<std::uint64_t> decode_positive_int(const json& v, const std::string& field,
+                                          std::uint64_t max) {
+  return positive_int(v, field, max);
+}
+
+status check_parallel_sizes(const model_arch& a, std::uint64_t tp, std::uint64_t pp) {
+  // vLLM's checks: heads divisible by tp; KV heads divisible by tp or replicated (tp a multiple
+  // of them); no more pipeline stages than layers.
+  if (tp == 0 || a.num_heads % tp != 0) {
+    return bad("tensor_parallel_size",
+               "Total number of attention heads (" + std::to_string(a.num_heads) +
+                   ") must be divisible by tensor parallel size (" + std::to_string(tp) + ")");
+  }
+  if (!a.is_mla()) {
+    if (a.num_kv_heads >= tp ? a.num_kv_heads % tp != 0 : tp % a.num_kv_heads != 0) {
+      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(tp) +
+                                             ") must divide the " + std::to_string(a.num_kv_heads) +
+                                             " KV heads, or be a multiple of them");
+    }
+  }
+  if (pp == 0 || pp > a.num_layers) {
+    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(pp) +
+                                             ") exceeds the model's " +
+                                             std::to_string(a.num_layers) + " layers");
+  }
+  return ok_status();
+}
+
 double bytes_to_gb(std::uint64_t bytes) {
   return std::round(static_cast<double>(bytes) / 1e9 * 100.0) / 100.0;
 }
@@ -533,27 +561,11 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
         "); its figures follow the documented accounting of that version without calibration");
   }
 
-  // Parallelism (vLLM's checks: heads divisible by tp; KV heads divisible by tp or replicated).
+  // Parallelism (vLLM's checks).
   d.tp = r.tensor_parallel_size;
   d.pp = r.pipeline_parallel_size;
   d.expert_parallel = r.enable_expert_parallel;
-  if (a.num_heads % d.tp != 0) {
-    return bad("tensor_parallel_size",
-               "Total number of attention heads (" + std::to_string(a.num_heads) +
-                   ") must be divisible by tensor parallel size (" + std::to_string(d.tp) + ")");
-  }
-  if (!a.is_mla()) {
-    if (a.num_kv_heads >= d.tp ? a.num_kv_heads % d.tp != 0 : d.tp % a.num_kv_heads != 0) {
-      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(d.tp) +
-                                             ") must divide the " + std::to_string(a.num_kv_heads) +
-                                             " KV heads, or be a multiple of them");
-    }
-  }
-  if (d.pp > a.num_layers) {
-    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(d.pp) +
-                                             ") exceeds the model's " +
-                                             std::to_string(a.num_layers) + " layers");
-  }
+  if (auto ok = check_parallel_sizes(a, d.tp, d.pp); !ok) return ok.err();
   out.num_gpus = d.tp * d.pp;
   d.gpu_memory_utilization = r.gpu_memory_utilization;
   out.gpu_memory_utilization = r.gpu_memory_utilization;

@@ -5,6 +5,7 @@
 
 #include "vllm_mem/estimate.hpp"
 #include "vllm_mem/json_limits.hpp"
+#include "vllm_mem/planner.hpp"
 #include "vllm_mem/text.hpp"
 #include "vllm_mem/version.hpp"
 #include "vllm_mem/weights.hpp"
@@ -137,6 +138,14 @@ router::router(const catalogs& c, model_lookup lookup) : c_(c), lookup_(std::mov
        "models in the database, keyed by name (?family=, ?q=, ?quantized=)"},
       {"GET /models/{id}",
        "one database entry with its source, parameter counts and KV bytes per token"},
+      {"POST /plan",
+       "ranked GPU setups for a model and workload: GPU type and count, parallel sizes, fits, "
+       "limiting factor, vllm serve command, cost"},
+      {"POST /solve",
+       "reverse solves for one GPU setup: largest max_model_len, largest concurrency, smallest "
+       "gpu_memory_utilization, fewest GPUs"},
+      {"POST /placement", "several models on a GPU pool: which GPU each runs on, with its flags"},
+      {"POST /sweep", "memory and KV capacity versus context length and batch size (arrays)"},
       {"GET /gpus", "the GPU catalog"},
       {"GET /healthz", "liveness"},
       {"GET /readyz", "readiness (database loaded)"},
@@ -200,6 +209,10 @@ response router::handle(const request& r) const {
     if (!post) return method_not_allowed("POST");
     return estimate(r.body);
   }
+  if (path == "/plan" || path == "/solve" || path == "/placement" || path == "/sweep") {
+    if (!post) return method_not_allowed("POST");
+    return planner(path, r.body);
+  }
   if (path == "/") {
     if (!get) return method_not_allowed("GET");
     return json_response(200, root_body_);
@@ -247,6 +260,39 @@ response router::estimate(std::string_view body) const {
   auto est = vllm_mem::estimate(*req, c_.models, c_.gpus);
   if (!est) return error_response(status_for(est.err()), est.err().message, est.err().field);
   return json_response(200, to_json(*est).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+response router::planner(std::string_view path, std::string_view body) const {
+  auto parsed = parse_json_strict(body);
+  if (!parsed) return error_response(400, parsed.err().message, parsed.err().field);
+  auto fail = [](const error& e) { return error_response(status_for(e), e.message, e.field); };
+  auto ok = [](const json& j) {
+    return json_response(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
+  };
+  const auto& m = c_.models;
+  const auto& g = c_.gpus;
+  if (path == "/plan") {
+    auto req = parse_plan_request(*parsed, g);
+    if (!req) return fail(req.err());
+    auto res = plan(*req, m, g);
+    return res ? ok(to_json(*res)) : fail(res.err());
+  }
+  if (path == "/solve") {
+    auto req = parse_solve_request(*parsed, g);
+    if (!req) return fail(req.err());
+    auto res = solve(*req, m, g);
+    return res ? ok(to_json(*res)) : fail(res.err());
+  }
+  if (path == "/placement") {
+    auto req = parse_placement_request(*parsed, g);
+    if (!req) return fail(req.err());
+    auto res = place(*req, m, g);
+    return res ? ok(to_json(*res)) : fail(res.err());
+  }
+  auto req = parse_sweep_request(*parsed, g);
+  if (!req) return fail(req.err());
+  auto res = sweep(*req, m, g);
+  return res ? ok(to_json(*res)) : fail(res.err());
 }
 
 response router::known_architectures(std::string_view query) const {

@@ -45,6 +45,7 @@ class router {
 
  private:
   response estimate(std::string_view body) const;
+  response planner(std::string_view path, std::string_view body) const;  // /plan /solve ...
   response known_architectures(std::string_view query) const;
   response model(std::string_view id) const;
 
