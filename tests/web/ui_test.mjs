@@ -67,11 +67,16 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function newPage(width = 1280, height = 900) {
+// expect400: the page will send a bad request on purpose, whose 400 chromium logs as an error.
+async function newPage(width = 1280, height = 900, expect400 = false) {
   const page = await browser.newPage();
   await page.setViewportSize({ width, height });
   page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (expect400 && m.text().includes('the server responded with a status of 400')) return;
+    consoleErrors.push(m.text());
+  });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   return page;
 }
@@ -193,8 +198,8 @@ test('the calculator at /ui shows the API numbers, follows the inputs and keeps 
   else assert.match(await again.locator('#plan').innerText(), /no planner/);
 });
 
-test('every input has a label and the page is keyboard reachable', async () => {
-  const page = await newPage();
+test('every input has a label, the page is keyboard reachable and shows the API\'s errors', async () => {
+  const page = await newPage(1280, 900, true);
   await page.goto(`${base}/ui`);
   await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30000 });
   const unlabeled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -203,6 +208,15 @@ test('every input has a label and the page is keyboard reachable', async () => {
   await page.keyboard.press('Tab');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'model');
+
+  await page.locator('#len').fill('0');
+  await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 30000 });
+  const res = await fetch(`${base}/estimate-gpu-memory`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...body({ model: 'meta-llama/Llama-3.1-8B-Instruct', len: 0, gpu: 'L4' }), vllm_version: undefined }) });
+  assert.equal(res.status, 400);
+  const err = await res.json();
+  assert.equal(await text(page, 'error'), `${err.detail} (field: ${err.field})`);
+  assert.equal(await page.locator('#len').getAttribute('aria-invalid'), 'true');
 });
 
 test('/ui is served from the binary with a CSP of self only; a browser asking for / is sent there', async () => {

@@ -123,9 +123,14 @@ async function start() {
   bindRange('len-range', 'len', (x) => 2 ** x);
   bindRange('seqs-range', 'seqs', (x) => 2 ** x);
   bindRange('util-range', 'util', (x) => x.toFixed(2));
-  for (const k of fields.filter((f) => f !== 'model')) $(k).addEventListener('input', () => { syncRanges(); schedule(); });
-  $('model').addEventListener('input', searchModels);
-  $('model').addEventListener('change', () => schedule(0));
+  // Free text (model, version) runs when committed (Enter, leaving the field, a picked entry);
+  // numbers and lists run as they change.
+  for (const k of fields.filter((f) => f !== 'model' && f !== 'v')) $(k).addEventListener('input', () => { syncRanges(); schedule(); });
+  for (const k of ['model', 'v']) $(k).addEventListener('change', () => schedule(0));
+  $('model').addEventListener('input', () => {
+    if ([...$('model-list').options].some((o) => o.value === $('model').value)) schedule(0);
+    searchModels();
+  });
   $('hf_config').addEventListener('change', () => schedule(0));
   $('inputs').addEventListener('submit', (e) => { e.preventDefault(); schedule(0); });
   searchModels();
