@@ -89,7 +89,50 @@ json entry_summary(const model_entry& e) {
   return j;
 }
 
+// The page allows nothing but its own origin: no CDN, no inline script or style, no framing.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'";
+
+std::string_view content_type_for(std::string_view name) {
+  const auto dot = name.rfind('.');
+  const std::string_view ext = dot == std::string_view::npos ? "" : name.substr(dot + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "json" || ext == "map") return "application/json";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  if (ext == "txt") return "text/plain; charset=utf-8";
+  if (ext == "woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+
+// A browser's navigation asks for text/html first; API clients (curl's */*, fetch's
+// application/json) keep getting the JSON document.
+bool prefers_html(std::string_view accept) {
+  while (!accept.empty() && accept.front() == ' ') accept.remove_prefix(1);
+  return to_lower(std::string(accept.substr(0, 9))) == "text/html";
+}
+
 }  // namespace
+
+bool is_content_hashed(std::string_view file_name) {
+  const auto ext = file_name.rfind('.');
+  if (ext == std::string_view::npos || ext == 0) return false;
+  const std::string_view stem = file_name.substr(0, ext);
+  const auto sep = stem.find_last_of("-.");
+  if (sep == std::string_view::npos) return false;
+  const std::string_view tail = stem.substr(sep + 1);
+  bool upper = true, hex = true;  // esbuild's base32 hash / a lowercase hex digest
+  for (const char ch : tail) {
+    const bool d = ch >= '0' && ch <= '9';
+    upper = upper && (d || (ch >= 'A' && ch <= 'Z'));
+    hex = hex && (d || (ch >= 'a' && ch <= 'f'));
+  }
+  return tail.size() >= 8 && (upper || hex);
+}
 
 std::string error_body(std::string_view detail, std::string_view field) {
   json j;
@@ -125,7 +168,14 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
-router::router(const catalogs& c, model_lookup lookup) : c_(c), lookup_(std::move(lookup)) {
+router::router(const catalogs& c, model_lookup lookup, const std::vector<embedded_file>& files)
+    : c_(c), lookup_(std::move(lookup)) {
+  constexpr std::string_view kWebPrefix = "web/dist/";
+  for (const auto& f : files) {
+    if (f.name.substr(0, kWebPrefix.size()) == kWebPrefix)
+      web_files_.emplace(std::string(f.name.substr(kWebPrefix.size())), f.text);
+  }
+
   json root;
   root["name"] = "vllm-mem";
   root["version"] = std::string(kVersion);
@@ -149,6 +199,7 @@ router::router(const catalogs& c, model_lookup lookup) : c_(c), lookup_(std::mov
       {"GET /gpus", "the GPU catalog"},
       {"GET /healthz", "liveness"},
       {"GET /readyz", "readiness (database loaded)"},
+      {"GET /ui", "the calculator as a web page (a browser asking for GET / is sent there)"},
       {"GET /", "this document"}};
   root["example_request"] = {{"model_name", "meta-llama/Llama-2-7b"},
                              {"max_seq_len", 2048},
@@ -215,7 +266,22 @@ response router::handle(const request& r) const {
   }
   if (path == "/") {
     if (!get) return method_not_allowed("GET");
-    return json_response(200, root_body_);
+    response res = json_response(200, root_body_);
+    if (prefers_html(r.accept)) {
+      const std::string_view query = query_of(r.target);
+      res = json_response(302, "{\"location\":\"/ui\"}");
+      res.headers.emplace_back("Location", query.empty() ? "/ui" : "/ui?" + std::string(query));
+    }
+    res.headers.emplace_back("Vary", "Accept");
+    return res;
+  }
+  if (path == "/ui" || path == "/ui/") {
+    if (!get) return method_not_allowed("GET");
+    return web_file("index.html");
+  }
+  if (path.rfind("/ui/", 0) == 0) {
+    if (!get) return method_not_allowed("GET");
+    return web_file(path.substr(4));
   }
   if (path == "/known-architectures") {
     if (!get) return method_not_allowed("GET");
@@ -241,6 +307,27 @@ response router::handle(const request& r) const {
   }
   return error_response(
       404, "no such endpoint: " + std::string(path) + " (see GET / for the list of endpoints)", "");
+}
+
+response router::web_file(std::string_view name) const {
+  const auto it = web_files_.find(name);
+  if (it == web_files_.end()) {
+    if (name == "index.html")
+      return error_response(404,
+                            "this binary was built without its web page (web/dist); build it "
+                            "with `make build`, which bundles the page first",
+                            "");
+    return error_response(404, "no such file: /ui/" + std::string(name), "");
+  }
+  response res;
+  res.content_type = std::string(content_type_for(name));
+  res.body = std::string(it->second);
+  res.headers.emplace_back("Cache-Control", is_content_hashed(name)
+                                                ? "public, max-age=31536000, immutable"
+                                                : "no-cache");
+  res.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return res;
 }
 
 response router::estimate(std::string_view body) const {

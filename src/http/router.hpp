@@ -10,10 +10,18 @@
 // itself (hf_config, params_billions, a complete architecture), is looked up by its Hub id
 // (external_model.hpp); the lookup's errors keep their status (404 not found, 403 gated,
 // 424 Hub unreachable). Without a lookup such names are estimated from the name, as before.
+//
+// The web page (GET /ui, GET /ui/<asset>) is served from the files under web/dist/ in the table
+// given at construction (by default the binary's embedded files); HTML answers carry a
+// Content-Security-Policy that allows only 'self', and only content-hashed asset names get a
+// long cache lifetime.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "vllm_mem/catalogs.hpp"
 #include "vllm_mem/external_model.hpp"
@@ -33,6 +41,8 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   std::string allow;  // for 405
+  // Extra headers (name, value): Cache-Control, Content-Security-Policy, Location, ...
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Renders the error envelope.
@@ -40,7 +50,8 @@ std::string error_body(std::string_view detail, std::string_view field);
 
 class router {
  public:
-  explicit router(const catalogs& c, model_lookup lookup = {});
+  explicit router(const catalogs& c, model_lookup lookup = {},
+                  const std::vector<embedded_file>& files = embedded_files());
   response handle(const request& r) const;
 
  private:
@@ -48,13 +59,20 @@ class router {
   response planner(std::string_view path, std::string_view body) const;  // /plan /solve ...
   response known_architectures(std::string_view query) const;
   response model(std::string_view id) const;
+  response web_file(std::string_view name) const;
 
   const catalogs& c_;
   model_lookup lookup_;
   std::string root_body_;
   std::string known_all_body_;
   std::string gpus_body_;
+  std::map<std::string, std::string_view, std::less<>> web_files_;  // "index.html" -> contents
 };
+
+// True when an asset name carries a content hash: a last stem segment (after '-' or '.') of 8 or
+// more upper-case letters and digits (esbuild's "main-5Q3VZK2P.js") or lower-case hex digits
+// ("app.3f2a9c1b.css"). Such files never change under their name.
+bool is_content_hashed(std::string_view file_name);
 
 std::string url_decode(std::string_view s);
 

@@ -197,6 +197,7 @@ class session : public std::enable_shared_from_this<session> {
     res_.set(bhttp::field::server, "vllm-mem");
     res_.set(bhttp::field::content_type, out.content_type);
     if (!out.allow.empty()) res_.set(bhttp::field::allow, out.allow);
+    for (const auto& [name, value] : out.headers) res_.set(name, value);
     res_.keep_alive(keep);
     const std::size_t n = out.body.size();
     if (head) {
