@@ -5,26 +5,38 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CASES ?= ../shared/ground-truth/vllm-startup-cases.dev.json
 
-.PHONY: all build serve test deps accuracy bench format format-check sanitize clean
+.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh build,test
 
-$(BUILD_DIR)/CMakeCache.txt:
+$(BUILD_DIR)/CMakeCache.txt: | web
 	@scripts/install-deps.sh build,test
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-build: $(BUILD_DIR)/CMakeCache.txt
+# The page at /ui: npm packages pinned in web/package-lock.json, bundled into web/dist, which
+# CMake embeds into the binary (so it must exist before the build).
+web:
+	@scripts/install-deps.sh build
+	@scripts/build-web.sh
+
+build: $(BUILD_DIR)/CMakeCache.txt web
 	@scripts/install-deps.sh build,test
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 serve: build
 	$(BUILD_DIR)/vllm-mem serve --host $(HOST) --port $(PORT)
 
+# web: chromium for the browser test (tests/web), installed when root.
 test: build
+	@scripts/install-deps.sh build,test,web
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Refreshes the README's picture of the page (docs/screenshot-ui.png).
+screenshot: build
+	node tests/web/ui_test.mjs --binary $(BUILD_DIR)/vllm-mem --screenshot docs/screenshot-ui.png
 
 accuracy: build
 	$(BUILD_DIR)/vllm-mem validate $(CASES)

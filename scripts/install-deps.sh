@@ -5,11 +5,14 @@
 set -euo pipefail
 groups="${1:-build}"
 pkgs=(g++ make cmake libboost-dev nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev pkg-config)
+# The web page is bundled with npm (scripts/build-web.sh). A Node.js that is already there (the
+# machine image's own) is kept: Debian's npm would conflict with it.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 case "$groups" in
   *test*) pkgs+=(googletest libgtest-dev python3 curl) ;;
 esac
 case "$groups" in
-  *web*) pkgs+=(nodejs npm chromium) ;;
+  *web*) pkgs+=(chromium) ;;  # the browser test (tests/web)
 esac
 case "$groups" in
   *bench*) pkgs+=(libbenchmark-dev wrk nginx-light) ;;

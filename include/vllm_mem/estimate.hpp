@@ -5,12 +5,15 @@
 //    defaults (dtype float16, max_batch_size 32, max_model_len = max_seq_len,
 //    gpu_memory_utilization 0.9, kv_cache_dtype = dtype), plus the deployment fields of vLLM
 //    (gpu / gpu_memory_gib, tensor_parallel_size, pipeline_parallel_size, max_num_batched_tokens,
-//    block_size, enforce_eager, vllm_version, vllm_engine, enable_expert_parallel) and hf_config.
+//    block_size, enforce_eager, vllm_version, vllm_engine, enable_expert_parallel), hf_config
+//    (a Hugging Face config.json, converted by hf_config.hpp) and safetensors (the checkpoint's
+//    exact tensor bytes, safetensors.hpp).
 //    Unknown fields, wrong types and broken rules are errors naming the field and the rule.
 //  * `resolve_model` decides the architecture: hf_config, else params_billions, else the
 //    database (exact id, variants, re-uploads, quantized checkpoint names), else a complete
 //    request `architecture`, else an estimate from the name; the request `architecture` then
-//    overrides field by field. `model_source` says which.
+//    overrides field by field. `model_source` says which; it is "safetensors" when the request
+//    carries the checkpoint's exact bytes, which then set the weights (weights.hpp).
 //  * `estimate` computes the seed fields (per GPU when parallel) and, when a GPU is given, the
 //    `vllm_startup` figures. `append_json` writes the response body. Units: bytes internally; the
 //    response's `_gb` fields are decimal GB (1e9) rounded to 2 decimals and `vllm_startup`'s
@@ -31,6 +34,7 @@
 #include "vllm_mem/model_db.hpp"
 #include "vllm_mem/quantization.hpp"
 #include "vllm_mem/result.hpp"
+#include "vllm_mem/safetensors.hpp"
 #include "vllm_mem/startup.hpp"
 #include "vllm_mem/vllm_profile.hpp"
 
@@ -51,6 +55,8 @@ struct estimate_request {
   std::optional<arch_spec> architecture;
   std::optional<arch_spec> hf_config;  // converted to canonical form at decode time
   std::string hf_config_model_type;
+  std::optional<checkpoint_size> safetensors;  // exact checkpoint bytes
+  std::string model_origin;  // where hf_config/safetensors were found (set by lookups, not JSON)
   // Deployment (vLLM's flags).
   std::optional<std::string> gpu;
   std::optional<double> gpu_memory_gib;
@@ -105,6 +111,9 @@ struct estimate_result {
   std::string vllm_args;
   std::vector<std::string> warnings;
   double gpu_memory_utilization = 0.9;
+  std::optional<checkpoint_size> checkpoint;  // the request's exact checkpoint bytes
+  std::uint64_t checkpoint_layout_bytes = 0;  // the architecture's bytes in the checkpoint layout
+  std::string model_origin;                   // where the model's files were found
 };
 
 result<estimate_result> estimate(const estimate_request& r, const model_db& db,
@@ -114,6 +123,15 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
 // and the accuracy scorer all print this text. `to_json` is the same text as a DOM.
 void append_json(std::string& out, const estimate_result& e);
 nlohmann::json to_json(const estimate_result& e);
+
+// Decodes a positive integer request field (2048.0 is accepted as 2048) of at most `max`, with
+// the decoder's messages; shared by the other request decoders (planner.hpp).
+result<std::uint64_t> decode_positive_int(const nlohmann::json& v, const std::string& field,
+                                          std::uint64_t max);
+
+// vLLM's parallelism rules: attention heads divisible by tensor_parallel_size; KV heads divisible
+// by it or a divisor of it (replicated); pipeline_parallel_size at most the layer count.
+status check_parallel_sizes(const model_arch& a, std::uint64_t tp, std::uint64_t pp);
 
 // Decimal GB rounded to 2 decimals (the seed's unit).
 double bytes_to_gb(std::uint64_t bytes);

@@ -20,7 +20,7 @@ namespace vllm_mem {
 struct cloud_instance {
   std::string provider;
   std::string instance;
-  std::uint64_t gpus = 1;
+  std::uint64_t gpus = 1;  // 0: a fraction of one GPU (vGPU slice), not priced per GPU
   std::optional<double> price_usd_per_hour;
   std::string price_type;
   std::string region;
@@ -47,6 +47,8 @@ struct gpu_entry {
   bool big_for_vllm_defaults() const;
   // Cheapest on-demand price per GPU-hour among instances with a price, if any.
   std::optional<double> cheapest_price_per_gpu_hour() const;
+  // The instance that price comes from (nullptr when none has a price).
+  const cloud_instance* cheapest_instance() const;
 };
 
 class gpu_catalog {

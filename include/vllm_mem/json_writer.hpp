@@ -48,6 +48,8 @@ class json_writer {
   json_writer& f64(double v);
   json_writer& boolean(bool v) { return literal(v ? std::string_view("true") : "false"); }
   json_writer& null() { return literal("null"); }
+  // A value that is already JSON text (written by nlohmann's dump, for rare parts).
+  json_writer& raw(std::string_view json_text) { return literal(json_text); }
 
   // Trims the string to the text written so far (the destructor calls it).
   void finish();

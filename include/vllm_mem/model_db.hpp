@@ -1,12 +1,17 @@
 // model_db.hpp — the model database: loading, indexing, and resolving the names users type.
 //
 // Contract: `model_db::load` parses the JSON texts of data/models/*.json (format in
-// data/schema.md) strictly; any malformed entry is a data_error naming the file and entry.
+// data/schema.md) strictly; any malformed entry is a data_error naming the file and entry. An
+// entry's `fill_from` copies the listed missing architecture fields from another entry at load
+// time (no chains, only fields absent in the entry and present in the other). An entry marked
+// `unsupported` keeps its values but does not resolve (the calculator cannot model it).
 // Lookups never scan: every id and alias is indexed at load time, case-insensitively, and so are
-// the normalised forms used by `resolve` (organisation stripped, suffixes such as -hf, -Instruct,
-// -chat, -it, -base removed, quantization suffixes such as -FP8-dynamic, -AWQ, -GPTQ-Int4,
-// -quantized.w4a16, -bnb-4bit recognised). A loaded database is immutable and safe to share
-// between threads.
+// the forms used by `resolve`: the name without its organisation (another organisation's
+// re-upload), the name with variant tokens removed (-hf, -Instruct, -chat, -it, -base, -pt) and
+// quantization suffixes (-FP8-dynamic, -AWQ, -GPTQ-Int4, -quantized.w4a16, -bnb-4bit, ...).
+// Closed models match only by id or alias. When a normalised key is shared by several entries
+// the winner is fixed at load time: the entry whose id carries no variant token (the exact base),
+// then the smallest id. A loaded database is immutable and safe to share between threads.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +40,14 @@ struct published_params {
   std::string exception;
 };
 
+// `fill_from`: architecture fields this entry takes from another entry, and why the sources say
+// the two share them.
+struct fill_from_spec {
+  std::string id;                   // the entry the fields come from
+  std::vector<std::string> fields;  // canonical architecture keys
+  std::string reason;
+};
+
 struct model_entry {
   std::string id;
   std::vector<std::string> aliases;
@@ -47,8 +60,10 @@ struct model_entry {
   std::vector<std::string> source;
   std::string verification;
   std::string notes;
-  std::string file;    // data file it came from
-  nlohmann::json raw;  // the entry as written (for GET /models/{id})
+  std::optional<fill_from_spec> fill_from;
+  std::string unsupported;  // non-empty: why the calculator cannot model this architecture
+  std::string file;         // data file it came from
+  nlohmann::json raw;       // the entry as written (for GET /models/{id})
 };
 
 enum class match_kind : std::uint8_t {
@@ -64,6 +79,9 @@ struct model_match {
   match_kind kind = match_kind::exact;
   std::optional<quant_spec> quant_from_name;  // for match_kind::quantized
   std::string quant_suffix;                   // the suffix that named it ("FP8-dynamic")
+  // The name differs from the entry's by variant tokens (-Instruct, -chat, -hf, ...), not only by
+  // organisation or case: the variant's own config may differ in context fields.
+  bool variant = false;
 };
 
 // A quantization named by a checkpoint's suffix, and the name without it.
@@ -87,15 +105,22 @@ class model_db {
   std::optional<model_match> resolve(std::string_view name) const;
 
  private:
+  std::optional<model_match> resolve_unquantized(std::string_view name) const;
+
+  using index = std::unordered_map<std::string, std::size_t>;
   std::shared_ptr<std::vector<model_entry>> entries_;
-  std::shared_ptr<std::unordered_map<std::string, std::size_t>> exact_;  // lower id/alias
-  std::shared_ptr<std::unordered_map<std::string, std::size_t>>
-      normalized_;  // org + suffixes stripped
-  std::shared_ptr<std::unordered_map<std::string, std::size_t>> basename_;  // org stripped
+  std::shared_ptr<index> exact_;       // lower-cased id or alias
+  std::shared_ptr<index> basename_;    // organisation stripped (open models)
+  std::shared_ptr<index> normalized_;  // organisation and variant tokens stripped (open models)
 };
 
-// Lower-cased, organisation stripped, trailing variant suffixes removed ("Meta-Llama-3-8B-Instruct"
-// -> "llama-3-8b"). Used to match variants; not a display name.
+// Lower-cased, organisation stripped, variant tokens (-hf, -instruct, -chat, -it, -base, -pt)
+// removed wherever they stand, a leading "meta-" dropped ("Meta-Llama-3-8B-Instruct" ->
+// "llama-3-8b", "Mistral-Nemo-Instruct-2407" -> "mistral-nemo-2407"). Used to match variants;
+// not a display name.
 std::string normalize_model_name(std::string_view name);
+
+// True when the name (organisation stripped) contains a variant token.
+bool has_variant_token(std::string_view name);
 
 }  // namespace vllm_mem

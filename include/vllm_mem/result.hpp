@@ -18,6 +18,8 @@ enum class error_code {
   not_found,         // a named thing (model, GPU) does not exist (HTTP 400/404, CLI exit 1)
   unsupported,       // valid input the calculator does not model (HTTP 400, CLI exit 1)
   out_of_range,      // arithmetic would overflow for this input (HTTP 400, CLI exit 1)
+  forbidden,         // needs credentials we lack, e.g. a gated model (HTTP 403, CLI exit 1)
+  unavailable,       // a service the answer depends on is unreachable (HTTP 424, CLI exit 1)
   internal,          // a bug; never expected (HTTP 500 without details, CLI exit 1)
 };
 

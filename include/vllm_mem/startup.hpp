@@ -36,6 +36,8 @@ struct deployment {
   std::uint32_t act_bits = 16;  // model dtype
   quant_spec quant;             // effective weight quantization
   std::uint32_t kv_bits = 16;   // KV cache element width
+  // Exact checkpoint tensor bytes (weights.hpp); 0: the computed sizes.
+  std::uint64_t checkpoint_bytes = 0;
   vllm_profile profile;
 };
 

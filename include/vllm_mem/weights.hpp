@@ -8,6 +8,12 @@
 // unquantized. `buffers` holds the persistent tensors that are not parameters but are counted in
 // vLLM's "Model loading took" (rotary cos/sin caches, MLA absorbed matrices).
 // `count_parameters` returns element counts of the unquantized, unsharded model.
+// Exact checkpoint bytes: when `weight_options::checkpoint_bytes` is set (the tensor bytes read
+// from the checkpoint's safetensors metadata), every parameter group is scaled by checkpoint_bytes
+// / `checkpoint_layout_bytes` (the same architecture computed in the checkpoint's own dtype and
+// quantization, unsharded). So one GPU serving the checkpoint as stored holds exactly its bytes,
+// while sharding, pipeline stages and load-time conversions (a float32 checkpoint served in
+// float16, on-the-fly quantization) still follow the computed layout.
 // Arithmetic is checked; an overflow is an out_of_range error. Pure, thread-safe.
 #pragma once
 
@@ -31,6 +37,7 @@ struct weight_options {
   quant_spec quant;             // effective weight quantization
   shard_config shard;
   bool include_buffers = true;
+  std::uint64_t checkpoint_bytes = 0;  // exact checkpoint tensor bytes; 0: computed sizes only
 };
 
 struct weight_bytes {
@@ -62,6 +69,10 @@ struct layer_range {
 layer_range pp_layer_range(std::uint64_t num_layers, std::uint64_t pp, std::uint64_t rank);
 
 result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options& opt);
+
+// Parameter bytes of the whole checkpoint as stored: the model's own torch_dtype (or
+// `fallback_act_bits` when unknown) and its own quantization, one rank, no buffers.
+result<std::uint64_t> checkpoint_layout_bytes(const model_arch& a, std::uint32_t fallback_act_bits);
 
 struct param_counts {
   std::uint64_t total = 0;

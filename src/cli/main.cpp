@@ -1,12 +1,16 @@
-// main.cpp — the `vllm-mem` executable: serve, estimate, models, validate.
+// main.cpp — the `vllm-mem` executable: serve, estimate, plan, solve, place, sweep, models,
+// validate.
 //
 // A thin adapter: flags become the same JSON request the API takes, so the CLI and the API share
 // one decoder, one estimate and one set of error messages. Exit codes: 0 ok, 1 data or runtime
 // error, 2 bad input (usage).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,10 +20,13 @@
 
 #include "../http/router.hpp"
 #include "../http/server.hpp"
+#include "../hub/hub.hpp"
 #include "vllm_mem/accuracy.hpp"
 #include "vllm_mem/catalogs.hpp"
 #include "vllm_mem/estimate.hpp"
+#include "vllm_mem/external_model.hpp"
 #include "vllm_mem/json_limits.hpp"
+#include "vllm_mem/planner.hpp"
 #include "vllm_mem/version.hpp"
 #include "vllm_mem/weights.hpp"
 
@@ -126,6 +133,16 @@ void print_table(const json& r) {
     if (v["error"].is_string())
       std::printf("\n  vLLM would fail: %s\n", v["error"].get<std::string>().c_str());
   }
+  if (r.contains("checkpoint")) {
+    const auto& c = r["checkpoint"];
+    std::printf(
+        "\n  checkpoint: %.3f GB of safetensors tensors (exact); the architecture accounts "
+        "for %.3f GB\n",
+        static_cast<double>(c["total_bytes"].get<std::uint64_t>()) / 1e9,
+        static_cast<double>(c["architecture_bytes"].get<std::uint64_t>()) / 1e9);
+  }
+  if (r.contains("model_origin"))
+    std::printf("  model files: %s\n", r["model_origin"].get<std::string>().c_str());
   if (r["warning"].is_string())
     std::printf("\n  warning: %s\n", r["warning"].get<std::string>().c_str());
 }
@@ -185,6 +202,8 @@ void print_markdown(const accuracy_report& rep) {
 struct estimate_flags {
   std::vector<std::pair<std::string, std::string>> values;  // field -> raw flag value
   std::string hf_config_file;
+  std::string model_dir;
+  bool hub = false;
   bool as_json = false;
 };
 
@@ -196,7 +215,8 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f,
     const char* help;
   };
   static const spec specs[] = {
-      {"--model,-m", "model_name", "model name or Hugging Face id (required)"},
+      {"--model,-m", "model_name",
+       "model name or Hugging Face id (required unless --hf-config or --model-dir)"},
       {"--max-seq-len", "max_seq_len", "maximum sequence length (required)"},
       {"--max-model-len", "max_model_len", "vLLM max_model_len (default: max-seq-len)"},
       {"--dtype", "dtype", "float32, float16, bfloat16, int8, int4, fp8, auto (default float16)"},
@@ -250,7 +270,73 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f,
       "--enable-expert-parallel",
       [&f](std::int64_t) { f.values.emplace_back("enable_expert_parallel", "true"); },
       "expert parallelism for MoE models");
+  auto* hf = cmd->add_option("--hf-config", f.hf_config_file,
+                             "a Hugging Face config.json: the architecture comes from it");
+  auto* dir = cmd->add_option("--model-dir", f.model_dir,
+                              "a local model folder: its config.json, and the exact weight bytes "
+                              "from its safetensors headers");
+  hf->excludes(dir);
+  cmd->add_flag("--hub", f.hub,
+                "fetch a model that is neither cached nor in the database from the Hugging Face "
+                "Hub (HF_ENDPOINT, default https://huggingface.co; see docs/hub.md)");
   cmd->add_flag("--json", f.as_json, "print the API's JSON response body");
+}
+
+// --hf-config / --model-dir become the request's hf_config and safetensors fields; a plain
+// --model ORG/NAME is looked up in the Hugging Face cache before the database, then in
+// vllm-mem's cache and on the Hub when Hub access is on (docs/hub.md).
+int add_model_files(const estimate_flags& f, json& body) {
+  namespace fs = std::filesystem;
+  if (!f.hf_config_file.empty()) {
+    auto cfg = hub::read_config_file(f.hf_config_file);
+    if (!cfg) return fail(cfg.err().message, 2);
+    if (!body.contains("model_name")) {
+      const json& n = (*cfg).contains("_name_or_path") ? (*cfg)["_name_or_path"] : json();
+      body["model_name"] =
+          n.is_string() && !n.get<std::string>().empty() && n.get<std::string>().size() <= 256
+              ? n.get<std::string>()
+              : fs::path(f.hf_config_file).filename().string();
+    }
+    body["hf_config"] = std::move(*cfg);
+  }
+  if (!f.model_dir.empty()) {
+    auto m = hub::read_model_dir(f.model_dir);
+    if (!m) return fail(m.err().message, 2);
+    if (!body.contains("model_name")) {
+      fs::path p(f.model_dir);
+      std::string name = p.filename().string();
+      if (name.empty()) name = p.parent_path().filename().string();
+      body["model_name"] = name.empty() ? std::string("model") : name.substr(0, 256);
+    }
+    body["hf_config"] = m->config;
+    if (m->safetensors) body["safetensors"] = to_json(*m->safetensors);
+  }
+  return 0;
+}
+
+int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request& req) {
+  if (request_describes_model(req) || !valid_hub_model_id(req.model_name)) return 0;
+  auto opts = hub::options_from_env(f.hub);
+  if (!opts) return fail(opts.err().message, 2);
+  const hub::model_locator locator(*opts);
+  auto cached = locator.find_cached(req.model_name);
+  if (!cached) return fail(cached.err().message, exit_code_for(cached.err()));
+  std::optional<external_model> found = std::move(*cached);
+  if (!found && opts->network && !cat.models.resolve(req.model_name)) {
+    auto fetched = locator.locate(req.model_name);  // says so when HF_HUB_OFFLINE forbids it
+    if (!fetched) return fail(fetched.err().message, exit_code_for(fetched.err()));
+    found = std::move(*fetched);
+  }
+  if (found) {
+    estimate_request with = req;
+    if (auto s = attach_external_model(with, *found); !s) {
+      // A cached config the calculator cannot read does not hide the database's entry.
+      if (cat.models.resolve(req.model_name)) return 0;
+      return fail(s.err().message, exit_code_for(s.err()));
+    }
+    req = std::move(with);
+  }
+  return 0;
 }
 
 json build_request(const estimate_flags& f) {
@@ -267,6 +353,201 @@ json build_request(const estimate_flags& f) {
     }
   }
   return body;
+}
+
+// Planner flags: the estimate's flag set plus the planner's own fields.
+struct planner_flags {
+  estimate_flags est;
+  std::string gpus;         // comma-separated
+  std::string prices_file;  // {"H100-80GB": 2.5, ...}
+  std::string lists[2];     // context_lengths, batch_sizes (comma-separated)
+  std::vector<std::string> solves;
+  bool no_trades = false;
+};
+
+void add_planner_options(CLI::App* cmd, planner_flags& f,
+                         std::vector<std::unique_ptr<std::string>>& store,
+                         const std::vector<std::string>& fields) {
+  add_estimate_options(cmd, f.est, store);
+  struct spec {
+    const char* flag;
+    const char* field;
+    const char* help;
+  };
+  static const spec specs[] = {
+      {"--num-gpus", "num_gpus", "GPUs in the setup (tensor x pipeline parallel chosen for you)"},
+      {"--max-gpus", "max_gpus", "most GPUs to consider (plan: 8; solve min_gpus: 64)"},
+      {"--gpus-per-node", "gpus_per_node", "GPUs per node (default 8); more go across nodes"},
+      {"--budget", "budget_usd_per_hour", "budget in USD per hour for all GPUs"},
+      {"--max-options", "max_options", "show at most this many options"},
+  };
+  for (const auto& sp : specs) {
+    if (std::find(fields.begin(), fields.end(), sp.field) == fields.end()) continue;
+    const std::string field = sp.field;
+    cmd->add_option_function<std::string>(
+        sp.flag, [&f, field](const std::string& v) { f.est.values.emplace_back(field, v); },
+        sp.help);
+  }
+  auto has = [&](const char* k) {
+    return std::find(fields.begin(), fields.end(), k) != fields.end();
+  };
+  if (has("gpus")) cmd->add_option("--gpus", f.gpus, "allowed GPU types, comma-separated");
+  if (has("prices"))
+    cmd->add_option("--prices", f.prices_file,
+                    "JSON file of USD per GPU-hour overriding the catalog, {\"H100-80GB\": 2.5}");
+  if (has("precision_trades"))
+    cmd->add_flag("--no-precision-trades", f.no_trades, "do not offer fp8 / 4-bit options");
+  if (has("solve"))
+    cmd->add_option("--solve", f.solves,
+                    "max_model_len, max_concurrency, min_gpu_memory_utilization, min_gpus "
+                    "(repeatable; default all)");
+  if (has("context_lengths"))
+    cmd->add_option("--contexts", f.lists[0], "context lengths, comma-separated");
+  if (has("batch_sizes")) cmd->add_option("--batches", f.lists[1], "batch sizes, comma-separated");
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// The request body, or an error message (exit 2).
+std::optional<json> build_planner_request(const planner_flags& f, std::string& err) {
+  json body = build_request(f.est);
+  if (!f.gpus.empty()) body["gpus"] = split_commas(f.gpus);
+  if (!f.prices_file.empty()) {
+    auto text = read_file(f.prices_file, err);
+    if (!text) return std::nullopt;
+    auto prices = parse_json_strict(*text);
+    if (!prices) {
+      err = f.prices_file + ": " + prices.err().message;
+      return std::nullopt;
+    }
+    body["prices"] = *prices;
+  }
+  if (f.no_trades) body["precision_trades"] = false;
+  if (!f.solves.empty()) body["solve"] = f.solves;
+  const char* list_fields[2] = {"context_lengths", "batch_sizes"};
+  for (int i = 0; i < 2; ++i) {
+    if (f.lists[i].empty()) continue;
+    json arr = json::array();
+    for (const auto& x : split_commas(f.lists[i])) arr.push_back(flag_value(x));
+    body[list_fields[i]] = arr;
+  }
+  return body;
+}
+
+std::string money(const json& v) { return v.is_number() ? "$" + fixed(v.get<double>()) : "-"; }
+
+void print_plan(const json& p) {
+  std::printf("%s\n\n", p["summary"].get<std::string>().c_str());
+  std::printf("%-4s %-16s %4s %3s %3s %-5s %-22s %9s %10s %10s  %s\n", "#", "gpu", "n", "tp", "pp",
+              "fits", "limiting_factor", "max_conc", "kv_tokens", "usd/hour", "precision trade");
+  int i = 0;
+  for (const auto& o : p["options"]) {
+    std::printf(
+        "%-4d %-16s %4llu %3llu %3llu %-5s %-22s %9s %10llu %10s  %s\n", ++i,
+        o["gpu"].is_string() ? o["gpu"].get<std::string>().c_str() : "(custom)",
+        o["num_gpus"].get<unsigned long long>(),
+        o["tensor_parallel_size"].get<unsigned long long>(),
+        o["pipeline_parallel_size"].get<unsigned long long>(), o["fits"].get<bool>() ? "yes" : "no",
+        o["limiting_factor"].get<std::string>().c_str(),
+        fixed(o["max_concurrency"].get<double>()).c_str(),
+        o["kv_cache_tokens"].get<unsigned long long>(), money(o["hourly_cost_usd"]).c_str(),
+        o["trades_precision"].is_string() ? o["trades_precision"].get<std::string>().c_str() : "");
+  }
+  for (const auto& s : p["suggestions"])
+    std::printf("\n  would fit (%s): %s", s["kind"].get<std::string>().c_str(),
+                s["text"].get<std::string>().c_str());
+  if (!p["suggestions"].empty()) std::printf("\n");
+}
+
+void print_solve(const json& s) {
+  const json& st = s["setup"];
+  std::printf("%llux %s (tp %llu, pp %llu): %s\n\n", st["num_gpus"].get<unsigned long long>(),
+              st["gpu_name"].get<std::string>().c_str(),
+              st["tensor_parallel_size"].get<unsigned long long>(),
+              st["pipeline_parallel_size"].get<unsigned long long>(),
+              st["reason"].get<std::string>().c_str());
+  for (auto it = s["solves"].begin(); it != s["solves"].end(); ++it) {
+    const json& v = it.value();
+    std::printf("%-28s %s\n", it.key().c_str(),
+                v["found"].get<bool>() ? v["value"].dump().c_str() : "none");
+    std::printf("  %s\n", v["reason"].get<std::string>().c_str());
+    if (v["at_value"].is_object() && v["found"].get<bool>())
+      std::printf("  %s\n", v["at_value"]["vllm_command"].get<std::string>().c_str());
+  }
+}
+
+void print_placement(const json& p) {
+  if (!p["fits"].get<bool>()) {
+    std::printf("does not fit: %s\n", p["reason"].get<std::string>().c_str());
+    return;
+  }
+  for (const auto& g : p["gpus"]) {
+    std::printf("GPU %llu %s: %s of %s GiB used\n", g["index"].get<unsigned long long>(),
+                g["gpu"].get<std::string>().c_str(), fixed(g["used_gib"].get<double>()).c_str(),
+                fixed(g["total_gib"].get<double>()).c_str());
+  }
+  for (const auto& i : p["instances"]) {
+    std::printf("\n%s: gpu_memory_utilization %s (at least %s), %s\n  %s\n",
+                i["model_name"].get<std::string>().c_str(),
+                fixed(i["gpu_memory_utilization"].get<double>(), 3).c_str(),
+                fixed(i["min_gpu_memory_utilization"].get<double>(), 3).c_str(),
+                i["reason"].get<std::string>().c_str(),
+                i["vllm_command"].get<std::string>().c_str());
+  }
+  for (const auto& n : p["notes"]) std::printf("\nnote: %s", n.get<std::string>().c_str());
+  std::printf("\n");
+}
+
+void print_sweep(const json& s) {
+  auto table = [](const json& rows, const char* axis) {
+    std::printf("%-16s %-6s %-22s %12s %10s %10s %12s\n", axis, "fits", "limiting_factor",
+                "kv_tokens", "max_conc", "kv_gib", "total_max_gb");
+    for (const auto& r : rows) {
+      std::printf(
+          "%-16llu %-6s %-22s %12s %10s %10s %12s\n", r[axis].get<unsigned long long>(),
+          r.contains("fits") ? (r["fits"].get<bool>() ? "yes" : "no") : "-",
+          r.contains("limiting_factor") ? r["limiting_factor"].get<std::string>().c_str() : "-",
+          r.contains("kv_cache_tokens")
+              ? std::to_string(r["kv_cache_tokens"].get<std::uint64_t>()).c_str()
+              : "-",
+          r.contains("max_concurrency") ? fixed(r["max_concurrency"].get<double>()).c_str() : "-",
+          r.contains("kv_cache_gib") ? fixed(r["kv_cache_gib"].get<double>()).c_str() : "-",
+          fixed(r["total_max_memory_gb"].get<double>()).c_str());
+    }
+  };
+  table(s["context"], "max_model_len");
+  std::printf("\n");
+  table(s["batch"], "max_batch_size");
+}
+
+// Decodes, runs and prints one planner request; exit codes as for estimate.
+template <class Parse, class Run, class Print>
+int run_planner(const catalogs& cat, const json& body, bool as_json, Parse parse, Run run,
+                Print print) {
+  auto req = parse(body, cat.gpus);
+  if (!req) return fail(req.err().message, exit_code_for(req.err()));
+  auto res = run(*req, cat.models, cat.gpus);
+  if (!res) return fail(res.err().message, exit_code_for(res.err()));
+  const json out = to_json(*res);
+  if (as_json) {
+    std::cout << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    print(out);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -289,6 +570,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "I/O threads (default: one per core)");
   serve->add_flag("--access-log", access_log, "log one line per request to stderr");
+  bool serve_hub = false;
+  serve->add_flag("--hub", serve_hub,
+                  "resolve models that are not in the database through the Hugging Face cache "
+                  "and Hub (also on when HF_ENDPOINT is set; see docs/hub.md)");
 
   // estimate
   estimate_flags ef;
@@ -297,13 +582,41 @@ int main(int argc, char** argv) {
       "estimate", "estimate memory for a model and workload (same fields as the API)");
   add_estimate_options(est, ef, store);
 
+  // plan, solve, sweep: the estimate's flags plus the planner's; place: a JSON request file
+  planner_flags pf, sf, wf;
+  auto* plan_cmd = app.add_subcommand(
+      "plan", "which GPU, how many, which vllm serve flags, at what cost (POST /plan)");
+  add_planner_options(plan_cmd, pf, store, plan_request_fields());
+  auto* solve_cmd = app.add_subcommand(
+      "solve",
+      "for one GPU setup: largest context, concurrency, smallest utilization, fewest "
+      "GPUs (POST /solve)");
+  add_planner_options(solve_cmd, sf, store,
+                      {"num_gpus", "max_gpus", "gpus_per_node", "prices", "solve"});
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "memory and KV capacity versus context length and batch size (POST /sweep)");
+  add_planner_options(sweep_cmd, wf, store,
+                      {"num_gpus", "gpus_per_node", "context_lengths", "batch_sizes"});
+  std::string place_file;
+  bool place_json = false;
+  auto* place_cmd = app.add_subcommand(
+      "place", "several models on a GPU pool (POST /placement; the request as a JSON file)");
+  place_cmd
+      ->add_option(
+          "request", place_file,
+          "JSON file ('-' for stdin): {\"models\": [...], \"gpu\": ..., \"num_gpus\": ...}")
+      ->required();
+  place_cmd->add_flag("--json", place_json, "print the API's JSON response body");
+
   // models
-  std::string family, search;
+  std::string family, search, quantized_filter;
   bool models_json = false;
   std::string show_id;
   auto* models = app.add_subcommand("models", "list the model database");
   models->add_option("--family", family, "filter by family (substring)");
   models->add_option("--search,-q", search, "filter by name (substring)");
+  models->add_option("--quantized", quantized_filter,
+                     "true: only quantized checkpoints; false: only unquantized ones");
   models->add_flag("--json", models_json, "print GET /known-architectures' JSON");
   auto* show = models->add_subcommand("show", "one database entry");
   show->add_option("id", show_id, "model id")->required();
@@ -333,7 +646,17 @@ int main(int argc, char** argv) {
   if (!cat) return fail("the embedded database is invalid: " + cat.err().message, 1);
 
   if (*serve) {
-    http::router router(*cat);
+    model_lookup lookup;
+    std::string hub_note;
+    if (serve_hub || std::getenv("HF_ENDPOINT") != nullptr) {
+      auto opts = hub::options_from_env(true);
+      if (!opts) return fail(opts.err().message, 2);
+      auto locator = std::make_shared<const hub::model_locator>(*opts);
+      lookup = [locator](std::string_view id) { return locator->locate(id); };
+      hub_note =
+          "; Hub lookups via " + opts->endpoint + (opts->offline ? " (offline: caches only)" : "");
+    }
+    http::router router(*cat, lookup);
     http::server_options opt;
     opt.host = host;
     opt.port = static_cast<std::uint16_t>(port);
@@ -342,17 +665,19 @@ int main(int argc, char** argv) {
     http::server srv(router, opt);
     if (auto err = srv.start(); !err.empty()) return fail(err, 1);
     srv.handle_signals();
-    std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs)\n",
+    std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs%s)\n",
                  std::string(kVersion).c_str(), host.c_str(), srv.port(),
-                 cat->models.entries().size(), cat->gpus.entries().size());
+                 cat->models.entries().size(), cat->gpus.entries().size(), hub_note.c_str());
     srv.wait();
     return 0;
   }
 
   if (*est) {
-    const json body = build_request(ef);
+    json body = build_request(ef);
+    if (int rc = add_model_files(ef, body); rc != 0) return rc;
     auto req = parse_estimate_request(body);
     if (!req) return fail(req.err().message, exit_code_for(req.err()));
+    if (int rc = look_up_model(ef, *cat, *req); rc != 0) return rc;
     auto res = estimate(*req, cat->models, cat->gpus);
     if (!res) return fail(res.err().message, exit_code_for(res.err()));
     std::string text;
@@ -363,6 +688,56 @@ int main(int argc, char** argv) {
       print_table(json::parse(text));
     }
     return 0;
+  }
+
+  if (*plan_cmd || *solve_cmd || *sweep_cmd) {
+    const planner_flags& f = *plan_cmd ? pf : *solve_cmd ? sf : wf;
+    std::string err;
+    auto body = build_planner_request(f, err);
+    if (!body) return fail(err, 2);
+    if (*plan_cmd) {
+      return run_planner(
+          *cat, *body, f.est.as_json, parse_plan_request,
+          [](const plan_request& r, const model_db& m, const gpu_catalog& g) {
+            return plan(r, m, g);
+          },
+          print_plan);
+    }
+    if (*solve_cmd) {
+      return run_planner(
+          *cat, *body, f.est.as_json, parse_solve_request,
+          [](const solve_request& r, const model_db& m, const gpu_catalog& g) {
+            return solve(r, m, g);
+          },
+          print_solve);
+    }
+    return run_planner(
+        *cat, *body, f.est.as_json, parse_sweep_request,
+        [](const sweep_request& r, const model_db& m, const gpu_catalog& g) {
+          return sweep(r, m, g);
+        },
+        print_sweep);
+  }
+
+  if (*place_cmd) {
+    std::string err, text;
+    if (place_file == "-") {
+      std::ostringstream ss;
+      ss << std::cin.rdbuf();
+      text = ss.str();
+    } else {
+      auto t = read_file(place_file, err);
+      if (!t) return fail(err, 2);
+      text = *t;
+    }
+    auto body = parse_json_strict(text);
+    if (!body) return fail(place_file + ": " + body.err().message, 2);
+    return run_planner(
+        *cat, *body, place_json, parse_placement_request,
+        [](const placement_request& r, const model_db& m, const gpu_catalog& g) {
+          return place(r, m, g);
+        },
+        print_placement);
   }
 
   if (*models) {
@@ -390,6 +765,7 @@ int main(int argc, char** argv) {
     };
     add("family", family);
     add("q", search);
+    add("quantized", quantized_filter);
     const std::string target = "/known-architectures" + query;
     auto r = router.handle({"GET", target, "", "", ""});
     if (r.status != 200) return fail(json::parse(r.body)["detail"].get<std::string>(), 2);
@@ -415,6 +791,7 @@ int main(int argc, char** argv) {
       if (m.value("closed", false)) notes = "closed (unofficial size)";
       if (m.value("quantized", false)) notes = "quantized checkpoint";
       if (m.value("incomplete", false)) notes = "incomplete entry";
+      if (m.contains("unsupported")) notes = "architecture not modelled";
       std::printf("%-58s %-18s %9s %7s %6s %s\n", it.key().c_str(),
                   m["family"].get<std::string>().c_str(), params.c_str(), layers.c_str(),
                   ctx.c_str(), notes.c_str());

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "vllm_mem/hf_config.hpp"
 #include "vllm_mem/json_writer.hpp"
 #include "vllm_mem/name_estimate.hpp"
 #include "vllm_mem/text.hpp"
@@ -106,7 +107,9 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "enable_expert_parallel",
                                                   "vllm_version",
                                                   "vllm_engine",
-                                                  "max_num_seqs"};
+                                                  "max_num_seqs",
+                                                  "hf_config",
+                                                  "safetensors"};
   return fields;
 }
 
@@ -227,6 +230,17 @@ result<estimate_request> parse_estimate_request(const json& body) {
     auto a = parse_arch_spec(*v, "architecture.");
     if (!a) return a.err();
     r.architecture = std::move(*a);
+  }
+  if ((v = field("hf_config"))) {
+    auto c = convert_hf_config(*v, "hf_config.");
+    if (!c) return c.err();
+    r.hf_config = std::move(c->spec);
+    r.hf_config_model_type = c->model_type;
+  }
+  if ((v = field("safetensors"))) {
+    auto c = parse_checkpoint_size(*v, "safetensors");
+    if (!c) return c.err();
+    r.safetensors = *c;
   }
   const json* gpu = field("gpu");
   const json* gpu_gib = field("gpu_memory_gib");
@@ -370,14 +384,32 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
               "(not even an estimate we could source); give 'params_billions' to estimate it",
           "params_billions");
     }
-    out.warnings.push_back(
-        e.display_name +
-        " is a closed model: its weights are not public and vLLM cannot serve it. " +
-        (p > 0 ? "Its size (" + e.params.text + ", " + e.params.status +
-                     ", source: " + e.params.source +
-                     ") is a published estimate, not an official figure, and its architecture here "
-                     "is estimated from that count."
-               : std::string("The architecture used is the one in the request.")));
+    std::string size_note;
+    if (out.source == "request_architecture") {
+      size_note = "The architecture used is the one in the request.";
+    } else if (e.params.status == "official") {
+      size_note = "Its size (" + e.params.text + ", source: " + e.params.source +
+                  ") is the only published figure; no architecture has been published, so the "
+                  "one used here is estimated from that count (unofficial).";
+    } else {
+      size_note = "Its size (" + e.params.text + ", " + e.params.status +
+                  ", source: " + e.params.source +
+                  ") is a published estimate, not an official figure, and its architecture here "
+                  "is estimated from that count.";
+    }
+    out.warnings.push_back(e.display_name +
+                           " is a closed model: its weights are not public and vLLM cannot serve "
+                           "it. " +
+                           size_note);
+  } else if (match && !match->entry->unsupported.empty()) {
+    const model_entry& e = *match->entry;
+    return make_error(error_code::unsupported,
+                      e.id +
+                          " is in the database, but this calculator does not model its "
+                          "architecture: " +
+                          e.unsupported +
+                          ". Give 'params_billions' for a rough dense-transformer estimate.",
+                      "model_name");
   } else if (match) {
     const model_entry& e = *match->entry;
     if (r.architecture || !e.arch) {
@@ -395,6 +427,20 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
                              " with the quantization its name states (" + match->quant_suffix +
                              " -> " +
                              std::string(quant_method_name(match->quant_from_name->method)) + ")");
+    }
+    if (match->variant) {
+      out.warnings.push_back(
+          "'" + r.model_name + "' is not in the database by that name; it was resolved as " + e.id +
+          ", a variant of the same architecture (-Instruct/-chat/-it/-base/-hf). A variant's own "
+          "config can differ in context fields (max_position_embeddings, rope_scaling); give "
+          "'architecture' or 'max_model_len' if yours does.");
+    }
+    if (e.fill_from) {
+      std::string fields;
+      for (const auto& f : e.fill_from->fields) fields += (fields.empty() ? "" : ", ") + f;
+      out.warnings.push_back("the database entry for " + e.id + " takes " + fields + " from " +
+                             e.fill_from->id + ", because no source we hold states them for " +
+                             e.id + " itself: " + e.fill_from->reason);
     }
   } else if (r.architecture && has_required(*r.architecture)) {
     out.source = "request_architecture";
@@ -443,7 +489,12 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
     }
     out.arch = std::move(*arch);
   }
-  if (name_quant && out.arch.quantization.is_none()) out.arch.quantization = *name_quant;
+  // The name's suffix describes the checkpoint asked for (its outermost quantization), so it
+  // wins over the base entry's own; a quantization stated in the request's architecture wins.
+  if (name_quant && !(r.architecture && r.architecture->quantization)) {
+    out.arch.quantization = *name_quant;
+  }
+  if (r.safetensors) out.source = "safetensors";
   return ok_status();
 }
 
@@ -474,6 +525,34 @@ void append_u64(std::string& s, std::uint64_t v) {
 
 }  // namespace
 
+result<std::uint64_t> decode_positive_int(const json& v, const std::string& field,
+                                          std::uint64_t max) {
+  return positive_int(v, field, max);
+}
+
+status check_parallel_sizes(const model_arch& a, std::uint64_t tp, std::uint64_t pp) {
+  // vLLM's checks: heads divisible by tp; KV heads divisible by tp or replicated (tp a multiple
+  // of them); no more pipeline stages than layers.
+  if (tp == 0 || a.num_heads % tp != 0) {
+    return bad("tensor_parallel_size",
+               "Total number of attention heads (" + std::to_string(a.num_heads) +
+                   ") must be divisible by tensor parallel size (" + std::to_string(tp) + ")");
+  }
+  if (!a.is_mla()) {
+    if (a.num_kv_heads >= tp ? a.num_kv_heads % tp != 0 : tp % a.num_kv_heads != 0) {
+      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(tp) +
+                                             ") must divide the " + std::to_string(a.num_kv_heads) +
+                                             " KV heads, or be a multiple of them");
+    }
+  }
+  if (pp == 0 || pp > a.num_layers) {
+    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(pp) +
+                                             ") exceeds the model's " +
+                                             std::to_string(a.num_layers) + " layers");
+  }
+  return ok_status();
+}
+
 double bytes_to_gb(std::uint64_t bytes) {
   return std::round(static_cast<double>(bytes) / 1e9 * 100.0) / 100.0;
 }
@@ -483,6 +562,8 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
                                  const gpu_catalog& gpus) {
   estimate_result out;
   out.model_name = r.model_name;
+  out.model_origin = r.model_origin;
+  out.checkpoint = r.safetensors;
   if (auto resolved = resolve_model_into(r, db, out.model); !resolved) return resolved.err();
   const model_arch& a = out.model.arch;
   out.warnings = out.model.warnings;
@@ -539,27 +620,11 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
         "); its figures follow the documented accounting of that version without calibration");
   }
 
-  // Parallelism (vLLM's checks: heads divisible by tp; KV heads divisible by tp or replicated).
+  // Parallelism (vLLM's checks).
   d.tp = r.tensor_parallel_size;
   d.pp = r.pipeline_parallel_size;
   d.expert_parallel = r.enable_expert_parallel;
-  if (a.num_heads % d.tp != 0) {
-    return bad("tensor_parallel_size",
-               "Total number of attention heads (" + std::to_string(a.num_heads) +
-                   ") must be divisible by tensor parallel size (" + std::to_string(d.tp) + ")");
-  }
-  if (!a.is_mla()) {
-    if (a.num_kv_heads >= d.tp ? a.num_kv_heads % d.tp != 0 : d.tp % a.num_kv_heads != 0) {
-      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(d.tp) +
-                                             ") must divide the " + std::to_string(a.num_kv_heads) +
-                                             " KV heads, or be a multiple of them");
-    }
-  }
-  if (d.pp > a.num_layers) {
-    return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(d.pp) +
-                                             ") exceeds the model's " +
-                                             std::to_string(a.num_layers) + " layers");
-  }
+  if (auto ok = check_parallel_sizes(a, d.tp, d.pp); !ok) return ok.err();
   out.num_gpus = d.tp * d.pp;
   d.gpu_memory_utilization = r.gpu_memory_utilization;
   out.gpu_memory_utilization = r.gpu_memory_utilization;
@@ -636,6 +701,24 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
   d.block_size = r.block_size.value_or(16);
   d.enforce_eager = r.enforce_eager;
+  if (r.safetensors) {
+    // The checkpoint's exact bytes scale the computed layout (weights.hpp).
+    d.checkpoint_bytes = r.safetensors->total_bytes;
+    auto layout = checkpoint_layout_bytes(a, d.act_bits);
+    if (!layout) return layout.err();
+    out.checkpoint_layout_bytes = *layout;
+    const double ratio = static_cast<double>(d.checkpoint_bytes) /
+                         static_cast<double>(std::max<std::uint64_t>(1, *layout));
+    if (ratio < 0.8 || ratio > 1.25) {
+      out.warnings.push_back("the checkpoint's safetensors hold " +
+                             flag_number(static_cast<double>(d.checkpoint_bytes) / 1e9) +
+                             " GB but the architecture accounts for " +
+                             flag_number(static_cast<double>(*layout) / 1e9) +
+                             " GB in the checkpoint's dtype and quantization; the weights "
+                             "follow the checkpoint: check that the config and the weights "
+                             "belong together");
+    }
+  }
 
   auto st = simulate_startup(a, d);
   if (!st) return st.err();
@@ -669,6 +752,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     weight_options wo;
     wo.act_bits = d.act_bits;
     wo.quant = d.quant;
+    wo.checkpoint_bytes = d.checkpoint_bytes;
     auto w = weights_per_rank(a, wo);
     return w ? w->parameter_bytes() : 0;
   }();
@@ -751,6 +835,12 @@ void append_json(std::string& out, const estimate_result& e) {
   w.key("activation_memory_gb").f64(activation_gb);
   w.key("architecture_used");
   write_json(w, e.model.arch);
+  if (e.checkpoint) {
+    // Rare (a request with the checkpoint's bytes): the safetensors module's DOM, as text.
+    json ck = to_json(*e.checkpoint);
+    ck["architecture_bytes"] = e.checkpoint_layout_bytes;
+    w.key("checkpoint").raw(ck.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
   w.key("components_breakdown").begin_object();
   w.key("activation").f64(activation_gb);
   w.key("cuda_overhead").f64(overhead_gb);
@@ -775,6 +865,7 @@ void append_json(std::string& out, const estimate_result& e) {
   w.key("model_match");
   e.model.match.empty() ? w.null() : w.string(e.model.match);
   w.key("model_name").string(e.model_name);
+  if (!e.model_origin.empty()) w.key("model_origin").string(e.model_origin);
   w.key("model_params_memory_gb").f64(model_params_gb);
   w.key("model_source").string(e.model.source);
   w.key("num_gpus").u64(e.num_gpus);

@@ -35,14 +35,24 @@ bool gpu_entry::big_for_vllm_defaults() const {
   return cuda_total_gib >= 70.0 && !contains_a100(name) && !contains_a100(id);
 }
 
-std::optional<double> gpu_entry::cheapest_price_per_gpu_hour() const {
-  std::optional<double> best;
+const cloud_instance* gpu_entry::cheapest_instance() const {
+  const cloud_instance* best = nullptr;
+  double best_per = 0;
   for (const auto& c : cloud_instances) {
     if (!c.price_usd_per_hour || c.gpus == 0) continue;
     const double per = *c.price_usd_per_hour / static_cast<double>(c.gpus);
-    if (!best || per < *best) best = per;
+    if (!best || per < best_per) {
+      best = &c;
+      best_per = per;
+    }
   }
   return best;
+}
+
+std::optional<double> gpu_entry::cheapest_price_per_gpu_hour() const {
+  const cloud_instance* c = cheapest_instance();
+  if (!c) return std::nullopt;
+  return *c->price_usd_per_hour / static_cast<double>(c->gpus);
 }
 
 result<gpu_catalog> gpu_catalog::load(std::string_view text) {
@@ -93,9 +103,12 @@ result<gpu_catalog> gpu_catalog::load(std::string_view text) {
         ci.instance =
             (c.contains("instance") && c["instance"].is_string() ? c["instance"].get<std::string>()
                                                                  : std::string());
-        ci.gpus = c.contains("gpus") && c["gpus"].is_number_integer()
-                      ? c["gpus"].get<std::uint64_t>()
-                      : 1;
+        // A fractional count (AWS g6f: 1/8 or 1/2 of an L40) is a slice with a slice of the
+        // memory, not whole GPUs: gpus = 0 keeps it out of per-GPU prices.
+        ci.gpus = !c.contains("gpus")              ? 1
+                  : c["gpus"].is_number_unsigned() ? c["gpus"].get<std::uint64_t>()
+                  : c["gpus"].is_number()          ? 0
+                                                   : 1;
         if (c.contains("price_usd_per_hour") && c["price_usd_per_hour"].is_number()) {
           ci.price_usd_per_hour = c["price_usd_per_hour"].get<double>();
         }

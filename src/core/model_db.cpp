@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "vllm_mem/json_limits.hpp"
 #include "vllm_mem/text.hpp"
 
 namespace vllm_mem {
@@ -84,8 +85,16 @@ constexpr std::array<suffix_rule, 30> kQuantSuffixes{{
     {"-nf4", quant_method::bitsandbytes, 4, 64},
 }};
 
-constexpr std::array<std::string_view, 9> kVariantSuffixes{
-    "-hf", "-instruct", "-chat", "-it", "-base", "-pt", "-inst", "-sft", "-dpo"};
+// Variant tokens: whole hyphen-separated words that name a tuning stage or format of the same
+// architecture. Matched as tokens, so "-it" never strips the end of "...-split" and "-pt" never
+// the end of "...-gpt".
+constexpr std::array<std::string_view, 9> kVariantTokens{"hf", "instruct", "chat", "it", "base",
+                                                         "pt", "inst",     "sft",  "dpo"};
+
+bool is_variant_token(std::string_view t) {
+  return std::any_of(kVariantTokens.begin(), kVariantTokens.end(),
+                     [&](std::string_view v) { return iequals(t, v); });
+}
 
 std::string str_or_empty(const json& o, const char* key) {
   return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
@@ -100,6 +109,39 @@ result<std::uint64_t> opt_count(const json& p, const char* key) {
   return p[key].get<std::uint64_t>();
 }
 
+result<fill_from_spec> parse_fill_from(const json& f, const std::string& where) {
+  auto bad = [&](const std::string& msg) {
+    return make_error(error_code::invalid_argument, where + ": fill_from " + msg);
+  };
+  if (!f.is_object()) return bad("must be an object {\"id\", \"fields\", \"reason\"}");
+  for (auto it = f.begin(); it != f.end(); ++it) {
+    if (it.key() != "id" && it.key() != "fields" && it.key() != "reason")
+      return bad("has an unknown key '" + it.key() + "'");
+  }
+  fill_from_spec out;
+  if (!f.contains("id") || !f["id"].is_string() || f["id"].get<std::string>().empty())
+    return bad("'id' must be a non-empty string");
+  out.id = f["id"].get<std::string>();
+  if (!f.contains("reason") || !f["reason"].is_string() || f["reason"].get<std::string>().empty())
+    return bad("'reason' must say why the sources show the two models share these fields");
+  out.reason = f["reason"].get<std::string>();
+  if (!f.contains("fields") || !f["fields"].is_array() || f["fields"].empty())
+    return bad("'fields' must be a non-empty array of architecture keys");
+  const auto& keys = arch_keys();
+  for (const auto& k : f["fields"]) {
+    if (!k.is_string()) return bad("'fields' must hold strings");
+    const std::string key = k.get<std::string>();
+    if (key == "extra" || std::find(keys.begin(), keys.end(), key) == keys.end())
+      return bad("field '" + key + "' is not an architecture key");
+    if (std::find(out.fields.begin(), out.fields.end(), key) != out.fields.end())
+      return bad("lists '" + key + "' twice");
+    out.fields.push_back(key);
+  }
+  return out;
+}
+
+// Parses an entry; the architecture of an entry with `fill_from` is resolved later, once the
+// entry it fills from is loaded.
 result<model_entry> parse_entry(const json& e, const std::string& file, std::size_t index) {
   const std::string where = file + " entry " + std::to_string(index);
   auto data_error = [&](const std::string& msg) {
@@ -107,8 +149,8 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
   };
   if (!e.is_object()) return data_error("not an object");
   static const std::vector<std::string> keys = {
-      "id",           "aliases", "display_name", "family",       "closed",
-      "architecture", "params",  "source",       "verification", "notes"};
+      "id",     "aliases", "display_name", "family", "closed",    "architecture",
+      "params", "source",  "verification", "notes",  "fill_from", "unsupported"};
   for (auto it = e.begin(); it != e.end(); ++it) {
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
       return data_error("unknown key '" + it.key() + "'");
@@ -130,14 +172,18 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
     return ok_status();
   };
   for (auto [k, out] : {std::pair{"display_name", &m.display_name}, std::pair{"family", &m.family},
-                        std::pair{"verification", &m.verification}, std::pair{"notes", &m.notes}}) {
+                        std::pair{"verification", &m.verification}, std::pair{"notes", &m.notes},
+                        std::pair{"unsupported", &m.unsupported}}) {
     if (auto s = str(k, *out); !s) return s.err();
   }
+  if (e.contains("unsupported") && m.unsupported.empty())
+    return make_error(error_code::invalid_argument, w2 + ": 'unsupported' must give the reason");
   if (m.display_name.empty()) m.display_name = std::string(strip_org(m.id));
   if (e.contains("aliases")) {
     if (!e["aliases"].is_array()) return data_error("'aliases' must be an array");
     for (const auto& a : e["aliases"]) {
-      if (!a.is_string()) return data_error("aliases must be strings");
+      if (!a.is_string() || a.get<std::string>().empty())
+        return data_error("aliases must be non-empty strings");
       m.aliases.push_back(a.get<std::string>());
     }
   }
@@ -148,7 +194,9 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
       m.source.push_back(s.get<std::string>());
     }
   }
-  m.closed = e.contains("closed") && e["closed"].is_boolean() && e["closed"].get<bool>();
+  if (e.contains("closed") && !e["closed"].is_boolean())
+    return data_error("'closed' must be true or false");
+  m.closed = e.contains("closed") && e["closed"].get<bool>();
   if (e.contains("params")) {
     const json& p = e["params"];
     if (!p.is_object()) return data_error("'params' must be an object");
@@ -164,16 +212,70 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
     m.params.convention = str_or_empty(p, "convention");
     m.params.exception = str_or_empty(p, "exception");
   }
-  if (!m.closed) {
-    if (!e.contains("architecture"))
-      return data_error("open model '" + m.id + "' has no architecture");
-    auto spec = parse_arch_spec(e["architecture"], "architecture.");
-    if (!spec) return data_error(spec.err().message);
-    m.spec = *spec;
+  if (e.contains("fill_from")) {
+    if (m.closed) return data_error("a closed model has no architecture to fill");
+    auto f = parse_fill_from(e["fill_from"], w2);
+    if (!f) return f.err();
+    m.fill_from = std::move(*f);
+  }
+  if (m.closed) {
+    if (e.contains("architecture"))
+      return data_error("closed model '" + m.id + "' must not state an architecture");
+    return m;
+  }
+  if (!e.contains("architecture"))
+    return data_error("open model '" + m.id + "' has no architecture");
+  auto spec = parse_arch_spec(e["architecture"], "architecture.");
+  if (!spec) return data_error(spec.err().message);
+  m.spec = *spec;
+  if (!m.fill_from && m.unsupported.empty()) {
     auto arch = resolve_arch(*spec, "architecture.");
     if (arch) m.arch = *arch;  // an incomplete architecture stays unresolved (reported on use)
   }
   return m;
+}
+
+// Copies the `fill_from` fields into the entry's architecture and resolves it.
+status apply_fill_from(model_entry& m, const model_entry& from) {
+  const fill_from_spec& f = *m.fill_from;
+  const std::string where = m.file + " '" + m.id + "': fill_from";
+  auto bad = [&](const std::string& msg) {
+    return make_error(error_code::invalid_argument, where + " " + msg);
+  };
+  if (from.closed || !from.raw.contains("architecture")) return bad("names a closed model");
+  if (from.fill_from) return bad("names '" + from.id + "', which is itself filled (no chains)");
+  json arch = m.raw["architecture"];
+  const json& src = from.raw["architecture"];
+  for (const auto& k : f.fields) {
+    if (arch.contains(k)) return bad("lists '" + k + "', which the entry already states");
+    if (!src.contains(k) || src[k].is_null())
+      return bad("lists '" + k + "', which '" + from.id + "' does not state");
+    arch[k] = src[k];
+  }
+  auto spec = parse_arch_spec(arch, "architecture.");
+  if (!spec) return bad(spec.err().message);
+  m.spec = *spec;
+  if (m.unsupported.empty()) {
+    auto resolved = resolve_arch(*spec, "architecture.");
+    if (resolved) m.arch = *resolved;
+  }
+  return ok_status();
+}
+
+// A candidate for a shared index key: lower rank wins, then the smaller id.
+struct candidate {
+  int rank = 0;
+  std::size_t entry = 0;
+};
+
+void offer(std::unordered_map<std::string, candidate>& best, const std::vector<model_entry>& all,
+           const std::string& key, candidate c) {
+  auto [it, inserted] = best.emplace(key, c);
+  if (inserted) return;
+  const candidate& cur = it->second;
+  if (c.rank < cur.rank || (c.rank == cur.rank && all[c.entry].id < all[cur.entry].id)) {
+    it->second = c;
+  }
 }
 
 }  // namespace
@@ -191,63 +293,117 @@ std::optional<quant_suffix_match> strip_quant_suffix(std::string_view name) {
   return std::nullopt;
 }
 
-std::string normalize_model_name(std::string_view name) {
-  std::string s = to_lower(strip_org(name));
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (auto suf : kVariantSuffixes) {
-      if (s.size() > suf.size() && ends_with_ci(s, suf)) {
-        s.resize(s.size() - suf.size());
-        changed = true;
-      }
-    }
+bool has_variant_token(std::string_view name) {
+  const std::string_view base = strip_org(name);
+  std::size_t pos = 0;
+  while (pos <= base.size()) {
+    const auto dash = base.find('-', pos);
+    const auto tok =
+        base.substr(pos, dash == std::string_view::npos ? base.size() - pos : dash - pos);
+    if (is_variant_token(tok)) return true;
+    if (dash == std::string_view::npos) break;
+    pos = dash + 1;
   }
-  if (s.rfind("meta-", 0) == 0 && s.size() > 5) s = s.substr(5);
-  return s;
+  return false;
+}
+
+std::string normalize_model_name(std::string_view name) {
+  const std::string base = to_lower(strip_org(name));
+  std::string out;
+  std::size_t pos = 0;
+  while (pos <= base.size()) {
+    const auto dash = base.find('-', pos);
+    const std::string tok =
+        base.substr(pos, dash == std::string::npos ? std::string::npos : dash - pos);
+    if (!is_variant_token(tok)) {
+      if (!out.empty()) out.push_back('-');
+      out += tok;
+    }
+    if (dash == std::string::npos) break;
+    pos = dash + 1;
+  }
+  if (out.rfind("meta-", 0) == 0 && out.size() > 5) out = out.substr(5);
+  return out.empty() ? base : out;
 }
 
 result<model_db> model_db::load(const std::vector<source_file>& files) {
   model_db db;
   db.entries_ = std::make_shared<std::vector<model_entry>>();
-  db.exact_ = std::make_shared<std::unordered_map<std::string, std::size_t>>();
-  db.normalized_ = std::make_shared<std::unordered_map<std::string, std::size_t>>();
-  db.basename_ = std::make_shared<std::unordered_map<std::string, std::size_t>>();
+  db.exact_ = std::make_shared<index>();
+  db.normalized_ = std::make_shared<index>();
+  db.basename_ = std::make_shared<index>();
+  auto& all = *db.entries_;
   for (const auto& f : files) {
-    json doc = json::parse(f.text, nullptr, false);
-    if (doc.is_discarded()) {
-      return make_error(error_code::invalid_argument, f.name + ": not valid JSON");
-    }
+    // Strict: duplicate keys (which nlohmann would silently collapse) are errors too.
+    auto parsed = parse_json_strict(f.text, json_limits{32, 65536, 1000000});
+    if (!parsed)
+      return make_error(error_code::invalid_argument, f.name + ": " + parsed.err().message);
+    const json& doc = *parsed;
     if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array()) {
       return make_error(error_code::invalid_argument,
                         f.name + ": expected {\"schema_version\": 1, \"models\": [...]}");
     }
-    if (doc.value("schema_version", 0) != 1) {
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      if (it.key() != "schema_version" && it.key() != "models")
+        return make_error(error_code::invalid_argument,
+                          f.name + ": unknown top-level key '" + it.key() + "'");
+    }
+    if (!doc.contains("schema_version") || !doc["schema_version"].is_number_integer() ||
+        doc["schema_version"].get<std::int64_t>() != 1) {
       return make_error(error_code::invalid_argument, f.name + ": unsupported schema_version");
     }
     std::size_t i = 0;
     for (const auto& e : doc["models"]) {
       auto m = parse_entry(e, f.name, i++);
       if (!m) return m.err();
-      db.entries_->push_back(std::move(*m));
+      all.push_back(std::move(*m));
     }
   }
-  for (std::size_t i = 0; i < db.entries_->size(); ++i) {
-    const model_entry& m = (*db.entries_)[i];
+  // Exact names: a clash is a data error.
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const model_entry& m = all[i];
     std::vector<std::string> names{m.id};
     names.insert(names.end(), m.aliases.begin(), m.aliases.end());
     for (const auto& n : names) {
-      const std::string key = to_lower(n);
-      auto [it, inserted] = db.exact_->emplace(key, i);
-      if (!inserted && it->second != i) {
+      auto [it, inserted] = db.exact_->emplace(to_lower(n), i);
+      if (!inserted) {
         return make_error(error_code::invalid_argument,
-                          m.file + ": name '" + n + "' is used by both '" +
-                              (*db.entries_)[it->second].id + "' and '" + m.id + "'");
+                          m.file + ": name '" + n + "' is used by both '" + all[it->second].id +
+                              "' and '" + m.id + "'");
       }
-      db.normalized_->emplace(normalize_model_name(n), i);
-      db.basename_->emplace(to_lower(strip_org(n)), i);
     }
   }
+  for (auto& m : all) {
+    if (!m.fill_from) continue;
+    auto it = db.exact_->find(to_lower(m.fill_from->id));
+    if (it == db.exact_->end() || all[it->second].id != m.fill_from->id) {
+      return make_error(error_code::invalid_argument, m.file + " '" + m.id + "': fill_from id '" +
+                                                          m.fill_from->id +
+                                                          "' is not the id of an entry");
+    }
+    if (&all[it->second] == &m)
+      return make_error(error_code::invalid_argument, m.file + " '" + m.id + "': fill_from itself");
+    if (auto s = apply_fill_from(m, all[it->second]); !s) return s.err();
+  }
+  // Fuzzy keys (open models only; a closed model matches only by its own names). A key several
+  // entries share is given to one entry here, never decided per request: for the basename, the
+  // entry whose id (not an alias) has it; for the normalised name, the entry whose name carries no
+  // variant token (the exact base), ids before aliases; then the smallest id.
+  std::unordered_map<std::string, candidate> basename, normalized;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const model_entry& m = all[i];
+    if (m.closed) continue;
+    std::vector<std::string> names{m.id};
+    names.insert(names.end(), m.aliases.begin(), m.aliases.end());
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const int own = k == 0 ? 0 : 1;
+      offer(basename, all, to_lower(strip_org(names[k])), {own, i});
+      const int base = has_variant_token(names[k]) ? 2 : 0;
+      offer(normalized, all, normalize_model_name(names[k]), {base + own, i});
+    }
+  }
+  for (const auto& [k, c] : basename) db.basename_->emplace(k, c.entry);
+  for (const auto& [k, c] : normalized) db.normalized_->emplace(k, c.entry);
   return db;
 }
 
@@ -256,22 +412,36 @@ const model_entry* model_db::find_exact(std::string_view name) const {
   return it == exact_->end() ? nullptr : &(*entries_)[it->second];
 }
 
-std::optional<model_match> model_db::resolve(std::string_view name) const {
+std::optional<model_match> model_db::resolve_unquantized(std::string_view name) const {
+  const auto slash = name.rfind('/');
+  const bool has_org = slash != std::string_view::npos;
   if (const model_entry* e = find_exact(name)) return model_match{e, match_kind::exact, {}, {}};
-  const std::string base = to_lower(strip_org(name));
-  if (auto it = basename_->find(base); it != basename_->end()) {
-    return model_match{&(*entries_)[it->second], match_kind::reupload, {}, {}};
+  if (auto it = basename_->find(to_lower(strip_org(name))); it != basename_->end()) {
+    // The same name under another organisation is a re-upload; without an organisation it is the
+    // entry's own name.
+    return model_match{
+        &(*entries_)[it->second], has_org ? match_kind::reupload : match_kind::exact, {}, {}};
   }
   if (auto it = normalized_->find(normalize_model_name(name)); it != normalized_->end()) {
     const model_entry& e = (*entries_)[it->second];
-    const bool same_org =
-        name.find('/') == std::string_view::npos ||
-        iequals(name.substr(0, name.rfind('/')), std::string_view(e.id).substr(0, e.id.rfind('/')));
-    return model_match{&e, same_org ? match_kind::suffix_variant : match_kind::reupload, {}, {}};
+    const std::string_view org = has_org ? name.substr(0, slash) : std::string_view{};
+    const auto eslash = e.id.rfind('/');
+    const std::string_view eorg =
+        eslash == std::string::npos ? std::string_view{} : std::string_view(e.id).substr(0, eslash);
+    const bool same_org = !has_org || iequals(org, eorg);
+    model_match m{&e, same_org ? match_kind::suffix_variant : match_kind::reupload, {}, {}};
+    m.variant = true;
+    return m;
   }
+  return std::nullopt;
+}
+
+std::optional<model_match> model_db::resolve(std::string_view name) const {
+  if (auto m = resolve_unquantized(name)) return m;
+  // A quantized checkpoint the database does not know: its base model plus the quantization its
+  // name states. Only the outermost suffix counts ("X-AWQ" and "X-GPTQ-Int4", not "X-FP8-AWQ").
   if (auto q = strip_quant_suffix(name)) {
-    if (auto m = resolve(q->base_name)) {
-      if (m->kind == match_kind::quantized) return m;  // the base itself named a quantization
+    if (auto m = resolve_unquantized(q->base_name); m && !m->entry->closed) {
       m->kind = match_kind::quantized;
       m->quant_from_name = q->quant;
       m->quant_suffix = q->suffix;

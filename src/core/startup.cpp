@@ -196,6 +196,7 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
   wo.act_bits = d.act_bits;
   wo.quant = d.quant;
   wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
+  wo.checkpoint_bytes = d.checkpoint_bytes;
   return weights_per_rank(a, wo);
 }
 

@@ -89,7 +89,59 @@ layer_range pp_layer_range(std::uint64_t num_layers, std::uint64_t pp, std::uint
   return {first, first + base + (extra ? 1 : 0)};
 }
 
+namespace {
+
+result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt);
+
+// Scales the parameter groups of `w` by num/den exactly (128-bit intermediates); the rounding
+// remainder goes to the largest group so that the total is floor(parameters * num / den).
+void scale_parameters(weight_bytes& w, std::uint64_t num, std::uint64_t den) {
+  __extension__ using u128 = unsigned __int128;
+  std::uint64_t* groups[] = {&w.embedding,      &w.lm_head, &w.attention, &w.dense_mlp, &w.experts,
+                             &w.shared_experts, &w.router,  &w.norms,     &w.vision};
+  const u128 target = static_cast<u128>(w.parameter_bytes()) * num / den;
+  std::uint64_t* largest = groups[0];
+  for (std::uint64_t* g : groups) {
+    if (*g > *largest) largest = g;
+  }
+  u128 sum = 0;
+  for (std::uint64_t* g : groups) {
+    *g = static_cast<std::uint64_t>(static_cast<u128>(*g) * num / den);
+    sum += *g;
+  }
+  *largest += static_cast<std::uint64_t>(target - sum);
+}
+
+}  // namespace
+
+result<std::uint64_t> checkpoint_layout_bytes(const model_arch& a,
+                                              std::uint32_t fallback_act_bits) {
+  weight_options ckpt;
+  ckpt.act_bits = a.torch_dtype_known ? dtype_bits(a.torch_dtype) : fallback_act_bits;
+  ckpt.quant = a.quantization;
+  ckpt.include_buffers = false;
+  auto w = computed_per_rank(a, ckpt);
+  if (!w) return w.err();
+  return w->parameter_bytes();
+}
+
 result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options& opt) {
+  auto w = computed_per_rank(a, opt);
+  if (!w || opt.checkpoint_bytes == 0) return w;
+  auto layout = checkpoint_layout_bytes(a, opt.act_bits);
+  if (!layout) return layout.err();
+  if (*layout == 0) {
+    return make_error(error_code::invalid_argument,
+                      "the architecture has no weights to scale to the checkpoint's bytes",
+                      "safetensors");
+  }
+  scale_parameters(*w, opt.checkpoint_bytes, *layout);
+  return w;
+}
+
+namespace {
+
+result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt) {
   checked c;
   weight_bytes w;
   const std::uint64_t tp = std::max<std::uint64_t>(1, opt.shard.tp);
@@ -246,6 +298,8 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
   }
   return w;
 }
+
+}  // namespace
 
 result<param_counts> count_parameters(const model_arch& a) {
   // Element counts = bytes at 8 bits per element, unquantized, unsharded, without buffers. The

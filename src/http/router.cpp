@@ -5,6 +5,7 @@
 
 #include "vllm_mem/estimate.hpp"
 #include "vllm_mem/json_limits.hpp"
+#include "vllm_mem/planner.hpp"
 #include "vllm_mem/text.hpp"
 #include "vllm_mem/version.hpp"
 #include "vllm_mem/weights.hpp"
@@ -36,6 +37,10 @@ int status_for(const error& e) {
       return 400;
     case error_code::out_of_range:
       return 400;
+    case error_code::forbidden:
+      return 403;
+    case error_code::unavailable:
+      return 424;  // Failed Dependency: the Hub could not be reached
     case error_code::internal:
       return 500;
   }
@@ -67,8 +72,13 @@ json entry_summary(const model_entry& e) {
                                ? json(static_cast<double>(*e.params.official_total) / 1e9)
                                : json(nullptr);
     j["params_status"] = e.params.status.empty() ? "unknown" : e.params.status;
+  } else if (!e.unsupported.empty()) {
+    j["unsupported"] = e.unsupported;
   } else {
     j["incomplete"] = true;
+  }
+  if (e.fill_from) {
+    j["filled_from"] = {{"id", e.fill_from->id}, {"fields", e.fill_from->fields}};
   }
   j["id"] = e.id;
   j["family"] = e.family;
@@ -79,7 +89,50 @@ json entry_summary(const model_entry& e) {
   return j;
 }
 
+// The page allows nothing but its own origin: no CDN, no inline script or style, no framing.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'";
+
+std::string_view content_type_for(std::string_view name) {
+  const auto dot = name.rfind('.');
+  const std::string_view ext = dot == std::string_view::npos ? "" : name.substr(dot + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "json" || ext == "map") return "application/json";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  if (ext == "txt") return "text/plain; charset=utf-8";
+  if (ext == "woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+
+// A browser's navigation asks for text/html first; API clients (curl's */*, fetch's
+// application/json) keep getting the JSON document.
+bool prefers_html(std::string_view accept) {
+  while (!accept.empty() && accept.front() == ' ') accept.remove_prefix(1);
+  return to_lower(std::string(accept.substr(0, 9))) == "text/html";
+}
+
 }  // namespace
+
+bool is_content_hashed(std::string_view file_name) {
+  const auto ext = file_name.rfind('.');
+  if (ext == std::string_view::npos || ext == 0) return false;
+  const std::string_view stem = file_name.substr(0, ext);
+  const auto sep = stem.find_last_of("-.");
+  if (sep == std::string_view::npos) return false;
+  const std::string_view tail = stem.substr(sep + 1);
+  bool upper = true, hex = true;  // esbuild's base32 hash / a lowercase hex digest
+  for (const char ch : tail) {
+    const bool d = ch >= '0' && ch <= '9';
+    upper = upper && (d || (ch >= 'A' && ch <= 'Z'));
+    hex = hex && (d || (ch >= 'a' && ch <= 'f'));
+  }
+  return tail.size() >= 8 && (upper || hex);
+}
 
 std::string error_body(std::string_view detail, std::string_view field) {
   json j;
@@ -115,7 +168,14 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
-router::router(const catalogs& c) : c_(c) {
+router::router(const catalogs& c, model_lookup lookup, const std::vector<embedded_file>& files)
+    : c_(c), lookup_(std::move(lookup)) {
+  constexpr std::string_view kWebPrefix = "web/dist/";
+  for (const auto& f : files) {
+    if (f.name.substr(0, kWebPrefix.size()) == kWebPrefix)
+      web_files_.emplace(std::string(f.name.substr(kWebPrefix.size())), f.text);
+  }
+
   json root;
   root["name"] = "vllm-mem";
   root["version"] = std::string(kVersion);
@@ -128,9 +188,18 @@ router::router(const catalogs& c) : c_(c) {
        "models in the database, keyed by name (?family=, ?q=, ?quantized=)"},
       {"GET /models/{id}",
        "one database entry with its source, parameter counts and KV bytes per token"},
+      {"POST /plan",
+       "ranked GPU setups for a model and workload: GPU type and count, parallel sizes, fits, "
+       "limiting factor, vllm serve command, cost"},
+      {"POST /solve",
+       "reverse solves for one GPU setup: largest max_model_len, largest concurrency, smallest "
+       "gpu_memory_utilization, fewest GPUs"},
+      {"POST /placement", "several models on a GPU pool: which GPU each runs on, with its flags"},
+      {"POST /sweep", "memory and KV capacity versus context length and batch size (arrays)"},
       {"GET /gpus", "the GPU catalog"},
       {"GET /healthz", "liveness"},
       {"GET /readyz", "readiness (database loaded)"},
+      {"GET /ui", "the calculator as a web page (a browser asking for GET / is sent there)"},
       {"GET /", "this document"}};
   root["example_request"] = {{"model_name", "meta-llama/Llama-2-7b"},
                              {"max_seq_len", 2048},
@@ -190,6 +259,7 @@ void router::handle(const request& r, response& out) const {
   out.content_type = "application/json";  // reuses the string's storage
   out.body.clear();
   out.allow.clear();
+  out.headers.clear();
   out.prerendered = {};
   const std::string_view path = path_of(r.target);
   const bool get = r.method == "GET" || r.method == "HEAD";
@@ -206,9 +276,32 @@ void router::handle(const request& r, response& out) const {
     if (!post) return method_not_allowed("POST");
     return estimate(r.body, out);
   }
+  if (path == "/plan" || path == "/solve" || path == "/placement" || path == "/sweep") {
+    if (!post) return method_not_allowed("POST");
+    out = planner(path, r.body);
+    return;
+  }
   if (path == "/") {
     if (!get) return method_not_allowed("GET");
-    return prerendered(root_body_);
+    response res = json_response(200, root_body_);
+    if (prefers_html(r.accept)) {
+      const std::string_view query = query_of(r.target);
+      res = json_response(302, "{\"location\":\"/ui\"}");
+      res.headers.emplace_back("Location", query.empty() ? "/ui" : "/ui?" + std::string(query));
+    }
+    res.headers.emplace_back("Vary", "Accept");
+    out = std::move(res);
+    return;
+  }
+  if (path == "/ui" || path == "/ui/") {
+    if (!get) return method_not_allowed("GET");
+    out = web_file("index.html");
+    return;
+  }
+  if (path.rfind("/ui/", 0) == 0) {
+    if (!get) return method_not_allowed("GET");
+    out = web_file(path.substr(4));
+    return;
   }
   if (path == "/known-architectures") {
     if (!get) return method_not_allowed("GET");
@@ -241,6 +334,27 @@ void router::handle(const request& r, response& out) const {
       404, "no such endpoint: " + std::string(path) + " (see GET / for the list of endpoints)", "");
 }
 
+response router::web_file(std::string_view name) const {
+  const auto it = web_files_.find(name);
+  if (it == web_files_.end()) {
+    if (name == "index.html")
+      return error_response(404,
+                            "this binary was built without its web page (web/dist); build it "
+                            "with `make build`, which bundles the page first",
+                            "");
+    return error_response(404, "no such file: /ui/" + std::string(name), "");
+  }
+  response res;
+  res.content_type = std::string(content_type_for(name));
+  res.body = std::string(it->second);
+  res.headers.emplace_back("Cache-Control", is_content_hashed(name)
+                                                ? "public, max-age=31536000, immutable"
+                                                : "no-cache");
+  res.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return res;
+}
+
 void router::estimate(std::string_view body, response& out) const {
   auto parsed = parse_json_strict(body);
   if (!parsed) {
@@ -252,12 +366,57 @@ void router::estimate(std::string_view body, response& out) const {
     out = error_response(400, req.err().message, req.err().field);
     return;
   }
+  if (lookup_ && !request_describes_model(*req) && valid_hub_model_id(req->model_name) &&
+      !c_.models.resolve(req->model_name)) {
+    auto found = lookup_(req->model_name);
+    if (!found) {
+      out = error_response(status_for(found.err()), found.err().message, found.err().field);
+      return;
+    }
+    if (auto s = attach_external_model(*req, *found); !s) {
+      out = error_response(status_for(s.err()), s.err().message, s.err().field);
+      return;
+    }
+  }
   auto est = vllm_mem::estimate(*req, c_.models, c_.gpus);
   if (!est) {
     out = error_response(status_for(est.err()), est.err().message, est.err().field);
     return;
   }
   append_json(out.body, *est);
+}
+
+response router::planner(std::string_view path, std::string_view body) const {
+  auto parsed = parse_json_strict(body);
+  if (!parsed) return error_response(400, parsed.err().message, parsed.err().field);
+  auto fail = [](const error& e) { return error_response(status_for(e), e.message, e.field); };
+  auto ok = [](const json& j) {
+    return json_response(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
+  };
+  const auto& m = c_.models;
+  const auto& g = c_.gpus;
+  if (path == "/plan") {
+    auto req = parse_plan_request(*parsed, g);
+    if (!req) return fail(req.err());
+    auto res = plan(*req, m, g);
+    return res ? ok(to_json(*res)) : fail(res.err());
+  }
+  if (path == "/solve") {
+    auto req = parse_solve_request(*parsed, g);
+    if (!req) return fail(req.err());
+    auto res = solve(*req, m, g);
+    return res ? ok(to_json(*res)) : fail(res.err());
+  }
+  if (path == "/placement") {
+    auto req = parse_placement_request(*parsed, g);
+    if (!req) return fail(req.err());
+    auto res = place(*req, m, g);
+    return res ? ok(to_json(*res)) : fail(res.err());
+  }
+  auto req = parse_sweep_request(*parsed, g);
+  if (!req) return fail(req.err());
+  auto res = sweep(*req, m, g);
+  return res ? ok(to_json(*res)) : fail(res.err());
 }
 
 response router::known_architectures(std::string_view query) const {
@@ -281,7 +440,8 @@ response router::known_architectures(std::string_view query) const {
       } else if (value == "false" || value == "0") {
         quantized = false;
       } else {
-        return error_response(400, "query 'quantized' must be true or false", "quantized");
+        return error_response(400, "filter 'quantized' must be true or false, got '" + value + "'",
+                              "quantized");
       }
     } else if (!key.empty()) {
       return error_response(
@@ -309,25 +469,49 @@ response router::known_architectures(std::string_view query) const {
 }
 
 response router::model(std::string_view id) const {
-  const model_entry* e = c_.models.find_exact(id);
-  if (!e) {
-    auto m = c_.models.resolve(id);
-    if (!m) return error_response(404, "no model '" + std::string(id) + "' in the database", "id");
-    e = m->entry;
+  auto m = c_.models.resolve(id);
+  if (!m) {
+    return error_response(404,
+                          "no model '" + std::string(id) +
+                              "' in the database (not by id, alias, re-upload, variant or "
+                              "quantized name); see GET /known-architectures",
+                          "id");
   }
+  const model_entry* e = m->entry;
   json j = e->raw;
   j["resolved"] = entry_summary(*e);
+  if (m->kind != match_kind::exact || !iequals(id, e->id)) {
+    j["match"] = {{"name", std::string(id)}, {"kind", match_kind_name(m->kind)}};
+    if (m->quant_from_name) {
+      j["match"]["quantization_from_name"] =
+          std::string(quant_method_name(m->quant_from_name->method));
+    }
+  }
   if (e->arch) {
     if (auto p = count_parameters(*e->arch)) {
-      j["parameter_count"] = {{"total", p->total},
-                              {"active", p->active},
-                              {"convention",
-                               "active = all non-expert parameters + top-k routed experts, both "
-                               "embedding matrices counted"}};
+      j["parameter_count"] = {
+          {"total", p->total},
+          {"active", p->active},
+          {"convention",
+           "computed from the architecture (vision tower included when known); active = all "
+           "non-expert parameters + the top-k routed experts, both embedding matrices counted "
+           "(for dense models active = total)"}};
+      if (e->arch->is_moe() && p->active >= p->embedding) {
+        j["parameter_count"]["active_excluding_input_embedding"] = p->active - p->embedding;
+      }
     }
-    const std::uint64_t per_token = e->arch->num_layers * e->arch->kv_heads_per_rank(1) *
-                                    e->arch->kv_head_size() * e->arch->kv_entries_per_head() * 2;
-    j["kv_cache_bytes_per_token_16bit"] = per_token;
+    // Full-length basis at tensor parallel 1 with a 16-bit cache: layers x KV heads x head size
+    // x (K and V, or one MLA latent) x 2 bytes (vllm-memory-model.md §6.1).
+    const model_arch& a = *e->arch;
+    j["kv_cache_bytes_per_token_16bit"] =
+        a.num_layers * a.kv_heads_per_rank(1) * a.kv_head_size() * a.kv_entries_per_head() * 2;
+  }
+  if (e->params.official_total || e->params.official_active) {
+    json pub{{"text", e->params.text}, {"status", e->params.status}, {"source", e->params.source}};
+    pub["total"] = e->params.official_total ? json(*e->params.official_total) : json(nullptr);
+    if (e->params.official_active) pub["active"] = *e->params.official_active;
+    if (!e->params.convention.empty()) pub["convention"] = e->params.convention;
+    j["published_parameter_count"] = pub;
   }
   return json_response(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
 }

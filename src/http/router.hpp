@@ -6,12 +6,26 @@
 // GET /known-architectures without filters, GET /gpus) are rendered once at construction and
 // served without copying.
 // A router is immutable after construction and safe to call from many threads.
+// Models outside the database: when a `model_lookup` is given (the server's --hub), an estimate
+// whose model_name the database does not resolve, and whose body does not describe the model
+// itself (hf_config, params_billions, a complete architecture), is looked up by its Hub id
+// (external_model.hpp); the lookup's errors keep their status (404 not found, 403 gated,
+// 424 Hub unreachable). Without a lookup such names are estimated from the name, as before.
+//
+// The web page (GET /ui, GET /ui/<asset>) is served from the files under web/dist/ in the table
+// given at construction (by default the binary's embedded files); HTML answers carry a
+// Content-Security-Policy that allows only 'self', and only content-hashed asset names get a
+// long cache lifetime.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "vllm_mem/catalogs.hpp"
+#include "vllm_mem/external_model.hpp"
 
 namespace vllm_mem::http {
 
@@ -28,7 +42,9 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   std::string allow;  // for 405
-  // A body rendered once by the router (GET /, /known-architectures, /gpus): when set, `body` is
+  // Extra headers (name, value): Cache-Control, Content-Security-Policy, Location, ...
+  std::vector<std::pair<std::string, std::string>> headers;
+  // A body rendered once by the router (GET /known-architectures, /gpus): when set, `body` is
   // empty and this is the body; it lives as long as the router.
   std::string_view prerendered;
 
@@ -42,7 +58,8 @@ std::string error_body(std::string_view detail, std::string_view field);
 
 class router {
  public:
-  explicit router(const catalogs& c);
+  explicit router(const catalogs& c, model_lookup lookup = {},
+                  const std::vector<embedded_file>& files = embedded_files());
   // Answers into `out`, reusing its storage (the server keeps one response per connection).
   void handle(const request& r, response& out) const;
   // The same answer as a value, the body always in `body`.
@@ -50,14 +67,23 @@ class router {
 
  private:
   void estimate(std::string_view body, response& out) const;
+  response planner(std::string_view path, std::string_view body) const;  // /plan /solve ...
   response known_architectures(std::string_view query) const;
   response model(std::string_view id) const;
+  response web_file(std::string_view name) const;
 
   const catalogs& c_;
+  model_lookup lookup_;
   std::string root_body_;
   std::string known_all_body_;
   std::string gpus_body_;
+  std::map<std::string, std::string_view, std::less<>> web_files_;  // "index.html" -> contents
 };
+
+// True when an asset name carries a content hash: a last stem segment (after '-' or '.') of 8 or
+// more upper-case letters and digits (esbuild's "main-5Q3VZK2P.js") or lower-case hex digits
+// ("app.3f2a9c1b.css"). Such files never change under their name.
+bool is_content_hashed(std::string_view file_name);
 
 std::string url_decode(std::string_view s);
 

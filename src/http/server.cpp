@@ -207,8 +207,8 @@ class session : public std::enable_shared_from_this<session> {
 
   // Writes out_ as the response. The head is formatted here, as Beast's serializer would write
   // it for these fields (status line with Beast's reason phrase, Server, Content-Type, Allow,
-  // Connection as keep_alive() sets it, Content-Length), then head and body go out in one
-  // gathered write without copying the body.
+  // the router's extra headers, Connection as keep_alive() sets it, Content-Length), then head and
+  // body go out in one gathered write without copying the body.
   void send(unsigned version, bool keep, bool head) {
     const std::string_view body = out_.text();
     head_.clear();
@@ -226,6 +226,12 @@ class session : public std::enable_shared_from_this<session> {
     if (!out_.allow.empty()) {
       head_ += "\r\nAllow: ";
       head_ += out_.allow;
+    }
+    for (const auto& [name, value] : out_.headers) {
+      head_ += "\r\n";
+      head_ += name;
+      head_ += ": ";
+      head_ += value;
     }
     if (version < 11 && keep) head_ += "\r\nConnection: keep-alive";
     if (version >= 11 && !keep) head_ += "\r\nConnection: close";

