@@ -41,6 +41,12 @@ screenshot: build
 accuracy: build
 	$(BUILD_DIR)/vllm-mem validate $(CASES)
 
+# Benchmarks, not tests (nothing in `make test` depends on timing): the core's microbenchmarks
+# and a load test of the HTTP API next to nginx on this machine; writes bench/results.md.
+bench:
+	@scripts/install-deps.sh build,bench
+	bench/run.sh
+
 # The test suite under clang's AddressSanitizer and UndefinedBehaviorSanitizer (CI runs it).
 sanitize:
 	@scripts/install-deps.sh build,test,lint
@@ -56,4 +62,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan build-release

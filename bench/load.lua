@@ -45,8 +45,10 @@ function init(args)
       reqs[#reqs + 1] = wrk.format("POST", "/estimate-gpu-memory", headers, estimate_body(k))
     end
   end
-  -- Start each thread at a different place in the cycle.
-  next_req = (math.random(1, #reqs))
+  -- Start each thread at a different place in the cycle (each thread has its own Lua state,
+  -- so a fresh table's address differs between threads).
+  local addr = tonumber(tostring({}):match("0x(%x+)") or "0", 16) or 0
+  next_req = addr % #reqs + 1
 end
 
 function request()

@@ -15,7 +15,7 @@ case "$groups" in
   *web*) pkgs+=(chromium) ;;  # the browser test (tests/web)
 esac
 case "$groups" in
-  *bench*) pkgs+=(libbenchmark-dev wrk nginx-light) ;;
+  *bench*) pkgs+=(libbenchmark-dev wrk nginx-light python3) ;;  # bench/run.sh, bench/loadtest.py
 esac
 case "$groups" in
   *lint*) pkgs+=(clang libclang-rt-14-dev clang-format) ;;

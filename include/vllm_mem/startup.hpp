@@ -75,7 +75,7 @@ struct startup_result {
   std::uint64_t kv_cache_tokens = 0;  // as the version logs "GPU KV cache size"
   double max_concurrency = 0.0;       // for max_model_len
   bool fits = false;
-  std::string error;  // the message vLLM would raise; empty when it starts (and without a GPU)
+  std::string error;                    // the message vLLM would raise, empty when it starts
   std::uint64_t max_model_len_fit = 0;  // largest max_model_len that starts (0: none)
   limiting_factor limit = limiting_factor::none;
   kv_layout kv;

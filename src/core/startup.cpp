@@ -20,12 +20,15 @@ std::uint64_t gib_to_bytes(double gib) {
   return static_cast<std::uint64_t>(std::llround(gib * kGiB));
 }
 
-// printf's %.2f (std::to_chars with a precision is specified to print the same digits).
-std::string gib2(double bytes) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, bytes / kGiB, std::chars_format::fixed, 2);
+// printf's %.2f and %f (std::to_string's format): std::to_chars with a precision is specified to
+// print the same digits, without printf's cost.
+std::string fixed(double v, int decimals) {
+  char buf[352];  // the longest %f of a double
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
   return std::string(buf, r.ptr);
 }
+std::string gib2(double bytes) { return fixed(bytes / kGiB, 2); }
+std::string fixed6(double v) { return fixed(v, 6); }
 
 // Per-stage KV geometry: attention layer counts by kind and the V1 grouping (§6.3).
 struct stage_kv {
@@ -371,46 +374,38 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   std::uint64_t max_weights = 0;
   for (const auto& st : stages) max_weights = std::max(max_weights, st.weights.total());
 
-  // The messages matter only when there is a GPU to start on (the estimate without a GPU reports
-  // no verdict), so they are not built otherwise.
-  const bool explain = d.gpu_total_bytes > 0;
   out.fits = true;
   if (derived > 0 && X > derived) {
     out.fits = false;
     out.limit = limiting_factor::max_position_embeddings;
-    if (explain)
-      out.error = "User-specified max_model_len (" + std::to_string(X) +
-                  ") is greater than the derived max_model_len (" + std::to_string(derived) +
-                  " from the model's max_position_embeddings and rope scaling). Set "
-                  "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.";
+    out.error = "User-specified max_model_len (" + std::to_string(X) +
+                ") is greater than the derived max_model_len (" + std::to_string(derived) +
+                " from the model's max_position_embeddings and rope scaling). Set "
+                "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.";
   } else if (p.startup_free_check &&
              T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
     out.fits = false;
     out.limit = limiting_factor::gpu_memory_utilization;
-    if (explain)
-      out.error = "Free memory on device (" + gib2(T - static_cast<double>(context)) + "/" +
-                  gib2(T) + " GiB) on startup is less than desired GPU memory utilization (" +
-                  std::to_string(d.gpu_memory_utilization).substr(0, 4) + ", " +
-                  gib2(T * d.gpu_memory_utilization) +
-                  " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
-                  "processes.";
+    out.error = "Free memory on device (" + gib2(T - static_cast<double>(context)) + "/" + gib2(T) +
+                " GiB) on startup is less than desired GPU memory utilization (" +
+                fixed6(d.gpu_memory_utilization).substr(0, 4) + ", " +
+                gib2(T * d.gpu_memory_utilization) +
+                " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+                "processes.";
   } else if (static_cast<double>(max_weights + context) > T) {
     out.fits = false;
     out.limit = limiting_factor::weights;
-    if (explain)
-      out.error =
-          "CUDA out of memory while loading the model: the weights need " +
-          gib2(static_cast<double>(max_weights)) + " GiB per GPU and the GPU has " + gib2(T) +
-          " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.";
+    out.error = "CUDA out of memory while loading the model: the weights need " +
+                gib2(static_cast<double>(max_weights)) + " GiB per GPU and the GPU has " + gib2(T) +
+                " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.";
   } else if (s0.available <= 0 || blocks == 0) {
     out.fits = false;
     out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
                     ? limiting_factor::weights
                     : limiting_factor::activation;
-    if (explain)
-      out.error =
-          "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
-          "initializing the engine.";
+    out.error =
+        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+        "initializing the engine.";
   } else if (fails_at(X, stages)) {
     out.fits = false;
     out.limit = limiting_factor::kv_cache;
@@ -418,12 +413,11 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
              static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
     out.fits = false;
     out.limit = limiting_factor::cuda_graphs;
-    if (explain)
-      out.error = "CUDA out of memory during CUDA graph capture: the graphs need about " +
-                  gib2(static_cast<double>(s0.graphs)) + " GiB outside the " +
-                  gib2(T * (1.0 - d.gpu_memory_utilization)) +
-                  " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
-                  "gpu_memory_utilization or use enforce_eager.";
+    out.error = "CUDA out of memory during CUDA graph capture: the graphs need about " +
+                gib2(static_cast<double>(s0.graphs)) + " GiB outside the " +
+                gib2(T * (1.0 - d.gpu_memory_utilization)) +
+                " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
+                "gpu_memory_utilization or use enforce_eager.";
   }
 
   // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
@@ -466,7 +460,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs)
                     ? limiting_factor::kv_cache
                     : limiting_factor::none;
-  } else if (out.limit == limiting_factor::kv_cache && explain) {
+  } else if (out.limit == limiting_factor::kv_cache) {
     // vLLM's own message, with its estimate from the current budget.
     std::uint64_t needed = 0;
     for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));
