@@ -5,8 +5,8 @@
 # of the same size on this machine, and writes bench/results.md.
 #
 # Settings (environment): BENCH_BUILD_DIR (default build-release), BENCH_DURATION seconds per wrk
-# run (default 10), BENCH_ROUNDS alternating rounds per setting (default 3), BENCH_PORT first
-# port to use (default 18080), JOBS build parallelism (default: nproc).
+# run (default 10), BENCH_ROUNDS alternating rounds per setting (default 3), BENCH_PORT first of
+# three ports to use (default: free ones), JOBS build parallelism (default: nproc).
 # Benchmarks are not tests: nothing here fails on a slow figure; results.md says which targets
 # hold. It exits non-zero only when something could not run (a build error, a server that does
 # not start, wrong answers under load).
@@ -21,4 +21,4 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DVLLM_MEM_BUILD_TESTS=OFF
 cmake --build "$build_dir" -j "$jobs" --target vllm-mem vllm_mem_bench
 
 exec python3 bench/loadtest.py --build-dir "$build_dir" --out bench/results.md \
-  --duration "${BENCH_DURATION:-10}" --rounds "${BENCH_ROUNDS:-3}" --port "${BENCH_PORT:-18080}"
+  --duration "${BENCH_DURATION:-10}" --rounds "${BENCH_ROUNDS:-3}" --port "${BENCH_PORT:-0}"

@@ -107,7 +107,12 @@ class model_db {
  private:
   std::optional<model_match> resolve_unquantized(std::string_view name) const;
 
-  using index = std::unordered_map<std::string, std::size_t>;
+  // Looked up by std::string_view (transparent hash): a lookup copies no name.
+  struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using index = std::unordered_map<std::string, std::size_t, name_hash, std::equal_to<>>;
   std::shared_ptr<std::vector<model_entry>> entries_;
   std::shared_ptr<index> exact_;       // lower-cased id or alias
   std::shared_ptr<index> basename_;    // organisation stripped (open models)

@@ -415,8 +415,11 @@ const model_entry* model_db::find_exact(std::string_view name) const {
 std::optional<model_match> model_db::resolve_unquantized(std::string_view name) const {
   const auto slash = name.rfind('/');
   const bool has_org = slash != std::string_view::npos;
-  if (const model_entry* e = find_exact(name)) return model_match{e, match_kind::exact, {}, {}};
-  if (auto it = basename_->find(to_lower(strip_org(name))); it != basename_->end()) {
+  const std::string lower = to_lower(name);  // one copy for the exact and the basename lookups
+  if (auto it = exact_->find(lower); it != exact_->end()) {
+    return model_match{&(*entries_)[it->second], match_kind::exact, {}, {}};
+  }
+  if (auto it = basename_->find(strip_org(lower)); it != basename_->end()) {
     // The same name under another organisation is a re-upload; without an organisation it is the
     // entry's own name.
     return model_match{
