@@ -256,26 +256,37 @@ def start_nginx(workdir, port, body, workers):
 # Measurements
 
 
-def microbenchmarks(bench_bin, repetitions):
-    out = subprocess.run([bench_bin, "--benchmark_format=json",
-                          "--benchmark_repetitions=%d" % repetitions,
-                          "--benchmark_report_aggregates_only=true",
-                          "--benchmark_min_time=0.3"], capture_output=True, text=True)
-    if out.returncode != 0:
-        fail("vllm_mem_bench failed: " + out.stderr)
-    doc = json.loads(out.stdout)
+def microbenchmarks(bench_bin, repetitions, cores):
+    """Runs the Google Benchmark binary; returns its medians, its context and the share of the
+    machine's CPU other processes used meanwhile."""
+    busy0, t0 = busy_cpu_seconds(), time.time()
+    proc = subprocess.Popen([bench_bin, "--benchmark_format=json",
+                             "--benchmark_repetitions=%d" % repetitions,
+                             "--benchmark_report_aggregates_only=true",
+                             "--benchmark_min_time=0.3"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        fail("vllm_mem_bench failed: " + stderr)
+    others = busy_cpu_seconds() - busy0 - usage.ru_utime - usage.ru_stime
+    others_share = max(0.0, others) / (cores * (time.time() - t0))
+    doc = json.loads(stdout)
     scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
     rows = {}
     for b in doc["benchmarks"]:
         if b.get("error_occurred"):
             fail("benchmark %s: %s" % (b["name"], b.get("error_message")))
-        if b.get("aggregate_name") != "median":
+        # With repetitions: the median aggregate; with one run: the run itself.
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
-        name = b["run_name"]
+        if b.get("run_type") != "aggregate" and repetitions > 1:
+            continue
+        name = b.get("run_name", b["name"])
         rows[name] = {"us": b["real_time"] * scale[b["time_unit"]],
                       "counters": {k: v for k, v in b.items()
                                    if k in ("bytes", "options", "points")}}
-    return rows, doc.get("context", {})
+    return rows, doc.get("context", {}), others_share
 
 
 def run_wrk(port, conns, threads, duration, args):
@@ -314,7 +325,8 @@ def measure(args):
 
     ports = [args.port + i for i in range(3)] if args.port else free_ports(3)
     print("bench: core microbenchmarks ...", flush=True)
-    micro, bench_context = microbenchmarks(bench_bin, args.repetitions)
+    micro, bench_context, micro_others = microbenchmarks(bench_bin, args.repetitions,
+                                                         info["cores"])
 
     print("bench: server start-up ...", flush=True)
     startups = []
@@ -375,6 +387,7 @@ def measure(args):
         "machine": info,
         "bench_context": bench_context,
         "micro": micro,
+        "micro_others_share": micro_others,
         "startup_ms": [s * 1e3 for s in startups],
         "first_startup_ms": startup * 1e3,
         "runs": runs,
@@ -424,15 +437,15 @@ def report(res, path):
     rss_mb = max(res["rss_max_mb"], res["rss_after_mb"])
     cores = m["cores"]
     others = statistics.median(r["others_share"] for rs in runs.values() for r in rs)
-    busy = max(m["load_start"][0], m["load_end"][0]) > 0.5 * cores or others > 0.1
+    micro_others = res["micro_others_share"]
+    busy = max(others, micro_others) > 0.1
 
     def busy_note():
         if not busy:
             return ""
         return (" The machine was not quiet: other processes used %.0f%% of its %d cores during "
-                "the load runs (median; load average %.1f at the start, %.1f at the end), taking "
-                "CPU from the servers, from wrk and from the microbenchmarks." %
-                (100 * others, cores, m["load_start"][0], m["load_end"][0]))
+                "the microbenchmarks and %.0f%% during the load runs (median), taking CPU from "
+                "the measured code." % (100 * micro_others, cores, 100 * others))
 
     v64, n64 = s[("vllm-mem", 64)], s[("nginx", 64)]
     v16, n16 = s[("vllm-mem", 16)], s[("nginx", 16)]
@@ -494,7 +507,7 @@ def report(res, path):
     w("")
     w("## Machine")
     w("")
-    w("| CPU | cores | memory | kernel | OS | load average (1 min) at start / end |")
+    w("| CPU | cores | memory | kernel | OS | load average (1 min) before / after |")
     w("|---|---|---|---|---|---|")
     w("| %s | %d | %.1f GiB | %s | %s | %.2f / %.2f |" %
       (m["cpu"], cores, m["memory_gib"], m["kernel"], m["os"], m["load_start"][0],
@@ -502,8 +515,10 @@ def report(res, path):
     w("")
     w("Tools: %s; %s; %s." % (m["nginx"], m["wrk"], m["compiler"]))
     w("")
-    w("Other processes used %.0f%% of the machine's CPU during the load runs (median over the "
-      "runs; the servers and wrk excluded)." % (100 * others))
+    w("Other processes used %.0f%% of the machine's CPU during the microbenchmarks and %.0f%% "
+      "during the load runs (median over the runs), measured from /proc/stat without the "
+      "benchmark's own processes; the load averages include the build before and the load "
+      "test itself." % (100 * micro_others, 100 * others))
     if busy:
         w("")
         w("**The machine was not quiet**: other processes competed for the CPU during the run; "

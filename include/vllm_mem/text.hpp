@@ -20,6 +20,9 @@ std::string closest_name(std::string_view name, const std::vector<std::string>& 
 // Formats a double for a message without trailing zeros ("0.9", "1.5", "1e+30").
 std::string format_number(double v);
 
+// printf's "%.4g" (vLLM flag values such as --gpu-memory-utilization 0.95), without printf.
+std::string format_g4(double v);
+
 // A fixed set of names looked up in O(1): a hash of the whole name picks a slot and one comparison
 // confirms it (the parsers' key tables; no scan over the candidates). The slot mapping is
 // searched at construction until no two names share a slot. Immutable after construction and

@@ -511,13 +511,6 @@ result<resolved_model> resolve_model(const estimate_request& r, const model_db& 
 
 namespace {
 
-// printf's %.4g (std::to_chars with a precision is specified to print the same digits).
-std::string flag_number(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
-  return std::string(buf, r.ptr);
-}
-
 void append_u64(std::string& s, std::uint64_t v) {
   char buf[24];
   s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
@@ -711,9 +704,9 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
                          static_cast<double>(std::max<std::uint64_t>(1, *layout));
     if (ratio < 0.8 || ratio > 1.25) {
       out.warnings.push_back("the checkpoint's safetensors hold " +
-                             flag_number(static_cast<double>(d.checkpoint_bytes) / 1e9) +
+                             format_g4(static_cast<double>(d.checkpoint_bytes) / 1e9) +
                              " GB but the architecture accounts for " +
-                             flag_number(static_cast<double>(*layout) / 1e9) +
+                             format_g4(static_cast<double>(*layout) / 1e9) +
                              " GB in the checkpoint's dtype and quantization; the weights "
                              "follow the checkpoint: check that the config and the weights "
                              "belong together");
@@ -759,7 +752,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   if (total_params > 100e9 || weights_total > 80ULL * 1000 * 1000 * 1000) {
     out.warnings.push_back(
         "very large model: " + billions(total_params) + " parameters, " +
-        flag_number(static_cast<double>(weights_total) / 1e9) +
+        format_g4(static_cast<double>(weights_total) / 1e9) +
         " GB of weights in total, more than one 80 GB GPU holds; use tensor_parallel_size / "
         "pipeline_parallel_size (per-GPU figures are given when they are set)");
   }
@@ -775,7 +768,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   args += " --max-num-batched-tokens ";
   append_u64(args, d.max_num_batched_tokens);
   args += " --gpu-memory-utilization ";
-  args += flag_number(d.gpu_memory_utilization);
+  args += format_g4(d.gpu_memory_utilization);
   if (d.tp > 1) {
     args += " --tensor-parallel-size ";
     append_u64(args, d.tp);

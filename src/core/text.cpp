@@ -2,6 +2,8 @@
 #include "vllm_mem/text.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -53,6 +55,27 @@ std::string format_number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+std::string format_g4(double v) {
+  // Mostly k / 100 below 100 (0.9, 0.95): printed from k, it is %.4g's text (at most 4 digits,
+  // all kept, trailing zeros dropped; a test compares the whole range with printf). Otherwise
+  // std::to_chars with a precision, which is specified to print printf's digits.
+  if (v > 0 && v < 100) {
+    const auto k = static_cast<std::uint64_t>(std::llround(v * 100.0));
+    if (static_cast<double>(k) / 100.0 == v) {
+      std::string s = std::to_string(k / 100);
+      if (k % 100 != 0) {
+        s += '.';
+        s += static_cast<char>('0' + k / 10 % 10);
+        if (k % 10 != 0) s += static_cast<char>('0' + k % 10);
+      }
+      return s;
+    }
+  }
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
+  return std::string(buf, r.ptr);
 }
 
 std::uint64_t name_index::hash(std::string_view s) {

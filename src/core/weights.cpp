@@ -304,12 +304,10 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
 result<param_counts> count_parameters(const model_arch& a) {
   // Element counts = bytes at 8 bits per element, unquantized, unsharded, without buffers. The
   // vocabulary is counted unpadded, as published counts do.
-  model_arch u = a;
-  u.vocab_size = a.vocab_size;
   weight_options opt;
   opt.act_bits = 8;
   opt.include_buffers = false;
-  auto w = weights_per_rank(u, opt);
+  auto w = weights_per_rank(a, opt);
   if (!w) return w.err();
   param_counts p;
   const std::uint64_t pad_rows = padded_vocab(a.vocab_size) - a.vocab_size;

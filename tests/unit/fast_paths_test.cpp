@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <string>
@@ -225,6 +226,31 @@ TEST(FastJsonReader, MutatedRequestsAreAcceptedOnlyAsNlohmannAcceptsThem) {
       }
     }
     expect_same_or_declined(t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// format_g4
+
+std::string printf_g4(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+TEST(FormatG4, EqualsPrintf) {
+  for (std::uint64_t k = 0; k < 20000; ++k) {
+    const double v = static_cast<double>(k) / 100.0;
+    ASSERT_EQ(format_g4(v), printf_g4(v)) << k;
+  }
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 100000; ++i) {
+    const double v =
+        std::ldexp(static_cast<double>(rng() % 1000000), static_cast<int>(rng() % 60) - 40);
+    ASSERT_EQ(format_g4(v), printf_g4(v)) << v;
+  }
+  for (double v : {0.0, -0.0, 0.123456, 1e-5, 12345.678, 1e30, -2.5, 0.95, 0.9, 1.0}) {
+    EXPECT_EQ(format_g4(v), printf_g4(v)) << v;
   }
 }
 
