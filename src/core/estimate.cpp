@@ -129,6 +129,7 @@ result<estimate_request> parse_estimate_request(const json& body) {
     }
     r.dtype = *d;
     r.dtype_text = *s;
+    r.dtype_given = true;
   }
   if (present("kv_cache_dtype")) {
     auto s = string_field(body["kv_cache_dtype"], "kv_cache_dtype");
@@ -712,7 +713,9 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   if (d.tp > 1) args += " --tensor-parallel-size " + std::to_string(d.tp);
   if (d.pp > 1) args += " --pipeline-parallel-size " + std::to_string(d.pp);
   if (d.expert_parallel) args += " --enable-expert-parallel";
-  if (!r.dtype.is_auto) args += " --dtype " + std::string(dtype_name(act));
+  // Without a dtype in the request vLLM's own default (auto) gives the same 16-bit layout, so the
+  // flag is left out rather than forcing float16 onto a bfloat16 model.
+  if (r.dtype_given && !r.dtype.is_auto) args += " --dtype " + std::string(dtype_name(act));
   if (requested) {
     const char* q = nullptr;
     switch (requested->method) {
