@@ -26,35 +26,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_support.hpp"
+
 namespace vllm_mem::testing {
-
-namespace fs = std::filesystem;
-
-class temp_dir {
- public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("vllm-mem-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-inline void write_file(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 struct fake_tensor {
   std::string name;
@@ -278,32 +252,24 @@ class stand_in_hub {
 
 // Runs the built vllm-mem with `env_prefix` (e.g. "HF_ENDPOINT=... HF_HOME=...") and arguments;
 // the Hub-related variables of the test's own environment are cleared first.
-struct cli_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-inline cli_result run_cli(const std::string& env_prefix, const std::string& args) {
-  temp_dir errdir;
-  const fs::path err_file = errdir.path() / "stderr";
-  const std::string cmd =
-      "env -u HF_ENDPOINT -u HF_TOKEN -u HF_HUB_OFFLINE -u HF_HUB_CACHE -u HUGGINGFACE_HUB_CACHE "
-      "-u HF_HOME -u VLLM_MEM_CACHE " +
-      env_prefix + " " + std::string(VLLM_MEM_BINARY) + " " + args + " 2>" + err_file.string();
-  cli_result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_file);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  return r;
+// A Qwen2-style model the database does not hold; its counts are checked by hand in
+// tests/unit/hf_config_test.cpp (110,640,128 parameters, 4096 KV bytes per token).
+inline nlohmann::json tiny_qwen2_config() {
+  return nlohmann::json{{"architectures", {"Qwen2ForCausalLM"}},
+                        {"model_type", "qwen2"},
+                        {"hidden_size", 1024},
+                        {"intermediate_size", 2816},
+                        {"num_hidden_layers", 4},
+                        {"num_attention_heads", 16},
+                        {"num_key_value_heads", 4},
+                        {"vocab_size", 32000},
+                        {"max_position_embeddings", 8192},
+                        {"rope_theta", 1000000.0},
+                        {"tie_word_embeddings", false},
+                        {"torch_dtype", "bfloat16"},
+                        {"use_sliding_window", false},
+                        {"sliding_window", 8192},
+                        {"max_window_layers", 4}};
 }
 
 }  // namespace vllm_mem::testing

@@ -45,6 +45,7 @@ struct estimate_request {
   std::uint64_t max_seq_len = 0;
   dtype_choice dtype{false, dtype::float16};
   std::string dtype_text = "float16";
+  bool dtype_given = false;  // absent: the seed default, which serves like vLLM's --dtype auto
   std::optional<dtype_choice> kv_cache_dtype;
   std::optional<std::uint64_t> max_batch_size;
   std::optional<std::uint64_t> max_model_len;

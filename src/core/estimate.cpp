@@ -161,6 +161,7 @@ result<estimate_request> parse_estimate_request(const json& body) {
     }
     r.dtype = *d;
     r.dtype_text = *s;
+    r.dtype_given = true;
   }
   if ((v = field("kv_cache_dtype"))) {
     auto s = string_field(*v, "kv_cache_dtype");
@@ -778,7 +779,9 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     append_u64(args, d.pp);
   }
   if (d.expert_parallel) args += " --enable-expert-parallel";
-  if (!r.dtype.is_auto) {
+  // Without a dtype in the request vLLM's own default (auto) gives the same 16-bit layout, so the
+  // flag is left out rather than forcing float16 onto a bfloat16 model.
+  if (r.dtype_given && !r.dtype.is_auto) {
     args += " --dtype ";
     args += dtype_name(act);
   }

@@ -1263,19 +1263,45 @@ result<setup_key> fixed_setup(const planner_ctx& c, const gpu_entry* g) {
 
 }  // namespace
 
-result<solve_result> solve(const solve_request& r0, const model_db& db, const gpu_catalog& gpus) {
-  plan_request r = r0.setup;
-  auto model = resolve_model(r.base, db);
+namespace {
+
+// The one setup a solve or a sweep is about: the request with its context finished, the model,
+// the GPU and the estimate of that setup.
+struct fixed_setup_state {
+  plan_request r;
+  model_arch arch;
+  const gpu_entry* g = nullptr;
+  plan_option setup;
+};
+
+result<fixed_setup_state> prepare_fixed_setup(const plan_request& request, const model_db& db,
+                                              const gpu_catalog& gpus) {
+  fixed_setup_state st;
+  st.r = request;
+  auto model = resolve_model(st.r.base, db);
   if (!model) return model.err();
-  if (auto s = finish_context(r, model->arch); !s) return s.err();
-  const planner_ctx c{r, model->arch, db, gpus};
-  const gpu_entry* g = r.base.gpu ? gpus.find(*r.base.gpu) : nullptr;
-  auto key = fixed_setup(c, g);
+  if (auto s = finish_context(st.r, model->arch); !s) return s.err();
+  st.arch = model->arch;
+  const planner_ctx c{st.r, st.arch, db, gpus};
+  st.g = st.r.base.gpu ? gpus.find(*st.r.base.gpu) : nullptr;
+  auto key = fixed_setup(c, st.g);
   if (!key) return key.err();
   auto setup = make_option(c, *key, nullptr);
   if (!setup) return setup.err();
+  st.setup = std::move(*setup);
+  return st;
+}
+
+}  // namespace
+
+result<solve_result> solve(const solve_request& r0, const model_db& db, const gpu_catalog& gpus) {
+  auto st = prepare_fixed_setup(r0.setup, db, gpus);
+  if (!st) return st.err();
+  const plan_request& r = st->r;
+  const planner_ctx c{r, st->arch, db, gpus};
+  const gpu_entry* g = st->g;
   solve_result out;
-  out.setup = std::move(*setup);
+  out.setup = std::move(st->setup);
   solver sv{c, g, out.setup.estimate_request};
   std::vector<solve_kind> kinds = r0.solves;
   if (kinds.empty()) {
@@ -1773,18 +1799,13 @@ result<sweep_request> parse_sweep_request(const json& body, const gpu_catalog& g
 }
 
 result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gpu_catalog& gpus) {
-  plan_request r = r0.setup;
-  auto model = resolve_model(r.base, db);
-  if (!model) return model.err();
-  if (auto s = finish_context(r, model->arch); !s) return s.err();
-  const planner_ctx c{r, model->arch, db, gpus};
-  const gpu_entry* g = r.base.gpu ? gpus.find(*r.base.gpu) : nullptr;
-  auto key = fixed_setup(c, g);
-  if (!key) return key.err();
-  auto setup = make_option(c, *key, nullptr);
-  if (!setup) return setup.err();
+  auto st = prepare_fixed_setup(r0.setup, db, gpus);
+  if (!st) return st.err();
+  const plan_request& r = st->r;
+  const planner_ctx c{r, st->arch, db, gpus};
+  const gpu_entry* g = st->g;
   sweep_result out;
-  out.setup = std::move(*setup);
+  out.setup = std::move(st->setup);
   out.has_gpu = out.setup.est.has_gpu;
   out.workload_batch = r.batch;
   const json& body = out.setup.estimate_request;

@@ -17,23 +17,10 @@ namespace {
 
 using json = nlohmann::json;
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs the binary with `args` (shell words); stderr is merged into the output when `err` is set.
-run_result cli(const std::string& args, bool err = false) {
-  const std::string cmd =
-      std::string(VLLM_MEM_BINARY) + " " + args + (err ? " 2>&1" : " 2>/dev/null");
-  run_result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// stdout, or stdout followed by stderr when `err` is set.
+cli_result cli(const std::string& args, bool err = false) {
+  cli_result r = run_cli(args);
+  if (err) r.out += r.err;
   return r;
 }
 
@@ -63,9 +50,7 @@ TEST(Cli, EstimateJsonIsTheApiBody) {
                      {"gpu", "H100-80GB"},
                      {"gpu_memory_utilization", 0.92},
                      {"kv_cache_dtype", "fp8"}};
-  const http::router api(cats());
-  const auto res =
-      api.handle({"POST", "/estimate-gpu-memory", body.dump(), "application/json", ""});
+  const auto res = api_post("/estimate-gpu-memory", body.dump());
   ASSERT_EQ(res.status, 200);
   EXPECT_EQ(json::parse(r.out), json::parse(res.body));
 }
@@ -85,11 +70,9 @@ TEST(Cli, BadInputPrintsTheApisMessageAndExitsNonZero) {
       << r.out;
   const auto u = cli("estimate --model x --max-seq-len 10 --gpu-memory-utilization 2", true);
   EXPECT_EQ(u.exit_code, 2);
-  const http::router api(cats());
   const auto res =
-      api.handle({"POST", "/estimate-gpu-memory",
-                  R"({"model_name": "x", "max_seq_len": 10, "gpu_memory_utilization": 2})",
-                  "application/json", ""});
+      api_post("/estimate-gpu-memory",
+               R"({"model_name": "x", "max_seq_len": 10, "gpu_memory_utilization": 2})");
   EXPECT_NE(u.out.find(json::parse(res.body)["detail"].get<std::string>()), std::string::npos)
       << u.out;
   EXPECT_EQ(cli("estimate --model x --max-seq-len abc", true).exit_code, 2);

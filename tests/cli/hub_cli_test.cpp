@@ -9,19 +9,6 @@ namespace {
 
 using json = nlohmann::json;
 
-json tiny_config() {
-  return {{"architectures", {"Qwen2ForCausalLM"}},
-          {"model_type", "qwen2"},
-          {"hidden_size", 1024},
-          {"intermediate_size", 2816},
-          {"num_hidden_layers", 4},
-          {"num_attention_heads", 16},
-          {"num_key_value_heads", 4},
-          {"vocab_size", 32000},
-          {"max_position_embeddings", 8192},
-          {"tie_word_embeddings", false},
-          {"torch_dtype", "bfloat16"}};
-}
 constexpr std::uint64_t kTinyParams = 110640128;  // hand-checked in hf_config_test.cpp
 constexpr std::uint64_t kTinyKvPerToken = 4096;
 
@@ -34,7 +21,7 @@ json parse_out(const cli_result& r) {
 
 TEST(CliHub, HfConfigFileGivesHandCheckedCounts) {
   temp_dir d;
-  write_file(d.path() / "config.json", tiny_config().dump());
+  write_file(d.path() / "config.json", tiny_qwen2_config().dump());
   const json out = parse_out(run_cli("HF_HOME=" + d.path().string(),
                                      "estimate --hf-config " + (d.path() / "config.json").string() +
                                          " --model acme/tiny-qwen --max-seq-len 2048 --json"));
@@ -42,7 +29,7 @@ TEST(CliHub, HfConfigFileGivesHandCheckedCounts) {
   EXPECT_EQ(out["parameters"]["total"].get<std::uint64_t>(), kTinyParams);
   EXPECT_EQ(out["components_bytes"]["kv_cache_per_token"].get<std::uint64_t>(), kTinyKvPerToken);
   // A broken config: message naming the field, exit 2, nothing on stdout.
-  json bad = tiny_config();
+  json bad = tiny_qwen2_config();
   bad.erase("vocab_size");
   write_file(d.path() / "bad.json", bad.dump());
   const auto r = run_cli(
@@ -55,7 +42,7 @@ TEST(CliHub, HfConfigFileGivesHandCheckedCounts) {
 TEST(CliHub, ModelDirReportsTheExactByteTotal) {
   temp_dir d;
   const fs::path m = d.path() / "tiny-qwen";
-  write_file(m / "config.json", tiny_config().dump());
+  write_file(m / "config.json", tiny_qwen2_config().dump());
   const std::vector<fake_tensor> a = {
       {"model.embed_tokens.weight", "BF16", {32000, 1024}},
       {"model.layers.0.mlp.down_proj.weight", "BF16", {1024, 2816}}};
@@ -88,7 +75,7 @@ TEST(CliHub, TheHuggingFaceCacheComesBeforeTheDatabase) {
   // A cached snapshot of a database model whose config says something else.
   const fs::path repo = home.path() / "hub" / "models--Qwen--Qwen2.5-7B";
   write_file(repo / "refs" / "main", "abc123");
-  write_file(repo / "snapshots" / "abc123" / "config.json", tiny_config().dump());
+  write_file(repo / "snapshots" / "abc123" / "config.json", tiny_qwen2_config().dump());
   const json out = parse_out(run_cli("HF_HOME=" + home.path().string(),
                                      "estimate --model Qwen/Qwen2.5-7B --max-seq-len 2048 --json"));
   EXPECT_EQ(out["model_source"], "hf_config");
@@ -110,7 +97,7 @@ TEST(CliHub, TheHuggingFaceCacheComesBeforeTheDatabase) {
 TEST(CliHub, ResolvesFromTheStandInHubCachesAndWorksOffline) {
   stand_in_hub hub;
   temp_dir home;
-  hub.set_json("/acme/some-model/resolve/main/config.json", tiny_config());
+  hub.set_json("/acme/some-model/resolve/main/config.json", tiny_qwen2_config());
   hub.set_json(
       "/api/models/acme/some-model",
       {{"id", "acme/some-model"},
@@ -142,7 +129,7 @@ TEST(CliHub, GatedAndMissingModelsGiveClearMessages) {
   stand_in_hub hub;
   temp_dir home;
   stand_in_hub::route gated;
-  gated.body = tiny_config().dump();
+  gated.body = tiny_qwen2_config().dump();
   gated.required_token = "hf_token_of_test";
   hub.set("/acme/gated-model/resolve/main/config.json", gated);
   const std::string env = "HF_ENDPOINT=" + hub.endpoint() + " HF_HOME=" + home.path().string();

@@ -15,28 +15,15 @@ namespace {
 
 using json = nlohmann::json;
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;  // stdout, or stdout + stderr when asked
-};
-
-// Runs the binary with arguments already shell-quoted by the caller.
-run_result run_cli(const std::string& args, bool with_stderr = false) {
-  const std::string cmd =
-      std::string("'") + VLLM_MEM_BINARY + "' " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  run_result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// stdout, or stdout followed by stderr when asked.
+cli_result run_cli(const std::string& args, bool with_stderr = false) {
+  cli_result r = testing::run_cli(args);
+  if (with_stderr) r.out += r.err;
   return r;
 }
 
 TEST(ModelsCli, ListsTheDatabaseAsATable) {
-  const run_result r = run_cli("models");
+  const cli_result r = run_cli("models");
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("id ", 0), 0u) << r.out.substr(0, 200);  // header first
   EXPECT_NE(r.out.find("meta-llama/Llama-2-7b-hf"), std::string::npos);
@@ -47,7 +34,7 @@ TEST(ModelsCli, ListsTheDatabaseAsATable) {
 }
 
 TEST(ModelsCli, FiltersAndJsonMatchTheApi) {
-  const run_result r = run_cli("models --family Gemma --json");
+  const cli_result r = run_cli("models --family Gemma --json");
   ASSERT_EQ(r.exit_code, 0);
   const json j = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.out.substr(0, 200);
@@ -55,20 +42,20 @@ TEST(ModelsCli, FiltersAndJsonMatchTheApi) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     EXPECT_NE(it.value()["family"].get<std::string>().find("Gemma"), std::string::npos);
   }
-  const run_result s = run_cli("models --search 'llama-3.1' --quantized true --json");
+  const cli_result s = run_cli("models --search 'llama-3.1' --quantized true --json");
   ASSERT_EQ(s.exit_code, 0);
   const json q = json::parse(s.out, nullptr, false);
   ASSERT_TRUE(q.is_object());
   EXPECT_TRUE(q.contains("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8"));
   EXPECT_FALSE(q.contains("meta-llama/Llama-3.1-8B"));
-  const run_result t = run_cli("models --search qwen2.5-72b");
+  const cli_result t = run_cli("models --search qwen2.5-72b");
   ASSERT_EQ(t.exit_code, 0);
   EXPECT_NE(t.out.find("Qwen/Qwen2.5-72B-Instruct-AWQ"), std::string::npos);
   EXPECT_NE(t.out.find("quantized checkpoint"), std::string::npos);
 }
 
 TEST(ModelsCli, ShowPrintsOneEntry) {
-  const run_result r = run_cli("models show deepseek-ai/DeepSeek-V3");
+  const cli_result r = run_cli("models show deepseek-ai/DeepSeek-V3");
   ASSERT_EQ(r.exit_code, 0);
   const json j = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.out.substr(0, 200);
@@ -80,10 +67,10 @@ TEST(ModelsCli, ShowPrintsOneEntry) {
 }
 
 TEST(ModelsCli, BadInputIsAMessageAndANonZeroExit) {
-  const run_result r = run_cli("models show acme/no-such-model", true);
+  const cli_result r = run_cli("models show acme/no-such-model", true);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("no model 'acme/no-such-model'"), std::string::npos) << r.out;
-  const run_result q = run_cli("models --quantized maybe", true);
+  const cli_result q = run_cli("models --quantized maybe", true);
   EXPECT_EQ(q.exit_code, 2);
   EXPECT_NE(q.out.find("true or false"), std::string::npos) << q.out;
 }

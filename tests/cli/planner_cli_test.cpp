@@ -16,27 +16,8 @@ namespace {
 
 using json = nlohmann::json;
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-};
-
-run_result run_cli(const std::string& args) {
-  run_result r;
-  const std::string cmd = std::string(VLLM_MEM_BINARY) + " " + args + " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 std::string api_body(const std::string& path, const json& body) {
-  static const http::router router(cats());
-  return router.handle({"POST", path, body.dump(), "application/json", ""}).body;
+  return api_post(path, body.dump()).body;
 }
 
 TEST(PlannerCli, PlanJsonEqualsTheApi) {

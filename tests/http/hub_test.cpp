@@ -12,19 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 
-json tiny_config() {
-  return {{"architectures", {"Qwen2ForCausalLM"}},
-          {"model_type", "qwen2"},
-          {"hidden_size", 1024},
-          {"intermediate_size", 2816},
-          {"num_hidden_layers", 4},
-          {"num_attention_heads", 16},
-          {"num_key_value_heads", 4},
-          {"vocab_size", 32000},
-          {"max_position_embeddings", 8192},
-          {"tie_word_embeddings", false},
-          {"torch_dtype", "bfloat16"}};
-}
 constexpr std::uint64_t kTinyParams = 110640128;  // hand-checked in hf_config_test.cpp
 
 std::vector<fake_tensor> shard(int first_layer, int layers) {
@@ -65,7 +52,7 @@ void publish(stand_in_hub& hub, const std::string& id, const json& config,
 
 TEST(ModelDir, ShardsGiveTheExactTotalFromTheirHeaders) {
   temp_dir d;
-  write_file(d.path() / "config.json", tiny_config().dump());
+  write_file(d.path() / "config.json", tiny_qwen2_config().dump());
   const auto a = shard(0, 2), b = shard(2, 2);
   write_file(d.path() / "model-00001-of-00002.safetensors", safetensors_bytes(a));
   write_file(d.path() / "model-00002-of-00002.safetensors", safetensors_bytes(b));
@@ -87,7 +74,7 @@ TEST(ModelDir, ShardsGiveTheExactTotalFromTheirHeaders) {
 
 TEST(ModelDir, WithoutAnIndexEverySafetensorsFileCounts) {
   temp_dir d;
-  write_file(d.path() / "config.json", tiny_config().dump());
+  write_file(d.path() / "config.json", tiny_qwen2_config().dump());
   const auto a = shard(0, 4);
   // Layer 4 of a 4-layer model: a multi-token-prediction layer vLLM does not load.
   const auto mtp = shard(4, 1);
@@ -102,7 +89,7 @@ TEST(ModelDir, WithoutAnIndexEverySafetensorsFileCounts) {
 
 TEST(ModelDir, PartialDownloadFallsBackToTheIndexTotal) {
   temp_dir d;
-  write_file(d.path() / "config.json", tiny_config().dump());
+  write_file(d.path() / "config.json", tiny_qwen2_config().dump());
   write_file(d.path() / "model-00001-of-00002.safetensors", safetensors_bytes(shard(0, 2)));
   write_file(
       d.path() / "model.safetensors.index.json",
@@ -121,7 +108,7 @@ TEST(ModelDir, BrokenFoldersAreErrorsNamingTheFile) {
   auto none = hub::read_model_dir(d.path());
   ASSERT_FALSE(none);
   EXPECT_NE(none.err().message.find("config.json"), std::string::npos);
-  write_file(d.path() / "config.json", tiny_config().dump());
+  write_file(d.path() / "config.json", tiny_qwen2_config().dump());
   std::string bad = safetensors_bytes(shard(0, 1));
   bad[0] = '\x7f';  // a header length far beyond the file
   write_file(d.path() / "model.safetensors", bad);
@@ -142,10 +129,10 @@ TEST(Locator, FindsTheHuggingFaceCacheSnapshotOfRefsMain) {
   temp_dir home;
   const fs::path repo = home.path() / "hub" / "models--acme--cached";
   write_file(repo / "refs" / "main", "0123abcd\n");
-  json old = tiny_config();
+  json old = tiny_qwen2_config();
   old["num_hidden_layers"] = 2;
   write_file(repo / "snapshots" / "ffff0000" / "config.json", old.dump());
-  write_file(repo / "snapshots" / "0123abcd" / "config.json", tiny_config().dump());
+  write_file(repo / "snapshots" / "0123abcd" / "config.json", tiny_qwen2_config().dump());
   write_file(repo / "snapshots" / "0123abcd" / "model.safetensors", safetensors_bytes(shard(0, 4)));
   const hub::model_locator loc(options_for(home, "http://127.0.0.1:9"));
   auto m = loc.find_cached("acme/cached");
@@ -180,7 +167,7 @@ TEST(Locator, RejectsIdsThatAreNotHubIds) {
 TEST(Locator, FetchesCachesAndServesOffline) {
   stand_in_hub hub;
   temp_dir home;
-  publish(hub, "acme/some-model", tiny_config());
+  publish(hub, "acme/some-model", tiny_qwen2_config());
   {
     const hub::model_locator loc(options_for(home, hub.endpoint()));
     auto m = loc.locate("acme/some-model");
@@ -215,7 +202,7 @@ TEST(Locator, FetchesCachesAndServesOffline) {
 TEST(Locator, ReadsShardHeadersWithRangeRequests) {
   stand_in_hub hub;
   temp_dir home;
-  publish(hub, "acme/sharded", tiny_config(), std::nullopt);  // the API has no counts
+  publish(hub, "acme/sharded", tiny_qwen2_config(), std::nullopt);  // the API has no counts
   const auto a = shard(0, 2), b = shard(2, 2);
   hub.set_file("/acme/sharded/resolve/main/model-00001-of-00002.safetensors", safetensors_bytes(a));
   hub.set_file("/acme/sharded/resolve/main/model-00002-of-00002.safetensors", safetensors_bytes(b));
@@ -243,7 +230,7 @@ TEST(Locator, ReadsShardHeadersWithRangeRequests) {
 TEST(Locator, SingleFileCheckpointHeader) {
   stand_in_hub hub;
   temp_dir home;
-  publish(hub, "acme/single", tiny_config(), std::nullopt);
+  publish(hub, "acme/single", tiny_qwen2_config(), std::nullopt);
   const auto t = shard(0, 4);
   hub.set_file("/acme/single/resolve/main/model.safetensors", safetensors_bytes(t));
   auto m = hub::model_locator(options_for(home, hub.endpoint())).locate("acme/single");
@@ -256,7 +243,7 @@ TEST(Locator, GatedModelsNeedAToken) {
   stand_in_hub hub;
   temp_dir home;
   stand_in_hub::route cfg;
-  cfg.body = tiny_config().dump();
+  cfg.body = tiny_qwen2_config().dump();
   cfg.required_token = "hf_secret";
   hub.set("/acme/gated/resolve/main/config.json", cfg);
   auto m = hub::model_locator(options_for(home, hub.endpoint())).locate("acme/gated");
@@ -321,7 +308,7 @@ TEST(Locator, RedirectsOnlyWithinTheEndpoint) {
   moved.status = 307;
   moved.headers = {{"Location", "/acme/renamed/resolve/main/config.json"}};
   hub.set("/acme/old-name/resolve/main/config.json", moved);
-  publish(hub, "acme/renamed", tiny_config());
+  publish(hub, "acme/renamed", tiny_qwen2_config());
   const hub::model_locator loc(options_for(home, hub.endpoint()));
   auto m = loc.locate("acme/old-name");
   ASSERT_TRUE(m) << m.err().message;
@@ -341,7 +328,7 @@ TEST(Locator, RedirectsOnlyWithinTheEndpoint) {
 TEST(RouterLookup, ResolvesUnknownModelsThroughTheStandInHub) {
   stand_in_hub hub;
   temp_dir home;
-  publish(hub, "acme/some-model", tiny_config());
+  publish(hub, "acme/some-model", tiny_qwen2_config());
   auto loc = std::make_shared<hub::model_locator>(options_for(home, hub.endpoint()));
   const http::router r(cats(), [loc](std::string_view id) { return loc->locate(id); });
   auto post = [&](const json& body) {
@@ -370,14 +357,14 @@ TEST(RouterLookup, ResolvesUnknownModelsThroughTheStandInHub) {
   EXPECT_EQ(res.status, 404) << res.body;
   EXPECT_EQ(json::parse(res.body)["field"], "model_name");
   stand_in_hub::route gated;
-  gated.body = tiny_config().dump();
+  gated.body = tiny_qwen2_config().dump();
   gated.required_token = "t";
   hub.set("/acme/gated/resolve/main/config.json", gated);
   res = post({{"model_name", "acme/gated"}, {"max_seq_len", 2048}});
   EXPECT_EQ(res.status, 403) << res.body;
   EXPECT_NE(json::parse(res.body)["detail"].get<std::string>().find("HF_TOKEN"), std::string::npos);
   // A config the calculator cannot read: 400 naming the config and the field.
-  json bad = tiny_config();
+  json bad = tiny_qwen2_config();
   bad["num_key_value_heads"] = 5;
   publish(hub, "acme/bad", bad);
   res = post({{"model_name", "acme/bad"}, {"max_seq_len", 2048}});

@@ -13,11 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-const http::router& api() {
-  static const http::router r(cats());
-  return r;
-}
-
 http::response get(const std::string& target) {
   return api().handle({"GET", target, "", "", "application/json"});
 }

@@ -10,11 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-const http::router& api() {
-  static const http::router r(cats());
-  return r;
-}
-
 http::response post(const std::string& path, const std::string& body) {
   return api().handle({"POST", path, body, "application/json", ""});
 }

@@ -9,16 +9,11 @@ namespace {
 
 using json = nlohmann::json;
 
-const http::router& api() {
-  static const http::router r(cats());
-  return r;
-}
-
 http::response post(const std::string& body, const std::string& path = "/estimate-gpu-memory") {
-  return api().handle({"POST", path, body, "application/json", ""});
+  return api_post(path, body);
 }
 
-http::response get(const std::string& path) { return api().handle({"GET", path, "", "", ""}); }
+http::response get(const std::string& path) { return api_get(path); }
 
 json seed_example() {
   return json::parse(R"({

@@ -17,6 +17,20 @@
 namespace vllm_mem::testing {
 namespace {
 
+// A TCP connection to 127.0.0.1:port, or -1.
+int connect_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -37,15 +51,8 @@ class ServerTest : public ::testing::Test {
   // Sends raw bytes on a fresh connection and reads until the peer closes or `timeout_ms`.
   static std::string exchange(const std::string& raw, int timeout_ms = 2000,
                               bool half_close = true) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(server_->port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      return "connect failed";
-    }
+    const int fd = connect_loopback(server_->port());
+    if (fd < 0) return "connect failed";
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::size_t sent = 0;
@@ -195,12 +202,8 @@ TEST(ServerLifecycle, StopEndsIdleKeepAliveConnections) {
   o.port = 0;
   http::server s(r, o);
   ASSERT_EQ(s.start(), "");
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(s.port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = connect_loopback(s.port());
+  ASSERT_GE(fd, 0);
   const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
   char buf[4096];

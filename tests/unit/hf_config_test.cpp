@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "../http/router.hpp"
+#include "hub_support.hpp"
 #include "test_support.hpp"
 #include "vllm_mem/hf_config.hpp"
 #include "vllm_mem/weights.hpp"
@@ -39,24 +40,6 @@ error convert_error(const json& cfg) {
 // ---------------------------------------------------------------------------------------------
 // A Qwen2-style model the database does not hold: parameters and KV bytes checked by hand.
 
-json tiny_qwen2() {
-  return json{{"architectures", {"Qwen2ForCausalLM"}},
-              {"model_type", "qwen2"},
-              {"hidden_size", 1024},
-              {"intermediate_size", 2816},
-              {"num_hidden_layers", 4},
-              {"num_attention_heads", 16},
-              {"num_key_value_heads", 4},
-              {"vocab_size", 32000},
-              {"max_position_embeddings", 8192},
-              {"rope_theta", 1000000.0},
-              {"tie_word_embeddings", false},
-              {"torch_dtype", "bfloat16"},
-              {"use_sliding_window", false},
-              {"sliding_window", 8192},
-              {"max_window_layers", 4}};
-}
-
 // Per layer: q 1024x1024 + bias 1024; k and v 1024x256 + bias 256 each (4 KV heads of 64);
 // o 1024x1024; gated MLP 3 x 1024 x 2816; two RMSNorms of 1024.
 constexpr std::uint64_t kTinyLayer = 1048576 + 1024 + 2 * (262144 + 256) + 1048576 + 8650752 + 2048;
@@ -67,8 +50,9 @@ constexpr std::uint64_t kTinyKvPerToken = 4 * 2 * 4 * 64 * 2;
 
 TEST(HfConfig, QwenStyleModelHasHandCheckedCounts) {
   static_assert(kTinyParams == 110640128);
-  const auto e =
-      run({{"model_name", "acme/tiny-qwen"}, {"max_seq_len", 2048}, {"hf_config", tiny_qwen2()}});
+  const auto e = run({{"model_name", "acme/tiny-qwen"},
+                      {"max_seq_len", 2048},
+                      {"hf_config", tiny_qwen2_config()}});
   EXPECT_EQ(e.model.source, "hf_config");
   EXPECT_EQ(e.params.total, kTinyParams);
   EXPECT_EQ(e.kv_cache_bytes_per_token, kTinyKvPerToken);
@@ -80,7 +64,8 @@ TEST(HfConfig, QwenStyleModelHasHandCheckedCounts) {
 
 TEST(HfConfig, QwenStyleModelThroughTheApi) {
   const http::router r(cats());
-  json body{{"model_name", "acme/tiny-qwen"}, {"max_seq_len", 2048}, {"hf_config", tiny_qwen2()}};
+  json body{
+      {"model_name", "acme/tiny-qwen"}, {"max_seq_len", 2048}, {"hf_config", tiny_qwen2_config()}};
   const std::string text = body.dump();
   const auto res = r.handle({"POST", "/estimate-gpu-memory", text, "application/json", ""});
   ASSERT_EQ(res.status, 200) << res.body;
@@ -95,7 +80,7 @@ TEST(HfConfig, QwenStyleModelThroughTheApi) {
 
 TEST(HfConfig, ErrorsGoThroughTheApiAs400NamingTheField) {
   const http::router r(cats());
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg["num_key_value_heads"] = 5;
   json body{{"model_name", "acme/tiny-qwen"}, {"max_seq_len", 2048}, {"hf_config", cfg}};
   const std::string text = body.dump();
@@ -297,7 +282,7 @@ TEST(HfConfig, MptReadsAttnConfigKvHeads) {
 }
 
 TEST(HfConfig, RopeScalingSetsTheDefaultMaxModelLen) {
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg["max_position_embeddings"] = 32768;
   cfg["rope_scaling"] = {
       {"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}};
@@ -338,7 +323,7 @@ TEST(HfConfig, SlidingWindowLayouts) {
   EXPECT_EQ(m.sliding_window, 4096U);
   EXPECT_EQ(m.num_sliding_layers(), 32U);
   // layer_types with every third layer full.
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg["model_type"] = "cohere2";
   cfg["num_hidden_layers"] = 6;
   cfg["sliding_window"] = 512;
@@ -356,7 +341,7 @@ TEST(HfConfig, SlidingWindowLayouts) {
   cfg["layer_types"] = {"full_attention"};
   EXPECT_EQ(convert_error(cfg).field, "hf_config.layer_types");
   // Qwen with use_sliding_window on from layer 2 of 4: not expressible.
-  json q = tiny_qwen2();
+  json q = tiny_qwen2_config();
   q["use_sliding_window"] = true;
   q["max_window_layers"] = 2;
   EXPECT_EQ(convert_error(q).field, "hf_config.max_window_layers");
@@ -405,21 +390,21 @@ TEST(HfConfig, GenericFallbackNeedsEverySize) {
 }
 
 TEST(HfConfig, BrokenConfigsNameTheField) {
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg.erase("num_hidden_layers");
   EXPECT_EQ(convert_error(cfg).field, "hf_config.num_hidden_layers");  // required at top level
-  cfg = tiny_qwen2();
+  cfg = tiny_qwen2_config();
   cfg["hidden_size"] = "1024";
   const error t = convert_error(cfg);
   EXPECT_EQ(t.field, "hf_config.hidden_size");
   EXPECT_NE(t.message.find("integer"), std::string::npos);
-  cfg = tiny_qwen2();
+  cfg = tiny_qwen2_config();
   cfg["num_attention_heads"] = 10;  // 1024 / 10 is no whole head size
   EXPECT_EQ(convert_error(cfg).field, "hf_config.head_dim");
-  cfg = tiny_qwen2();
+  cfg = tiny_qwen2_config();
   cfg.erase("model_type");
   EXPECT_EQ(convert_error(cfg).field, "hf_config.model_type");
-  cfg = tiny_qwen2();
+  cfg = tiny_qwen2_config();
   cfg["num_hidden_layers"] = 100000;
   EXPECT_EQ(convert_error(cfg).field, "hf_config.num_hidden_layers");
   json moe = json::parse(kRealConfigs[2].config);
@@ -438,7 +423,7 @@ TEST(HfConfig, BrokenConfigsNameTheField) {
 // quantization_config
 
 quant_spec quant_of(const json& qc) {
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg["quantization_config"] = qc;
   return convert(cfg).quantization;
 }
@@ -510,7 +495,7 @@ TEST(HfConfig, QuantizationConfigs) {
 }
 
 TEST(HfConfig, QuantizationErrorsNameTheField) {
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg["quantization_config"] = {{"quant_method", "hqq"}};
   error e = convert_error(cfg);
   EXPECT_EQ(e.code, error_code::unsupported);
@@ -530,12 +515,13 @@ TEST(HfConfig, QuantizationErrorsNameTheField) {
 
 TEST(HfConfig, CheckpointQuantizationSetsTheWeights) {
   // An AWQ checkpoint holds about a quarter of the float16 bytes in its linear layers.
-  json cfg = tiny_qwen2();
+  json cfg = tiny_qwen2_config();
   cfg["quantization_config"] = {{"quant_method", "awq"}, {"bits", 4}, {"group_size", 128}};
   const auto q =
       run({{"model_name", "acme/tiny-qwen-awq"}, {"max_seq_len", 2048}, {"hf_config", cfg}});
-  const auto f =
-      run({{"model_name", "acme/tiny-qwen"}, {"max_seq_len", 2048}, {"hf_config", tiny_qwen2()}});
+  const auto f = run({{"model_name", "acme/tiny-qwen"},
+                      {"max_seq_len", 2048},
+                      {"hf_config", tiny_qwen2_config()}});
   EXPECT_LT(q.bytes.model_params, f.bytes.model_params);
   EXPECT_EQ(q.model.arch.quantization.method, quant_method::awq);
 }

@@ -1,8 +1,9 @@
 // ui_test.mjs — the page at /ui in a real headless browser (Debian's chromium driven by
 // playwright-core from web/node_modules). It starts `vllm-mem serve` on a free loopback port,
 // changes the model and the context like a person would, and checks that the numbers and the
-// verdict on the page equal the API's for the same inputs, that no request leaves 127.0.0.1,
-// and that the console stays free of errors.
+// verdict on the page equal the API's for the same inputs, the chart the one /sweep call's and
+// the ranked options POST /plan's, that a pasted config.json works, that no request leaves
+// 127.0.0.1, that the console stays free of errors and that a phone never scrolls sideways.
 //
 // Usage: node tests/web/ui_test.mjs --binary build/vllm-mem [--screenshot out.png]
 // Exits 77 (CTest: skipped) when chromium or playwright-core is missing, unless CI is set.
@@ -30,7 +31,7 @@ if (!chromium || !existsSync(CHROMIUM)) {
 }
 
 let server, browser, base, profile;
-const requests = [];
+const requests = []; // URLs of every page's requests
 const consoleErrors = [];
 
 function startServer() {
@@ -71,7 +72,11 @@ after(async () => {
 async function newPage(width = 1280, height = 900, expect400 = false) {
   const page = await browser.newPage();
   await page.setViewportSize({ width, height });
-  page.on('request', (r) => requests.push(r.url()));
+  page.posts = {}; // POSTs of this page by path, e.g. {'/sweep': 2}
+  page.on('request', (r) => {
+    requests.push(r.url());
+    if (r.method() === 'POST') { const path = new URL(r.url()).pathname; page.posts[path] = (page.posts[path] || 0) + 1; }
+  });
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     if (expect400 && m.text().includes('the server responded with a status of 400')) return;
@@ -92,6 +97,16 @@ const body = (s) => ({
   model_name: s.model, max_seq_len: s.len, max_model_len: s.len, gpu: s.gpu, tensor_parallel_size: s.n ?? 1,
   dtype: 'auto', kv_cache_dtype: 'auto', gpu_memory_utilization: 0.9, vllm_version: s.v,
 });
+
+// The /plan body the page sends for the same inputs (web/src/main.js planBody): the estimate's
+// fields less the GPU setup, plus the planner's.
+function planBody(s, extra = {}) {
+  const { gpu, tensor_parallel_size, ...p } = body(s);
+  return { ...p, max_gpus: 8, precision_trades: true, ...extra };
+}
+
+// The page's sweep: the estimate's body with vLLM's max_num_seqs as the batch.
+const sweepBody = (s, a) => ({ ...body(s), max_batch_size: a.vllm_startup.max_num_seqs });
 
 // Waits until the run for the URL's state has rendered its final figures.
 async function settled(page, urlPart) {
@@ -119,7 +134,57 @@ async function expectPageEquals(page, a) {
   }
   assert.equal(await text(page, 'total_max_memory_gb'), `${a.total_max_memory_gb.toFixed(2)} GB`);
   assert.equal(await text(page, 'recommended_memory_gb'), `${a.recommended_memory_gb.toFixed(2)} GB`);
+  assert.ok(await page.locator('#budget .bar').isVisible(), 'the memory bar is shown');
   assert.equal(await page.locator('#command code').innerText(), `vllm serve ${a.model_name} ${v.vllm_args}`);
+}
+
+// The ranked options on the page, against POST /plan's for the same request.
+async function expectPlanEquals(page, p) {
+  const shown = await page.locator('#plan li.option').evaluateAll((cards) => cards.map((c) => ({
+    gpu: c.dataset.gpu, num_gpus: Number(c.dataset.numGpus),
+    fits: c.querySelector('[data-field=fits]').textContent,
+    trade: c.querySelector('[data-field=trades_precision]')?.textContent ?? null,
+    cost: c.querySelector('[data-field=cost]').textContent,
+    kv: c.querySelector('[data-field=kv_cache_tokens]').textContent,
+    command: c.querySelector('.command code').textContent,
+  })));
+  assert.ok(p.options.length > 0);
+  assert.equal(shown.length, p.options.length, 'one card per option');
+  p.options.forEach((o, i) => {
+    const s = shown[i];
+    assert.equal(s.gpu, o.gpu, `option ${i + 1}: gpu`);
+    assert.equal(s.num_gpus, o.num_gpus, `option ${i + 1}: num_gpus`);
+    assert.equal(s.fits, o.fits ? 'Fits' : 'Does not fit', `option ${i + 1}: fits`);
+    assert.equal(s.trade, o.trades_precision ? `Trades precision: ${o.trades_precision}` : null, `option ${i + 1}: trades_precision`);
+    assert.equal(s.cost, o.hourly_cost_usd == null ? 'no price in the catalog'
+      : `$${o.hourly_cost_usd.toLocaleString('en-US', { minimumFractionDigits: 2 })} per hour · $${o.monthly_cost_usd.toLocaleString('en-US', { minimumFractionDigits: 2 })} per month`, `option ${i + 1}: cost`);
+    assert.equal(num(s.kv), o.kv_cache_tokens, `option ${i + 1}: kv_cache_tokens`);
+    assert.equal(s.command, o.vllm_command, `option ${i + 1}: vllm_command`);
+  });
+  assert.equal(await text(page, 'summary'), p.summary);
+}
+
+// The chart's table and boundaries, against POST /sweep's for the same request.
+async function expectChartEquals(page, sw) {
+  const rows = await page.locator('#chart-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.equal(rows.length, sw.context.length, 'one row per sweep point');
+  sw.context.forEach((pt, i) => {
+    assert.equal(num(rows[i][0]), pt.max_model_len);
+    assert.equal(rows[i][1], pt.starts ? 'yes' : 'no', `starts at ${pt.max_model_len}`);
+    assert.equal(rows[i][2], pt.fits ? 'yes' : 'no', `fits at ${pt.max_model_len}`);
+    if (pt.kv_cache_tokens != null) assert.equal(num(rows[i][3]), pt.kv_cache_tokens);
+  });
+  assert.equal(await text(page, 'fit_len'), sw.max_model_len_fit ? `${sw.max_model_len_fit.toLocaleString('en-US')} tokens` : 'none');
+  const starts = sw.setup.vllm_startup.max_model_len_fit;
+  assert.equal(await text(page, 'start_len'), starts ? `${starts.toLocaleString('en-US')} tokens` : 'none');
+}
+
+// Nothing wider than the screen: neither the page nor any planner card.
+async function expectNoSideScroll(page) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width + 1, `no horizontal scroll at ${width} px (the page is ${scroll} px wide)`);
+  const wide = await page.locator('#plan li.option, #results section').evaluateAll((els) => els.filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).length);
+  assert.equal(wide, 0, 'every section and option card inside the screen');
 }
 
 test('the calculator at /ui shows the API numbers, follows the inputs and keeps its state in the URL', async () => {
@@ -137,7 +202,13 @@ test('the calculator at /ui shows the API numbers, follows the inputs and keeps 
   const l4 = gpus.find((g) => g.id === 'L4');
   assert.equal(await text(page, 'cost'), `$${l4.cheapest_usd_per_gpu_hour.toFixed(2)} per hour · $${(l4.cheapest_usd_per_gpu_hour * 730).toFixed(2)} per month (730 h)`);
   assert.ok(await page.locator('#chart canvas').count() > 0, 'the context chart is drawn');
-  assert.ok(await page.locator('#chart-table tbody tr').count() >= 5, 'the chart has a handful of points');
+  const s0 = { model: 'meta-llama/Llama-3.1-8B-Instruct', len: 8192, gpu: 'L4', v: version };
+  const sw0 = await api('/sweep', sweepBody(s0, first));
+  assert.ok(sw0.context.length >= 5, 'the chart has a handful of points');
+  await expectChartEquals(page, sw0);
+  await expectPlanEquals(page, await api('/plan', planBody(s0)));
+  // One request each: the chart's data come from one /sweep, not from a run of estimates.
+  assert.deepEqual(page.posts, { '/estimate-gpu-memory': 1, '/sweep': 1, '/plan': 1 });
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
 
   // Search as you type offers database entries.
@@ -149,10 +220,13 @@ test('the calculator at /ui shows the API numbers, follows the inputs and keeps 
   await page.locator('#model').press('Enter');
   await settled(page, 'model=Qwen');
   await expectPageEquals(page, await api('/estimate-gpu-memory', body({ model: 'Qwen/Qwen3-8B', len: 8192, gpu: 'L4', v: version })));
+  const before = { ...page.posts };
   await page.locator('#len').fill('32768');
   await settled(page, 'len=32768');
+  for (const path of ['/estimate-gpu-memory', '/sweep', '/plan']) assert.equal(page.posts[path] - before[path], 1, `one ${path} for one change`);
   const qwen32k = await api('/estimate-gpu-memory', body({ model: 'Qwen/Qwen3-8B', len: 32768, gpu: 'L4', v: version }));
   await expectPageEquals(page, qwen32k);
+  await expectChartEquals(page, await api('/sweep', sweepBody({ model: 'Qwen/Qwen3-8B', len: 32768, gpu: 'L4', v: version }, qwen32k)));
   assert.match(await page.locator('#model-info').innerText(), /Qwen\/Qwen3-8B/);
 
   // A context that does not fit: the verdict says so, and its suggestion makes it fit.
@@ -180,6 +254,12 @@ test('the calculator at /ui shows the API numbers, follows the inputs and keeps 
   assert.equal(big.vllm_startup.limiting_factor, 'weights');
   await expectPageEquals(page, big);
   assert.equal(await page.locator('[data-field="over"]').count(), 1, 'the bar shows the memory over the GPU');
+  const sBig = { model: 'meta-llama/Llama-3.3-70B-Instruct', len: fit, gpu: 'A100-40GB', n: 2, v: version };
+  await expectChartEquals(page, await api('/sweep', sweepBody(sBig, big)));
+  const bigPlan = await api('/plan', planBody(sBig));
+  await expectPlanEquals(page, bigPlan);
+  assert.ok(bigPlan.options.some((o) => o.trades_precision), 'the 70B plan offers a precision trade');
+  assert.ok(await page.locator('#plan .tag.trade').count() > 0, 'precision trades are marked');
 
   // The link reproduces the page.
   const link = page.url();
@@ -190,12 +270,78 @@ test('the calculator at /ui shows the API numbers, follows the inputs and keeps 
   assert.equal(await again.locator('#len').inputValue(), String(fit));
   await expectPageEquals(again, big);
 
-  // Phone width: nothing wider than the screen.
-  assert.ok(await again.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scroll at 375 px');
+  // Phone width: the planner's options are there, and nothing is wider than the screen.
+  assert.ok(Object.keys(root.endpoints).includes('POST /plan'));
+  await expectPlanEquals(again, bigPlan);
+  await expectNoSideScroll(again);
+  await again.locator('#chart-table, #plan .more').evaluateAll((els) => els.forEach((e) => { e.closest('details').open = true; }));
+  await expectNoSideScroll(again);
+});
 
-  // The planner section: its table when the server has POST /plan, a note otherwise.
-  if (Object.keys(root.endpoints).includes('POST /plan')) assert.ok(await again.locator('#plan tbody tr').count() > 0);
-  else assert.match(await again.locator('#plan').innerText(), /no planner/);
+test('the planner follows its inputs, and an option shows its setup on the page', async () => {
+  const version = (await api('/')).example_request_with_gpu.vllm_version;
+  const page = await newPage(375, 800);
+  await page.goto(`${base}/ui?model=Qwen%2FQwen3-8B&len=16384`);
+  await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30000 });
+  const s = { model: 'Qwen/Qwen3-8B', len: 16384, gpu: 'L4', v: version };
+  await expectPlanEquals(page, await api('/plan', planBody(s)));
+  await expectNoSideScroll(page);
+
+  // Only the GPU type above, at your own price, at most 4 of them, no precision trades.
+  await page.locator('#over').selectOption('type');
+  await page.locator('#maxg').selectOption('4');
+  await page.locator('#trades').selectOption('no');
+  await page.locator('#price').fill('0.5');
+  await settled(page, 'price=0.5');
+  const own = await api('/plan', planBody(s, { gpus: ['L4'], max_gpus: 4, precision_trades: false, prices: { L4: 0.5 } }));
+  await expectPlanEquals(page, own);
+  assert.equal(own.options[0].gpu, 'L4');
+  assert.equal(own.options[0].hourly_cost_usd, 0.5 * own.options[0].num_gpus);
+  assert.match(await text(page, 'cost'), /^\$0\.50 per hour/);
+
+  // "Show this setup above" on the first option that is not the current setup.
+  await page.locator('#over').selectOption('all');
+  await page.locator('#price').fill('');
+  await page.waitForFunction(() => !/price=|over=/.test(location.search) && document.body.dataset.state === 'done', null, { timeout: 30000 });
+  const p = await api('/plan', planBody(s, { max_gpus: 4, precision_trades: false }));
+  await expectPlanEquals(page, p);
+  const i = p.options.findIndex((o) => o.gpu !== 'L4' && o.pipeline_parallel_size === 1 && [1, 2, 4, 8, 16].includes(o.tensor_parallel_size));
+  assert.ok(i >= 0);
+  const o = p.options[i];
+  await page.getByRole('button', { name: `Show this setup above: option ${i + 1}` }).click();
+  await settled(page, `gpu=${o.gpu}`);
+  assert.equal(await page.locator('#n').inputValue(), String(o.tensor_parallel_size));
+  const shown = await api('/estimate-gpu-memory', body({ ...s, gpu: o.gpu, n: o.tensor_parallel_size }));
+  await expectPageEquals(page, shown);
+  assert.deepEqual(shown.vllm_startup, o.vllm_startup, "the page shows the option's own figures");
+});
+
+test('a pasted config.json of a model outside the database is sent as hf_config', async () => {
+  const version = (await api('/')).example_request_with_gpu.vllm_version;
+  const name = 'example-org/Tiny-Qwen2-1B-test';
+  const known = await api(`/known-architectures?q=${encodeURIComponent('Tiny-Qwen2')}`);
+  assert.deepEqual(Object.keys(known), [], 'the database does not hold the model');
+  const config = {
+    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: 20,
+    num_attention_heads: 16, num_key_value_heads: 4, vocab_size: 64000, max_position_embeddings: 16384, rope_theta: 1000000.0,
+    rms_norm_eps: 1e-6, tie_word_embeddings: false, torch_dtype: 'bfloat16', use_sliding_window: false,
+  };
+  const page = await newPage();
+  await page.goto(`${base}/ui`);
+  await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30000 });
+  await page.locator('summary', { hasText: 'Paste a config.json' }).click();
+  await page.locator('#hf_config').fill(JSON.stringify(config, null, 2));
+  await page.locator('#model').fill(name);
+  await page.locator('#model').press('Enter');
+  await settled(page, 'model=example-org');
+  const s = { model: name, len: 8192, gpu: 'L4', v: version };
+  const a = await api('/estimate-gpu-memory', { ...body(s), hf_config: config });
+  assert.equal(a.model_source, 'hf_config');
+  await expectPageEquals(page, a);
+  assert.match(await page.locator('#model-info').innerText(), /hf_config/);
+  await expectChartEquals(page, await api('/sweep', { ...sweepBody(s, a), hf_config: config }));
+  await expectPlanEquals(page, await api('/plan', planBody(s, { hf_config: config })));
+  assert.doesNotMatch(page.url(), /hf_config|Qwen2ForCausalLM/, 'the config is not part of the link');
 });
 
 test('every input has a label, the page is keyboard reachable and shows the API\'s errors', async () => {
@@ -205,6 +351,8 @@ test('every input has a label, the page is keyboard reachable and shows the API\
   const unlabeled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
     .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim())).map((e) => e.id || e.outerHTML));
   assert.deepEqual(unlabeled, []);
+  const ids = await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id));
+  assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'ids are unique');
   await page.keyboard.press('Tab');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'model');

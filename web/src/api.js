@@ -1,14 +1,13 @@
 // api.js — every call the page makes to the server, and nothing else. Endpoint names live
-// here only, so wiring a renamed or new endpoint (the planner's /plan, a context sweep) is a
-// one-line change. All URLs are relative: the page talks to the origin that served it.
+// here only. All URLs are relative: the page talks to the origin that served it.
 
 const ENDPOINTS = {
   root: '/',
   estimate: '/estimate-gpu-memory',
   models: '/known-architectures',
   gpus: '/gpus',
-  plan: '/plan', // issue 6's planner: used only when GET / lists it
-  sweep: null, // issue 6's context sweep, e.g. '/sweep': until set, the page sweeps by estimates
+  plan: '/plan',
+  sweep: '/sweep',
 };
 
 // Answers the parsed JSON, or throws an Error carrying the API's {"detail", "field"}.
@@ -22,40 +21,39 @@ async function call(path, body) {
   return json;
 }
 
-let endpointList = null; // the keys of GET /'s "endpoints", e.g. "POST /plan"
-async function has(method, path) {
-  endpointList ??= call(ENDPOINTS.root).then((r) => Object.keys(r.endpoints || {}), () => []);
-  return (await endpointList).includes(`${method} ${path}`);
-}
-
 export const rootInfo = () => call(ENDPOINTS.root);
 export const gpus = () => call(ENDPOINTS.gpus).then((r) => r.gpus);
 export const searchModels = (q) => call(`${ENDPOINTS.models}?q=${encodeURIComponent(q)}`);
 export const estimate = (body) => call(ENDPOINTS.estimate, body);
+// The planner's ranked options: {"options": [...], "summary", "suggestions", ...}.
+export const plan = (body) => call(ENDPOINTS.plan, body);
 
-// The planner's ranked options ({"options": [...]}) or null when this server has no planner.
-export async function plan(body) {
-  if (!(await has('POST', ENDPOINTS.plan))) return null;
-  return call(ENDPOINTS.plan, body);
-}
-
-// Memory per GPU against context length for `body`'s deployment, as arrays:
-// {max_model_len: [tokens], need_all_gib: [GiB], need_one_gib: [GiB]} where need_all is the
-// memory to hold max_num_seqs sequences of that length and need_one a single one.
-export async function sweep(body, lengths) {
-  if (ENDPOINTS.sweep && (await has('POST', ENDPOINTS.sweep)))
-    return call(ENDPOINTS.sweep, { ...body, max_model_len_values: lengths });
-  const answers = await Promise.all(lengths.map((len) =>
-    estimate({ ...body, max_seq_len: len, max_model_len: len }).catch(() => null)));
-  const out = { max_model_len: [], need_all_gib: [], need_one_gib: [] };
-  answers.forEach((a, i) => {
-    if (!a || !a.vllm_startup) return;
-    const v = a.vllm_startup;
-    const fixed = v.weights_gib + v.activation_peak_gib + v.non_torch_gib + (v.cuda_graph_in_budget ? v.cuda_graph_gib : 0);
-    const kvAll = a.components_bytes.max_kv_cache / 2 ** 30; // max_num_seqs x length, this GPU
-    out.max_model_len.push(lengths[i]);
-    out.need_all_gib.push(fixed + kvAll);
-    out.need_one_gib.push(fixed + kvAll / v.max_num_seqs);
-  });
-  return out;
+// One /sweep call for `body`'s setup (estimate fields with max_batch_size = vLLM's max_num_seqs),
+// mapped to the chart's arrays over max_model_len. need_all_gib / need_one_gib: memory per GPU
+// to hold all max_num_seqs sequences / one sequence of that length (weights, activation peak,
+// non-torch memory and in-budget CUDA graphs, plus the KV cache they need; null where the
+// length breaks a rule). fit_len: the longest context whose KV cache holds all sequences
+// (null: none); start_len: the longest that starts (vLLM's own estimate).
+export async function sweep(body) {
+  const r = await call(ENDPOINTS.sweep, body);
+  const v = r.setup.vllm_startup;
+  const other = v.non_torch_gib + (v.cuda_graph_in_budget ? v.cuda_graph_gib : 0);
+  const need = (p, seqs) => (p.kv_needed_gib == null ? null : p.weights_gib + p.activation_peak_gib + other + (p.kv_needed_gib * seqs) / v.max_num_seqs);
+  const col = (f) => r.context.map(f);
+  return {
+    max_model_len: col((p) => p.max_model_len),
+    need_all_gib: col((p) => need(p, v.max_num_seqs)),
+    need_one_gib: col((p) => need(p, 1)),
+    starts: col((p) => p.starts),
+    fits: col((p) => p.fits),
+    kv_cache_tokens: col((p) => p.kv_cache_tokens ?? null),
+    max_concurrency: col((p) => p.max_concurrency ?? null),
+    fit_len: r.max_model_len_fit,
+    start_len: v.max_model_len_fit || null,
+    chosen_len: v.max_model_len,
+    max_num_seqs: v.max_num_seqs,
+    budget_gib: v.requested_memory_gib,
+    total_gib: v.total_gpu_memory_gib,
+    utilization: v.gpu_memory_utilization,
+  };
 }

@@ -1,4 +1,5 @@
-// chart.js — memory per GPU against max model length (uPlot), with the GPU's limits drawn.
+// chart.js — memory per GPU against max model length (uPlot), from one /sweep (api.sweep): the
+// GPU's memory and vLLM's budget as horizontal lines, the fit boundaries as vertical ones.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { el, fmt } from './view.js';
@@ -7,17 +8,19 @@ let plot = null;
 let observer = null;
 
 const size = (box) => ({ width: Math.max(280, box.clientWidth), height: box.clientWidth < 500 ? 240 : 300 });
-const shortTokens = (t) => (t == null ? null : t >= 1024 ? `${t / 1024}k` : String(t)); // null: a tick uPlot hides
+const shortTokens = (t) => (t == null ? null : t >= 1024 ? `${+(t / 1024).toFixed(1)}k` : String(t)); // null: a tick uPlot hides
+const yesNo = (b) => (b == null ? '–' : b ? 'yes' : 'no');
 
-// sw: the sweep's arrays; v: the current answer's vllm_startup (limits and the chosen length).
-export function renderChart(box, table, sw, v) {
+// c: api.sweep's arrays and limits; note: the <p> that names the vertical lines.
+export function renderChart(box, table, note, c) {
   plot?.destroy();
   observer?.disconnect();
-  const xs = sw.max_model_len;
-  const budget = xs.map(() => v.requested_memory_gib);
-  const T = v.total_gpu_memory_gib;
-  const total = xs.map(() => T);
+  const xs = c.max_model_len;
+  const T = c.total_gib;
+  const n = fmt.int(c.max_num_seqs);
   const line = (label, stroke, dash) => ({ label, stroke, width: 2, dash, points: { show: !dash }, value: (u, y) => (y == null ? '–' : fmt.gib(y)) });
+  // [tokens, colour, dash]: the chosen length, the longest that starts, the longest holding all.
+  const verticals = [[c.chosen_len, '#57606a', [1, 3]], [c.start_len, '#137a4b', [6, 4]], [c.fit_len, '#0b5cad', []]];
   const opts = {
     ...size(box),
     // Up to 2.5 x the GPU's memory: enough to see where each curve crosses the limits.
@@ -29,33 +32,47 @@ export function renderChart(box, table, sw, v) {
     ],
     series: [
       { label: 'max model length', value: (u, x) => (x == null ? '–' : fmt.tokens(x)) },
-      line(`${fmt.int(v.max_num_seqs)} sequences`, '#0b5cad'),
+      line(`${n} sequences`, '#0b5cad'),
       line('1 sequence', '#137a4b'),
-      line(`vLLM budget (× ${v.gpu_memory_utilization})`, '#b35900', [6, 4]),
+      line(`vLLM budget (× ${c.utilization})`, '#b35900', [6, 4]),
       line('GPU memory', '#b3261e', [2, 3]),
     ],
     hooks: {
-      draw: [(u) => { // the chosen max model length
-        const x = Math.round(u.valToPos(v.max_model_len, 'x', true));
-        u.ctx.save();
-        u.ctx.strokeStyle = '#57606a';
-        u.ctx.setLineDash([1, 3]);
-        u.ctx.beginPath();
-        u.ctx.moveTo(x, u.bbox.top);
-        u.ctx.lineTo(x, u.bbox.top + u.bbox.height);
-        u.ctx.stroke();
-        u.ctx.restore();
+      draw: [(u) => {
+        for (const [tokens, colour, dash] of verticals) {
+          if (!tokens || tokens < xs[0] || tokens > xs[xs.length - 1]) continue;
+          const x = Math.round(u.valToPos(tokens, 'x', true));
+          u.ctx.save();
+          u.ctx.strokeStyle = colour;
+          u.ctx.lineWidth = 2;
+          u.ctx.setLineDash(dash);
+          u.ctx.beginPath();
+          u.ctx.moveTo(x, u.bbox.top);
+          u.ctx.lineTo(x, u.bbox.top + u.bbox.height);
+          u.ctx.stroke();
+          u.ctx.restore();
+        }
       }],
     },
   };
-  plot = new uPlot(opts, [xs, sw.need_all_gib, sw.need_one_gib, budget, total], box);
+  plot = new uPlot(opts, [xs, c.need_all_gib, c.need_one_gib, xs.map(() => c.budget_gib), xs.map(() => T)], box);
   observer = new ResizeObserver(() => plot.setSize(size(box)));
   observer.observe(box);
+  note.replaceChildren(
+    `Vertical lines: the chosen length, ${fmt.tokens(c.chosen_len)} (grey, dotted); the longest context that starts, `,
+    el('strong', { 'data-field': 'start_len', text: c.start_len ? fmt.tokens(c.start_len) : 'none' }),
+    ` (green, dashed); the longest whose KV cache holds all ${n} sequences at once, `,
+    el('strong', { 'data-field': 'fit_len', text: c.fit_len ? fmt.tokens(c.fit_len) : 'none' }),
+    ' (blue).');
   // The same numbers as a table, for screen readers and for copying.
+  const head = ['max model length', 'starts', `holds ${n}`, 'KV cache', 'concurrency', `${n} sequences`, '1 sequence'];
   table.replaceChildren(
-    el('thead', {}, el('tr', {}, ...['max model length', `${fmt.int(v.max_num_seqs)} sequences`, '1 sequence'].map((h) => el('th', { scope: 'col', text: h })))),
+    el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, ...xs.map((x, i) => el('tr', {},
       el('td', { class: 'num', text: fmt.tokens(x) }),
-      el('td', { class: 'num', text: fmt.gib(sw.need_all_gib[i]) }),
-      el('td', { class: 'num', text: fmt.gib(sw.need_one_gib[i]) })))));
+      el('td', { text: yesNo(c.starts[i]) }),
+      el('td', { text: yesNo(c.fits[i]) }),
+      el('td', { class: 'num', text: c.kv_cache_tokens[i] == null ? '–' : fmt.tokens(c.kv_cache_tokens[i]) }),
+      el('td', { class: 'num', text: c.max_concurrency[i] == null ? '–' : `${c.max_concurrency[i].toFixed(2)} ×` }),
+      ...[c.need_all_gib[i], c.need_one_gib[i]].map((g) => el('td', { class: 'num', text: g == null ? '–' : fmt.gib(g) }))))));
 }

@@ -5,7 +5,10 @@ import * as api from './api.js';
 import { renderChart } from './chart.js';
 import { command, el, fmt, renderBudget, renderFigures, renderPlan, renderVerdict } from './view.js';
 
-const DEFAULTS = { model: 'meta-llama/Llama-3.1-8B-Instruct', gpu: 'L4', n: '1', dtype: 'auto', q: '', kv: 'auto', len: '8192', seqs: '', util: '0.9', v: '' };
+const DEFAULTS = {
+  model: 'meta-llama/Llama-3.1-8B-Instruct', gpu: 'L4', n: '1', dtype: 'auto', q: '', kv: 'auto', len: '8192', seqs: '', util: '0.9', v: '',
+  over: 'all', maxg: '8', maxusd: '', price: '', trades: 'yes', // the planner's
+};
 const $ = (id) => document.getElementById(id);
 const fields = Object.keys(DEFAULTS);
 let gpuList = [];
@@ -35,6 +38,20 @@ function requestBody(s) {
   return body;
 }
 
+// The /plan request: the estimate's fields less the GPU setup, which the planner chooses, plus
+// the planner's own (tests/web/ui_test.mjs builds the same body to compare).
+function planBody(s, body) {
+  const { gpu, tensor_parallel_size, max_batch_size, ...p } = body;
+  // The workload is the context and, when asked for, the batch; vLLM's default max_num_seqs
+  // is not a requirement (without it an option fits when vLLM starts, as in the verdict).
+  if (s.seqs) p.max_batch_size = max_batch_size;
+  Object.assign(p, { max_gpus: Number(s.maxg), precision_trades: s.trades === 'yes' });
+  if (s.over === 'type') p.gpus = [gpu];
+  if (s.maxusd) p.budget_usd_per_hour = Number(s.maxusd);
+  if (s.price) p.prices = { [gpu]: Number(s.price) };
+  return p;
+}
+
 // Sliders are log2 views of the number inputs next to them.
 function syncRanges() {
   $('len-range').value = Math.log2(Number($('len').value) || 8192);
@@ -45,21 +62,23 @@ function bindRange(range, input, toValue) {
   $(range).addEventListener('input', () => { $(input).value = toValue(Number($(range).value)); schedule(); });
 }
 
-function contextLengths(a) {
-  const top = Math.min(2 ** 20, Math.max(a.architecture_used.max_position_embeddings || 131072, a.vllm_startup.max_model_len));
-  const xs = [];
-  for (let x = 1024; x <= top; x *= 2) xs.push(x);
-  const step = Math.ceil(xs.length / 9); // a handful of points, always including the top
-  return xs.filter((x, i) => (xs.length - 1 - i) % step === 0);
+// The input behind an API error's "field" (prices.<gpu>: the price input) gets aria-invalid.
+const INPUT_OF = {
+  model_name: 'model', gpu: 'gpu', max_seq_len: 'len', max_model_len: 'len', max_batch_size: 'seqs', gpu_memory_utilization: 'util', vllm_version: 'v',
+  tensor_parallel_size: 'n', kv_cache_dtype: 'kv', dtype: 'dtype', quantization: 'q', hf_config: 'hf_config', budget_usd_per_hour: 'maxusd', max_gpus: 'maxg',
+};
+function markInvalid(field = '') {
+  for (const k of [...fields, 'hf_config']) $(k).removeAttribute('aria-invalid');
+  const bad = field.startsWith('prices.') ? 'price' : INPUT_OF[field.split(/[.[]/)[0]];
+  if (bad) $(bad).setAttribute('aria-invalid', 'true');
 }
+const message = (e) => e.message + (e.field ? ` (field: ${e.field})` : '');
 
 function showError(e) {
   const v = $('verdict');
   v.className = 'verdict bad';
-  v.replaceChildren(el('h2', { text: 'No answer' }), el('p', { class: 'error', 'data-field': 'error', text: e.message + (e.field ? ` (field: ${e.field})` : '') }));
-  for (const k of fields) $(k).removeAttribute('aria-invalid');
-  const bad = { model_name: 'model', gpu: 'gpu', max_seq_len: 'len', max_model_len: 'len', max_batch_size: 'seqs', gpu_memory_utilization: 'util', vllm_version: 'v', tensor_parallel_size: 'n', kv_cache_dtype: 'kv', dtype: 'dtype', quantization: 'q' }[e.field];
-  if (bad) $(bad).setAttribute('aria-invalid', 'true');
+  v.replaceChildren(el('h2', { text: 'No answer' }), el('p', { class: 'error', 'data-field': 'error', text: message(e) }));
+  markInvalid(e.field);
 }
 
 async function run() {
@@ -73,29 +92,43 @@ async function run() {
     body = requestBody(s);
     const a = await api.estimate(body);
     if (id !== runId) return;
-    for (const k of fields) $(k).removeAttribute('aria-invalid');
+    markInvalid();
     const v = a.vllm_startup;
     const gpu = gpuList.find((g) => g.id === s.gpu);
-    renderVerdict($('verdict'), a, s, (patch) => { writeForm({ ...readForm(), ...patch }); run(); });
+    renderVerdict($('verdict'), a, s, apply);
     renderBudget($('budget'), v);
     renderFigures($('figures'), a, s, gpu);
     $('model-info').textContent = `${a.resolved_model_id || a.model_name} · ${a.model_source}${a.model_match ? ` (${a.model_match})` : ''} · ${(a.parameters.total / 1e9).toFixed(2)} billion parameters`;
     $('command').replaceChildren(command(`vllm serve ${s.model} ${v.vllm_args}`));
     if (!s.seqs) $('seqs').placeholder = String(v.max_num_seqs);
     document.body.dataset.state = 'ready';
-    // The slower sections follow; the figures above are already final.
-    const full = { ...body, max_batch_size: v.max_num_seqs };
-    const [sw, p] = await Promise.all([api.sweep(full, contextLengths(a)), api.plan(full).catch((e) => ({ error: e }))]);
+    // The chart and the planner follow; the figures above are already final.
+    const failed = (e) => ({ error: e });
+    const [sw, p] = await Promise.all([
+      api.sweep({ ...body, max_batch_size: v.max_num_seqs }).catch(failed),
+      api.plan(planBody(s, body)).catch(failed),
+    ]);
     if (id !== runId) return;
-    renderChart($('chart'), $('chart-table'), sw, v);
-    if (p && p.error) $('plan').replaceChildren(el('p', { class: 'error', text: p.error.message }));
-    else renderPlan($('plan'), p);
+    const problem = (r) => el('p', { class: 'error', text: message(r.error) });
+    if (sw.error) $('chart-note').replaceChildren(problem(sw));
+    else renderChart($('chart'), $('chart-table'), $('chart-note'), sw);
+    if (p.error) {
+      $('plan').replaceChildren(problem(p));
+      markInvalid(p.error.field);
+    } else {
+      renderPlan($('plan'), p, (patch) => { apply(patch); $('verdict').scrollIntoView(); });
+    }
     document.body.dataset.state = 'done';
   } catch (e) {
     if (id !== runId) return;
     showError(e instanceof SyntaxError ? Object.assign(new Error(`config.json is not valid JSON: ${e.message}`), { field: 'hf_config' }) : e);
     document.body.dataset.state = 'error';
   }
+}
+
+function apply(patch) {
+  writeForm({ ...readForm(), ...patch });
+  run();
 }
 
 let timer = 0;

@@ -1,4 +1,4 @@
-// view.js — turns API answers into the page's DOM: verdict, memory bar, figures, planner table.
+// view.js — turns API answers into the page's DOM: verdict, memory bar, figures, planner options.
 // Every number is printed with its unit: GiB for vLLM's figures (as vLLM logs them), GB
 // (decimal) for the seed's fields.
 
@@ -105,9 +105,9 @@ export function renderBudget(root, v) {
       el('td', { class: 'num', text: `${((100 * (used - T)) / T).toFixed(1)} %` })))));
 }
 
-function copyButton(text) {
+function copyButton(text, label) {
   return el('button', {
-    type: 'button', class: 'copy', 'aria-label': 'Copy the command',
+    type: 'button', class: 'copy', 'aria-label': label,
     onclick: async (e) => {
       try { await navigator.clipboard.writeText(text); e.target.textContent = 'Copied'; } catch { e.target.textContent = 'Select and copy'; }
       setTimeout(() => { e.target.textContent = 'Copy'; }, 1500);
@@ -116,11 +116,11 @@ function copyButton(text) {
   });
 }
 
-export const command = (text) => el('div', { class: 'command' }, el('code', { text }), copyButton(text));
+export const command = (text, label = 'Copy the command') => el('div', { class: 'command' }, el('code', { text }), copyButton(text, label));
 
 export function renderFigures(root, a, s, gpu) {
   const v = a.vllm_startup;
-  const price = gpu && gpu.cheapest_usd_per_gpu_hour;
+  const price = s.price ? Number(s.price) : gpu && gpu.cheapest_usd_per_gpu_hour;
   const n = a.num_gpus || 1;
   const rows = [
     ['kv_cache_tokens', 'KV cache (all GPUs)', `${fmt.tokens(v.kv_cache_tokens)} in ${fmt.int(v.num_gpu_blocks)} blocks of ${v.block_size}`],
@@ -139,20 +139,38 @@ export function renderFigures(root, a, s, gpu) {
   root.replaceChildren(...rows.flatMap(([key, dt, dd]) => [el('dt', { text: dt }), el('dd', { 'data-field': key, text: dd })]));
 }
 
-export function renderPlan(root, p) {
-  if (!p) return root.replaceChildren(el('p', { class: 'hint', text: 'This server has no planner (POST /plan).' }));
-  const head = ['#', 'GPUs', 'TP × PP', 'Fits', 'Longest context', 'Concurrency', 'KV cache', 'Cost', 'vllm serve'];
-  const rows = p.options.map((o, i) => el('tr', {},
-    el('td', { class: 'num', text: String(i + 1) }),
-    el('td', { text: `${o.num_gpus} × ${o.gpu}` }),
-    el('td', { class: 'num', text: `${o.tensor_parallel_size} × ${o.pipeline_parallel_size}` }),
-    el('td', { text: o.fits ? 'yes' : `no (${o.limiting_factor})` }),
-    el('td', { class: 'num', text: fmt.tokens(o.max_model_len_fit) }),
-    el('td', { class: 'num', text: `${Number(o.max_concurrency).toFixed(2)} ×` }),
-    el('td', { class: 'num', text: fmt.tokens(o.kv_cache_tokens) }),
-    el('td', { class: 'num', text: o.hourly_cost_usd == null ? 'no price' : `${fmt.usd(o.hourly_cost_usd)}/h · ${fmt.usd(o.monthly_cost_usd)}/month` }),
-    el('td', {}, command(o.vllm_command))));
-  root.replaceChildren(el('div', { class: 'scroll' }, el('table', { class: 'plan' },
-    el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col', text: h })))),
-    el('tbody', {}, ...rows))));
+// The planner's ranked options as a list of cards (they stack on a phone). apply(patch) shows
+// an option's setup in the sections above.
+export function renderPlan(root, p, apply) {
+  const sizes = ['1', '2', '4', '8', '16']; // the GPU count list of the form
+  const cards = p.options.map((o, i) => {
+    const er = o.estimate_request;
+    const usable = o.pipeline_parallel_size === 1 && sizes.includes(String(o.tensor_parallel_size));
+    const rows = [
+      ['limiting_factor', 'Limiting factor', o.limiting_factor],
+      ['parallel', 'Tensor × pipeline parallel', `${o.tensor_parallel_size} × ${o.pipeline_parallel_size}`],
+      ['max_concurrency', `Concurrency at ${fmt.tokens(o.max_model_len)}`, `${Number(o.max_concurrency).toFixed(2)} ×`],
+      ['kv_cache_tokens', 'KV cache', fmt.tokens(o.kv_cache_tokens)],
+      ['max_model_len_fit', 'Longest context that starts', fmt.tokens(o.max_model_len_fit)],
+      ['cost', 'Cost', o.hourly_cost_usd == null ? 'no price in the catalog' : `${fmt.usd(o.hourly_cost_usd)} per hour · ${fmt.usd(o.monthly_cost_usd)} per month`],
+    ];
+    return el('li', { class: `option ${o.fits ? 'ok' : 'bad'}${o.trades_precision ? ' trade' : ''}`, 'data-gpu': o.gpu, 'data-num-gpus': o.num_gpus },
+      el('h3', { text: `${i + 1}. ${o.num_gpus} × ${o.gpu}` }),
+      el('p', { class: 'tags' },
+        el('span', { class: `tag ${o.fits ? 'ok' : 'bad'}`, 'data-field': 'fits', text: o.fits ? 'Fits' : 'Does not fit' }),
+        o.trades_precision && el('span', { class: 'tag trade', 'data-field': 'trades_precision', text: `Trades precision: ${o.trades_precision}` }),
+        o.within_budget === false && el('span', { class: 'tag bad', text: 'Over budget' })),
+      el('dl', {}, ...rows.flatMap(([key, dt, dd]) => [el('dt', { text: dt }), el('dd', { 'data-field': key, text: dd })])),
+      ...o.notes.map((t) => el('p', { class: 'hint', text: t })),
+      command(o.vllm_command, `Copy the command of option ${i + 1}`),
+      usable && el('button', { type: 'button', class: 'use', 'aria-label': `Show this setup above: option ${i + 1}`, onclick: () => apply({ gpu: o.gpu, n: String(o.tensor_parallel_size), q: er.quantization || '', kv: er.kv_cache_dtype || 'auto' }), text: 'Show this setup above' }));
+  });
+  const shown = 6; // the rest, precision trades and what does not fit, one click away
+  root.replaceChildren(
+    el('p', { 'data-field': 'summary', text: p.summary }),
+    ...p.suggestions.map((x) => el('p', { class: 'hint', text: `Suggestion: ${x.text}` })),
+    el('ol', { class: 'options' }, ...cards.slice(0, shown)),
+    cards.length > shown && el('details', { class: 'more' },
+      el('summary', { text: `All ${cards.length} options (${cards.length - shown} more)` }),
+      el('ol', { class: 'options', start: shown + 1 }, ...cards.slice(shown))));
 }
