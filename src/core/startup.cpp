@@ -20,15 +20,41 @@ std::uint64_t gib_to_bytes(double gib) {
   return static_cast<std::uint64_t>(std::llround(gib * kGiB));
 }
 
-// printf's %.2f and %f (std::to_string's format): std::to_chars with a precision is specified to
-// print the same digits, without printf's cost.
-std::string fixed(double v, int decimals) {
-  char buf[352];  // the longest %f of a double
-  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-  return std::string(buf, r.ptr);
-}
-std::string gib2(double bytes) { return fixed(bytes / kGiB, 2); }
-std::string fixed6(double v) { return fixed(v, 6); }
+// vLLM's messages, assembled in one buffer without temporaries: text, integers, GiB with printf's
+// %.2f and a utilization as vLLM prints it (the first 4 characters of %f). std::to_chars with a
+// precision is specified to print printf's digits.
+class message {
+ public:
+  explicit message(std::string& out) : s_(out) {
+    s_.clear();
+    s_.reserve(384);
+  }
+  message& operator()(std::string_view text) {
+    s_ += text;
+    return *this;
+  }
+  message& u64(std::uint64_t v) {
+    char buf[24];
+    s_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    return *this;
+  }
+  message& gib2(double bytes) {
+    fixed(bytes / kGiB, 2, 352);
+    return *this;
+  }
+  message& utilization(double u) {
+    fixed(u, 6, 4);
+    return *this;
+  }
+
+ private:
+  void fixed(double v, int decimals, std::size_t max_chars) {
+    char buf[352];  // the longest %f of a double
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+    s_.append(buf, std::min(max_chars, static_cast<std::size_t>(r.ptr - buf)));
+  }
+  std::string& s_;
+};
 
 // Per-stage KV geometry: attention layer counts by kind and the V1 grouping (§6.3).
 struct stage_kv {
@@ -378,26 +404,29 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   if (derived > 0 && X > derived) {
     out.fits = false;
     out.limit = limiting_factor::max_position_embeddings;
-    out.error = "User-specified max_model_len (" + std::to_string(X) +
-                ") is greater than the derived max_model_len (" + std::to_string(derived) +
-                " from the model's max_position_embeddings and rope scaling). Set "
-                "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.";
+    message(out.error)("User-specified max_model_len (")
+        .u64(X)(") is greater than the derived max_model_len (")
+        .u64(derived)(
+            " from the model's max_position_embeddings and rope scaling). Set "
+            "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.");
   } else if (p.startup_free_check &&
              T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
     out.fits = false;
     out.limit = limiting_factor::gpu_memory_utilization;
-    out.error = "Free memory on device (" + gib2(T - static_cast<double>(context)) + "/" + gib2(T) +
-                " GiB) on startup is less than desired GPU memory utilization (" +
-                fixed6(d.gpu_memory_utilization).substr(0, 4) + ", " +
-                gib2(T * d.gpu_memory_utilization) +
-                " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
-                "processes.";
+    message(out.error)("Free memory on device (")
+        .gib2(T - static_cast<double>(context))("/")
+        .gib2(T)(" GiB) on startup is less than desired GPU memory utilization (")
+        .utilization(d.gpu_memory_utilization)(", ")
+        .gib2(T * d.gpu_memory_utilization)(
+            " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+            "processes.");
   } else if (static_cast<double>(max_weights + context) > T) {
     out.fits = false;
     out.limit = limiting_factor::weights;
-    out.error = "CUDA out of memory while loading the model: the weights need " +
-                gib2(static_cast<double>(max_weights)) + " GiB per GPU and the GPU has " + gib2(T) +
-                " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.";
+    message(out.error)("CUDA out of memory while loading the model: the weights need ")
+        .gib2(static_cast<double>(max_weights))(" GiB per GPU and the GPU has ")
+        .gib2(T)(
+            " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.");
   } else if (s0.available <= 0 || blocks == 0) {
     out.fits = false;
     out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
@@ -413,11 +442,11 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
              static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
     out.fits = false;
     out.limit = limiting_factor::cuda_graphs;
-    out.error = "CUDA out of memory during CUDA graph capture: the graphs need about " +
-                gib2(static_cast<double>(s0.graphs)) + " GiB outside the " +
-                gib2(T * (1.0 - d.gpu_memory_utilization)) +
-                " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
-                "gpu_memory_utilization or use enforce_eager.";
+    message(out.error)("CUDA out of memory during CUDA graph capture: the graphs need about ")
+        .gib2(static_cast<double>(s0.graphs))(" GiB outside the ")
+        .gib2(T * (1.0 - d.gpu_memory_utilization))(
+            " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
+            "gpu_memory_utilization or use enforce_eager.");
   }
 
   // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
@@ -465,23 +494,24 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     std::uint64_t needed = 0;
     for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));
     if (p.engine == engine_kind::v0) {
-      out.error = "The model's max seq len (" + std::to_string(X) +
-                  ") is larger than the maximum number of tokens that can be stored in KV cache (" +
-                  std::to_string(blocks / d.pp * B) +
-                  "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
-                  "initializing the engine.";
+      message(out.error)("The model's max seq len (")
+          .u64(X)(") is larger than the maximum number of tokens that can be stored in KV cache (")
+          .u64(blocks / d.pp * B)(
+              "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+              "initializing the engine.");
     } else {
-      out.error = "To serve at least one request with the models's max seq len (" +
-                  std::to_string(X) + "), (" + gib2(static_cast<double>(needed)) +
-                  " GiB KV cache is needed, which is larger than the available KV cache memory (" +
-                  gib2(static_cast<double>(s0.available)) + " GiB).";
+      message m(out.error);
+      m("To serve at least one request with the models's max seq len (")
+          .u64(X)("), (")
+          .gib2(static_cast<double>(needed))(
+              " GiB KV cache is needed, which is larger than the available KV cache memory (")
+          .gib2(static_cast<double>(s0.available))(" GiB).");
       if (p.max_len_error_has_estimate) {
-        out.error += " Based on the available memory, the estimated maximum model length is " +
-                     std::to_string(out.max_model_len_fit) + ".";
+        m(" Based on the available memory, the estimated maximum model length is ")
+            .u64(out.max_model_len_fit)(".");
       }
-      out.error +=
-          " Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
-          "initializing the engine.";
+      m(" Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+        "initializing the engine.");
     }
   }
   return out;
