@@ -78,6 +78,7 @@ def machine():
     mem = re.search(r"^MemTotal:\s*(\d+) kB", read("/proc/meminfo"), re.M)
     osname = re.search(r'^PRETTY_NAME="?([^"\n]+)', read("/etc/os-release"), re.M)
     return {
+        "virtual": bool(re.search(r"^flags\s*:.*\bhypervisor\b", cpuinfo, re.M)),
         "cpu": m.group(1).strip() if m else platform.processor() or "unknown",
         "cores": os.cpu_count() or 1,
         "memory_gib": int(mem.group(1)) / 1024 / 1024 if mem else 0,
@@ -120,7 +121,8 @@ def cpu_seconds(pids):
 
 
 def busy_cpu_seconds():
-    """CPU time all processes spent so far (every core, idle and I/O wait excluded)."""
+    """CPU time all processes spent so far (every core, idle and I/O wait excluded), including
+    the time a hypervisor gave to others (steal)."""
     fields = read("/proc/stat").split("\n", 1)[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
@@ -514,6 +516,12 @@ def report(res, path):
        m["load_end"][0]))
     w("")
     w("Tools: %s; %s; %s." % (m["nginx"], m["wrk"], m["compiler"]))
+    if m.get("virtual"):
+        w("")
+        w("This is a virtual machine: other guests on the same host can slow it down in ways it "
+          "cannot fully see (the shares of other processes above count the time the host took from "
+          "this guest, steal, but not a busy sibling hyperthread), so repeated runs vary more "
+          "than on bare metal; the ratios to nginx, measured in alternating rounds, vary least.")
     w("")
     w("Other processes used %.0f%% of the machine's CPU during the microbenchmarks and %.0f%% "
       "during the load runs (median over the runs), measured from /proc/stat without the "
@@ -632,7 +640,7 @@ def main():
     p.add_argument("--out", default=os.path.join(HERE, "results.md"))
     p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per setting")
-    p.add_argument("--repetitions", type=int, default=3, help="microbenchmark repetitions")
+    p.add_argument("--repetitions", type=int, default=5, help="microbenchmark repetitions")
     p.add_argument("--startups", type=int, default=5, help="start-up measurements")
     p.add_argument("--port", type=int, default=0, help="first of 3 ports (default: free ones)")
     p.add_argument("--wrk-threads", type=int, default=0, help="default: one per core")
