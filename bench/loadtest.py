@@ -519,7 +519,7 @@ def report(res, path):
     if m.get("virtual"):
         w("")
         w("This is a virtual machine: other guests on the same host can slow it down in ways it "
-          "cannot fully see (the shares of other processes above count the time the host took from "
+          "cannot fully see (the shares of other processes below count the time the host took from "
           "this guest, steal, but not a busy sibling hyperthread), so repeated runs vary more "
           "than on bare metal; the ratios to nginx, measured in alternating rounds, vary least.")
     w("")
@@ -568,8 +568,9 @@ def report(res, path):
               (conns, name, x["rps"], fmt_us(x["p50_us"]), fmt_us(x["p99_us"]),
                x["cpu_us_per_request"], vs))
     w("")
-    w("Every round, per server and connection count (requests/s): " + "; ".join(
-        "%s %d: %s" % (name, conns, ", ".join("%.0f" % r["rps"] for r in runs[(name, conns)]))
+    w("Every round, per server and connection count (requests/s, p99): " + "; ".join(
+        "%s %d: %s" % (name, conns, ", ".join("%.0f, %s" % (r["rps"], fmt_us(r["p99_us"]))
+                                              for r in runs[(name, conns)]))
         for conns in (16, 64) for name in ("vllm-mem", "nginx")) + ".")
     w("")
     w("## Server start-up and memory")
