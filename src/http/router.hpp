@@ -16,6 +16,8 @@
 // given at construction (by default the binary's embedded files); HTML answers carry a
 // Content-Security-Policy that allows only 'self', and only content-hashed asset names get a
 // long cache lifetime.
+// GET /openapi.json answers docs/openapi.json from the same table (its info.version set to the
+// binary's), rendered once; GET /docs is web/dist/docs.html, the viewer that shows it.
 #pragma once
 
 #include <map>
@@ -77,6 +79,7 @@ class router {
   std::string root_body_;
   std::string known_all_body_;
   std::string gpus_body_;
+  std::string openapi_body_;  // docs/openapi.json with the binary's version; empty when absent
   std::map<std::string, std::string_view, std::less<>> web_files_;  // "index.html" -> contents
 };
 
