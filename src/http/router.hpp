@@ -3,8 +3,8 @@
 // Contract: `router::handle` never throws and never returns 500 for bad input: every client
 // error is 400/404/405/413/415 with the body {"detail": "<message naming the field and the
 // rule>", "field": "<field or null>"}. Responses that do not depend on the request (GET /,
-// GET /known-architectures without filters, GET /gpus) are rendered once at construction and
-// served without copying.
+// GET /known-architectures without filters, GET /gpus, GET /openapi.json) are rendered once at
+// construction and served without copying.
 // A router is immutable after construction and safe to call from many threads.
 // Models outside the database: when a `model_lookup` is given (the server's --hub), an estimate
 // whose model_name the database does not resolve, and whose body does not describe the model
