@@ -210,6 +210,28 @@ TEST(OpenApi, IsServedOnceAndEqualsTheDataFileButForTheVersion) {
   EXPECT_EQ(call("POST", "/openapi.json", "{}").status, 405);
 }
 
+TEST(OpenApi, DocsPageHasTheViewersPolicyAndNoOtherOrigin) {
+  if (!has_web_pages()) GTEST_SKIP() << "built without web/dist";
+  const auto r = call("GET", "/docs");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(header(r, "Content-Security-Policy"),
+            "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'; object-src 'none'");
+  EXPECT_EQ(r.body.find("http"), std::string::npos) << "no absolute URL";
+  // Its script and stylesheet are embedded, content-hashed files.
+  const std::regex asset(R"re((?:src|href)="/ui/(docs-[A-Z0-9]+\.(?:js|css))")re");
+  int found = 0;
+  for (std::sregex_iterator it(r.body.begin(), r.body.end(), asset), end; it != end; ++it) {
+    const auto a = call("GET", "/ui/" + (*it)[1].str());
+    EXPECT_EQ(a.status, 200) << (*it)[1];
+    EXPECT_EQ(header(a, "Cache-Control"), "public, max-age=31536000, immutable");
+    ++found;
+  }
+  EXPECT_EQ(found, 2);
+  EXPECT_EQ(call("GET", "/docs/").body, r.body);
+}
+
 // The routes router.cpp answers, read from its source: exact paths and path prefixes.
 struct routes {
   std::set<std::string> exact, prefixes;
