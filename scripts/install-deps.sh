@@ -9,7 +9,7 @@ pkgs=(g++ make cmake libboost-dev nlohmann-json3-dev libcli11-dev libcurl4-opens
 # machine image's own) is kept: Debian's npm would conflict with it.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 case "$groups" in
-  *test*) pkgs+=(googletest libgtest-dev python3 curl) ;;
+  *test*) pkgs+=(googletest libgtest-dev python3 python3-yaml curl) ;;  # yaml: tests/deploy
 esac
 case "$groups" in
   *web*) pkgs+=(chromium) ;;  # the browser test (tests/web)

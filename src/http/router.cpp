@@ -93,6 +93,10 @@ json entry_summary(const model_entry& e) {
 constexpr const char* kContentSecurityPolicy =
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
     "object-src 'none'";
+// The API viewer at /docs (Swagger UI) also draws its icons from data: URIs in its stylesheet.
+constexpr const char* kDocsContentSecurityPolicy =
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; object-src 'none'";
 
 std::string_view content_type_for(std::string_view name) {
   const auto dot = name.rfind('.');
@@ -174,6 +178,13 @@ router::router(const catalogs& c, model_lookup lookup, const std::vector<embedde
   for (const auto& f : files) {
     if (f.name.substr(0, kWebPrefix.size()) == kWebPrefix)
       web_files_.emplace(std::string(f.name.substr(kWebPrefix.size())), f.text);
+    if (f.name == "docs/openapi.json") {
+      json doc = json::parse(f.text, nullptr, false);
+      if (doc.is_object() && doc.contains("info") && doc["info"].is_object()) {
+        doc["info"]["version"] = std::string(kVersion);
+        openapi_body_ = doc.dump();
+      }
+    }
   }
 
   json root;
@@ -200,6 +211,8 @@ router::router(const catalogs& c, model_lookup lookup, const std::vector<embedde
       {"GET /healthz", "liveness"},
       {"GET /readyz", "readiness (database loaded)"},
       {"GET /ui", "the calculator as a web page (a browser asking for GET / is sent there)"},
+      {"GET /openapi.json", "the OpenAPI 3.1 description of every endpoint, field and error"},
+      {"GET /docs", "that description rendered as a page"},
       {"GET /", "this document"}};
   root["example_request"] = {{"model_name", "meta-llama/Llama-2-7b"},
                              {"max_seq_len", 2048},
@@ -303,6 +316,19 @@ void router::handle(const request& r, response& out) const {
     out = web_file(path.substr(4));
     return;
   }
+  if (path == "/openapi.json") {
+    if (!get) return method_not_allowed("GET");
+    if (openapi_body_.empty()) {
+      out = error_response(404, "this binary was built without docs/openapi.json", "");
+      return;
+    }
+    return prerendered(openapi_body_);
+  }
+  if (path == "/docs" || path == "/docs/") {
+    if (!get) return method_not_allowed("GET");
+    out = web_file("docs.html");
+    return;
+  }
   if (path == "/known-architectures") {
     if (!get) return method_not_allowed("GET");
     const std::string_view query = query_of(r.target);
@@ -337,7 +363,7 @@ void router::handle(const request& r, response& out) const {
 response router::web_file(std::string_view name) const {
   const auto it = web_files_.find(name);
   if (it == web_files_.end()) {
-    if (name == "index.html")
+    if (name == "index.html" || name == "docs.html")
       return error_response(404,
                             "this binary was built without its web page (web/dist); build it "
                             "with `make build`, which bundles the page first",
@@ -350,7 +376,9 @@ response router::web_file(std::string_view name) const {
   res.headers.emplace_back("Cache-Control", is_content_hashed(name)
                                                 ? "public, max-age=31536000, immutable"
                                                 : "no-cache");
-  res.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  res.headers.emplace_back("Content-Security-Policy", name == "docs.html"
+                                                          ? kDocsContentSecurityPolicy
+                                                          : kContentSecurityPolicy);
   res.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return res;
 }

@@ -3,8 +3,8 @@
 // Contract: `router::handle` never throws and never returns 500 for bad input: every client
 // error is 400/404/405/413/415 with the body {"detail": "<message naming the field and the
 // rule>", "field": "<field or null>"}. Responses that do not depend on the request (GET /,
-// GET /known-architectures without filters, GET /gpus) are rendered once at construction and
-// served without copying.
+// GET /known-architectures without filters, GET /gpus, GET /openapi.json) are rendered once at
+// construction and served without copying.
 // A router is immutable after construction and safe to call from many threads.
 // Models outside the database: when a `model_lookup` is given (the server's --hub), an estimate
 // whose model_name the database does not resolve, and whose body does not describe the model
@@ -16,6 +16,8 @@
 // given at construction (by default the binary's embedded files); HTML answers carry a
 // Content-Security-Policy that allows only 'self', and only content-hashed asset names get a
 // long cache lifetime.
+// GET /openapi.json answers docs/openapi.json from the same table (its info.version set to the
+// binary's), rendered once; GET /docs is web/dist/docs.html, the viewer that shows it.
 #pragma once
 
 #include <map>
@@ -77,6 +79,7 @@ class router {
   std::string root_body_;
   std::string known_all_body_;
   std::string gpus_body_;
+  std::string openapi_body_;  // docs/openapi.json with the binary's version; empty when absent
   std::map<std::string, std::string_view, std::less<>> web_files_;  // "index.html" -> contents
 };
 

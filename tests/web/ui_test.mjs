@@ -3,7 +3,8 @@
 // changes the model and the context like a person would, and checks that the numbers and the
 // verdict on the page equal the API's for the same inputs, the chart the one /sweep call's and
 // the ranked options POST /plan's, that a pasted config.json works, that no request leaves
-// 127.0.0.1, that the console stays free of errors and that a phone never scrolls sideways.
+// 127.0.0.1, that the console stays free of errors and that a phone never scrolls sideways; and
+// that /docs renders GET /openapi.json with the bundled Swagger UI, offline.
 //
 // Usage: node tests/web/ui_test.mjs --binary build/vllm-mem [--screenshot out.png]
 // Exits 77 (CTest: skipped) when chromium or playwright-core is missing, unless CI is set.
@@ -381,6 +382,37 @@ test('/ui is served from the binary with a CSP of self only; a browser asking fo
   assert.equal(nav.status, 302);
   assert.equal(nav.headers.get('location'), '/ui?model=x');
   assert.equal((await fetch(`${base}/`)).headers.get('content-type'), 'application/json');
+});
+
+test('/docs renders /openapi.json with the bundled viewer: every path, the seed example, a CSP of self', async () => {
+  const res = await fetch(`${base}/docs`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+  const csp = res.headers.get('content-security-policy');
+  assert.match(csp, /^default-src 'self';/);
+  assert.doesNotMatch(csp, /unsafe|https?:/);
+  assert.doesNotMatch(await res.text(), /https?:\/\//, 'no absolute URL in the page');
+  const spec = await api('/openapi.json');
+  const page = await newPage();
+  await page.goto(`${base}/docs`);
+  const estimate = page.locator('.opblock-summary-path[data-path="/estimate-gpu-memory"]');
+  await estimate.waitFor({ timeout: 30000 });
+  assert.ok(await estimate.isVisible(), '/estimate-gpu-memory is shown');
+  assert.match(await page.locator('.information-container .title').innerText(), new RegExp(`^${spec.info.title}`));
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of Object.keys(item)) {
+      const op = page.locator(`.opblock-${method} .opblock-summary-path[data-path="${path}"]`);
+      assert.equal(await op.count(), 1, `${method.toUpperCase()} ${path} is listed once`);
+    }
+  }
+  // Opening the seed endpoint shows its request example and the documented answers.
+  await estimate.click();
+  const body = page.locator('.opblock-post.is-open .opblock-body');
+  await body.locator('text=meta-llama/Llama-2-7b').first().waitFor({ timeout: 30000 });
+  for (const code of ['200', '400', '415']) {
+    assert.equal(await body.locator(`tr.response[data-code="${code}"]`).count(), 1, `response ${code} is documented`);
+  }
+  await page.close();
 });
 
 test('no request left 127.0.0.1 and the console stayed clean', () => {
