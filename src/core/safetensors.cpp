@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <set>
 
+#include "vllm_mem/checked_math.hpp"
+
 namespace vllm_mem {
 
 using json = nlohmann::json;
@@ -12,6 +14,7 @@ namespace {
 
 // 1 PiB: far above any checkpoint, low enough that sums of a few of them cannot overflow.
 constexpr std::uint64_t kMaxBytes = 1ULL << 50;
+static_assert(kMaxBytes <= kMaxByteCount);
 
 error bad(const std::string& field, std::string message) {
   return make_error(error_code::invalid_argument, std::move(message), field);
@@ -27,7 +30,9 @@ std::optional<std::uint64_t> as_u64(const json& v) {
 }
 
 bool add_checked(std::uint64_t& acc, std::uint64_t x) {
-  return !__builtin_add_overflow(acc, x, &acc) && acc <= kMaxBytes;
+  checked_u64 c;
+  acc = c.at_most(c.add(acc, x), kMaxBytes);
+  return !c.overflow();
 }
 
 // The decoder layer index in names such as "model.layers.61.mlp.experts.0.w1.weight" (also
@@ -99,18 +104,16 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
                            std::to_string(end) + "] lie outside the " + std::to_string(data_bytes) +
                            " data bytes");
     }
+    checked_u64 c;
     std::uint64_t elements = 1;
     for (const auto& d : t["shape"]) {
       const auto dim = as_u64(d);
       if (!dim) return bad(what, where + ": shape must hold non-negative integers");
-      if (__builtin_mul_overflow(elements, *dim, &elements)) {
-        return bad(what, where + ": shape overflows");
-      }
+      elements = c.mul(elements, *dim);
     }
     const std::uint64_t bytes = end - begin;
-    std::uint64_t expected = 0;
-    if (__builtin_mul_overflow(elements, bits, &expected))
-      return bad(what, where + ": shape overflows");
+    const std::uint64_t expected = c.mul(elements, bits);
+    if (c.overflow()) return bad(what, where + ": shape overflows");
     if (bits % 8 == 0 && expected / 8 != bytes) {
       return bad(what, where + ": " + std::to_string(bytes) + " data bytes do not match shape x " +
                            dtype + " (" + std::to_string(expected / 8) + " bytes)");
