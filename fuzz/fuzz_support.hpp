@@ -59,8 +59,8 @@ inline bool is_size_key(std::string_view key) {
   return ends("_gb") || ends("_gib") || ends("_bytes") || ends("_tokens");
 }
 
-// Every number in a response is finite, sizes are numbers, and nothing is negative except the
-// signed figures above.
+// Every number in a response is finite and at most 2^60, sizes are numbers, and nothing is
+// negative except the signed figures above.
 inline void check_numbers(const nlohmann::json& j, std::string_view key, std::string_view input,
                           std::string_view body) {
   switch (j.type()) {
@@ -73,6 +73,7 @@ inline void check_numbers(const nlohmann::json& j, std::string_view key, std::st
     case nlohmann::json::value_t::number_float: {
       const double x = j.get<double>();
       if (!std::isfinite(x)) fail("a non-finite number under '" + std::string(key) + "'", body);
+      if (x > 0x1p60) fail("a number over 2^60 under '" + std::string(key) + "'", input);
       if (x < 0 && !may_be_negative(key))
         fail("a negative number under '" + std::string(key) + "'", std::string(input));
       return;
@@ -80,6 +81,11 @@ inline void check_numbers(const nlohmann::json& j, std::string_view key, std::st
     case nlohmann::json::value_t::number_integer:
       if (j.get<std::int64_t>() < 0 && !may_be_negative(key))
         fail("a negative number under '" + std::string(key) + "'", std::string(input));
+      return;
+    case nlohmann::json::value_t::number_unsigned:
+      // Byte counts stay below 2^60 (checked_math.hpp); a larger one has wrapped.
+      if (j.get<std::uint64_t>() > (1ULL << 60))
+        fail("a number over 2^60 under '" + std::string(key) + "'", std::string(input));
       return;
     case nlohmann::json::value_t::null:
       // The GPU catalog's one documented unknown: a GPU without a CUDA memory reading.

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
+#include <vector>
 
 #include "vllm_mem/checked_math.hpp"
 
@@ -80,6 +82,8 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
                               std::uint64_t num_layers, checkpoint_size& into) {
   if (!header.is_object()) return bad(what, what + ": the safetensors header is not a JSON object");
   checkpoint_size add;
+  // (begin, end, name) of every tensor with data: they must not overlap, else bytes count twice.
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, const std::string*>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     if (name == "__metadata__") continue;
@@ -119,6 +123,7 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
                            dtype + " (" + std::to_string(expected / 8) + " bytes)");
     }
     ++add.tensors;
+    if (bytes > 0) ranges.emplace_back(begin, end, &name);
     const auto layer = layer_index(name);
     const bool skipped =
         (num_layers > 0 && layer && *layer >= num_layers) || ends_with(name, "rotary_emb.inv_freq");
@@ -128,6 +133,17 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
     }
     if (!add_checked(add.total_bytes, bytes) || !add_checked(add.bytes_per_dtype[dtype], bytes)) {
       return bad(what, what + ": sizes overflow");
+    }
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    const auto& [b0, e0, n0] = ranges[i - 1];
+    const auto& [b1, e1, n1] = ranges[i];
+    if (b1 < e0) {
+      return bad(what, what + ": tensor '" + n1->substr(0, 120) + "' (data_offsets [" +
+                           std::to_string(b1) + ", " + std::to_string(e1) + "]) overlaps tensor '" +
+                           n0->substr(0, 120) + "' ([" + std::to_string(b0) + ", " +
+                           std::to_string(e0) + "])");
     }
   }
   if (!add_checked(into.total_bytes, add.total_bytes) ||
