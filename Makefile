@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CASES ?= ../shared/ground-truth/vllm-startup-cases.dev.json
 
-.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize clean
+.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize fuzz clean
 
 all: build
 
@@ -54,6 +54,12 @@ sanitize:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# Each fuzz target (fuzz/*_fuzz.cpp) as a libFuzzer binary under ASan+UBSan, run for FUZZ_SECONDS
+# (default 20) from its committed corpus (docs/fuzzing.md). `make test` only replays the corpora.
+fuzz:
+	@scripts/install-deps.sh build,lint
+	JOBS=$(JOBS) scripts/fuzz.sh
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
@@ -62,4 +68,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-release
+	rm -rf $(BUILD_DIR) build-asan build-release build-fuzz

@@ -6,9 +6,9 @@
 // header JSON (the caller does the I/O), a sharded checkpoint's model.safetensors.index.json, or
 // the Hugging Face Hub's per-dtype parameter counts, and return the bytes per dtype and in total.
 //  * `add_safetensors_header` checks every entry (known dtype, shape, offsets inside the data and
-//    consistent with shape x dtype size) and adds it; tensors vLLM does not load (decoder layers
-//    at or beyond `num_layers`, e.g. DeepSeek's multi-token-prediction layer, and
-//    rotary_emb.inv_freq buffers) are counted in `skipped_bytes` instead.
+//    consistent with shape x dtype size, no two tensors overlapping) and adds it; tensors vLLM does
+//    not load (decoder layers at or beyond `num_layers`, e.g. DeepSeek's multi-token-prediction
+//    layer, and rotary_emb.inv_freq buffers) are counted in `skipped_bytes` instead.
 //  * `checkpoint_size_from_index` takes metadata.total_size (no per-dtype split).
 //  * `parse_checkpoint_size` decodes the API's `safetensors` request object:
 //    {"total_bytes": N, "bytes_per_dtype": {"BF16": n, ...}} (either or both; they must agree).

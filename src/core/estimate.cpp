@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "vllm_mem/checked_math.hpp"
 #include "vllm_mem/hf_config.hpp"
 #include "vllm_mem/json_writer.hpp"
 #include "vllm_mem/name_estimate.hpp"
@@ -714,29 +715,60 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
     }
   }
 
+  // The weights' overflow error names the request object the architecture came from.
+  auto from_model = [&](error e) {
+    if (e.code == error_code::out_of_range && e.field == "architecture" &&
+        (out.model.source == "hf_config" || out.model.source == "params_billions"))
+      e.field = out.model.source;
+    return e;
+  };
   auto st = simulate_startup(a, d);
-  if (!st) return st.err();
+  if (!st) return from_model(st.err());
   out.startup = std::move(*st);
 
   auto params = count_parameters(a);
-  if (!params) return params.err();
+  if (!params) return from_model(params.err());
   out.params = *params;
 
-  // Seed components, per GPU (stage 0, rank 0).
+  // Seed components, per GPU (stage 0, rank 0), in checked arithmetic (checked_math.hpp): inputs
+  // that are each within bounds but together need more than 2^60 bytes get an error naming the
+  // field, never a wrapped number.
   seed_components& c = out.bytes;
   const startup_result& s = out.startup;
+  auto too_big = [](const char* field, const std::string& what, const char* advice) {
+    return make_error(error_code::out_of_range,
+                      what + " would take more than 2^60 bytes (1 EiB) per GPU; " + advice, field);
+  };
+  checked_u64 ck;
   c.model_params = s.weights.parameter_bytes();
-  c.activation = s.activation_peak_bytes;
-  c.min_kv_cache = seed_batch * s.kv.page_bytes * s.kv.layers;
+  c.activation = ck.at_most(s.activation_peak_bytes, kMaxByteCount);
+  if (ck.overflow())
+    return too_big("max_num_batched_tokens",
+                   "the activations of max_num_batched_tokens " +
+                       std::to_string(d.max_num_batched_tokens) + " tokens",
+                   "reduce 'max_num_batched_tokens'");
+  c.min_kv_cache = ck.mul(seed_batch, s.kv.page_bytes, s.kv.layers);
   deployment seed_d = d;
   seed_d.max_num_seqs = seed_batch;
-  c.max_kv_cache = seed_batch * kv_bytes_for_request(a, seed_d, r.max_seq_len);
+  c.max_kv_cache = ck.mul(seed_batch, kv_bytes_for_request(a, seed_d, r.max_seq_len));
+  ck.at_most(c.max_kv_cache, kMaxByteCount);
+  if (ck.overflow())
+    return too_big("max_seq_len",
+                   "the KV cache of " + std::to_string(seed_batch) + " sequences of " +
+                       std::to_string(r.max_seq_len) + " tokens (max_batch_size x max_seq_len)",
+                   "reduce 'max_seq_len' or 'max_batch_size'");
+  // Each part is at most 2^60 bytes, so these sums are exact.
   c.cuda_overhead =
       s.cuda_context_bytes + s.non_torch_bytes + s.cuda_graph_bytes + s.weights.buffers;
   c.total_min = c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead;
   c.total_max = c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead;
-  c.recommended =
-      static_cast<std::uint64_t>(static_cast<double>(c.total_max) / r.gpu_memory_utilization);
+  const double recommended = static_cast<double>(c.total_max) / r.gpu_memory_utilization;
+  if (!(recommended <= static_cast<double>(kMaxByteCount)))
+    return too_big("gpu_memory_utilization",
+                   "the recommended memory (total / gpu_memory_utilization " +
+                       format_g4(r.gpu_memory_utilization) + ")",
+                   "raise 'gpu_memory_utilization'");
+  c.recommended = static_cast<std::uint64_t>(recommended);
   out.kv_cache_bytes_per_token = s.kv.bytes_per_token;
 
   // Warnings for very large models.

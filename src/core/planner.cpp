@@ -466,7 +466,17 @@ result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batc
   auto req = parse_estimate_request(body);
   if (!req) return req.err();
   auto est = estimate(*req, db, gpus);
-  if (!est) return est.err();
+  if (!est) {
+    error e = est.err();
+    // The planner's context field is max_model_len (max_seq_len follows it in the body).
+    if (e.code == error_code::out_of_range && e.field == "max_seq_len") {
+      e.field = "max_model_len";
+      for (auto p = e.message.find("max_seq_len"); p != std::string::npos;
+           p = e.message.find("max_seq_len", p))
+        e.message.replace(p, 11, "max_model_len");
+    }
+    return e;
+  }
   plan_option o;
   o.estimate_request = body;
   o.est = std::move(*est);
@@ -694,11 +704,13 @@ struct solver {
   json body;  // the setup at the workload
 
   // The setup at a probed value. The setup itself was evaluated before any probe, so a rule
-  // the probe breaks (V0: max_num_batched_tokens below max_model_len) means "does not fit".
+  // the probe breaks (V0: max_num_batched_tokens below max_model_len) or a probe whose bytes
+  // pass 2^60 (checked_math.hpp) means "does not fit".
   result<plan_option> at(const json& b, std::optional<std::uint64_t> batch) const {
     auto o = evaluate(b, batch, c.db, c.gpus);
     if (!o) {
-      if (o.err().code != error_code::invalid_argument) return o.err();
+      if (o.err().code != error_code::invalid_argument && o.err().code != error_code::out_of_range)
+        return o.err();
       plan_option none;
       none.estimate_request = b;
       none.limiting_factor = o.err().field;

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
+#include <vector>
+
+#include "vllm_mem/checked_math.hpp"
 
 namespace vllm_mem {
 
@@ -12,6 +16,7 @@ namespace {
 
 // 1 PiB: far above any checkpoint, low enough that sums of a few of them cannot overflow.
 constexpr std::uint64_t kMaxBytes = 1ULL << 50;
+static_assert(kMaxBytes <= kMaxByteCount);
 
 error bad(const std::string& field, std::string message) {
   return make_error(error_code::invalid_argument, std::move(message), field);
@@ -27,7 +32,9 @@ std::optional<std::uint64_t> as_u64(const json& v) {
 }
 
 bool add_checked(std::uint64_t& acc, std::uint64_t x) {
-  return !__builtin_add_overflow(acc, x, &acc) && acc <= kMaxBytes;
+  checked_u64 c;
+  acc = c.at_most(c.add(acc, x), kMaxBytes);
+  return !c.overflow();
 }
 
 // The decoder layer index in names such as "model.layers.61.mlp.experts.0.w1.weight" (also
@@ -75,6 +82,8 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
                               std::uint64_t num_layers, checkpoint_size& into) {
   if (!header.is_object()) return bad(what, what + ": the safetensors header is not a JSON object");
   checkpoint_size add;
+  // (begin, end, name) of every tensor with data: they must not overlap, else bytes count twice.
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, const std::string*>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     if (name == "__metadata__") continue;
@@ -99,23 +108,22 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
                            std::to_string(end) + "] lie outside the " + std::to_string(data_bytes) +
                            " data bytes");
     }
+    checked_u64 c;
     std::uint64_t elements = 1;
     for (const auto& d : t["shape"]) {
       const auto dim = as_u64(d);
       if (!dim) return bad(what, where + ": shape must hold non-negative integers");
-      if (__builtin_mul_overflow(elements, *dim, &elements)) {
-        return bad(what, where + ": shape overflows");
-      }
+      elements = c.mul(elements, *dim);
     }
     const std::uint64_t bytes = end - begin;
-    std::uint64_t expected = 0;
-    if (__builtin_mul_overflow(elements, bits, &expected))
-      return bad(what, where + ": shape overflows");
+    const std::uint64_t expected = c.mul(elements, bits);
+    if (c.overflow()) return bad(what, where + ": shape overflows");
     if (bits % 8 == 0 && expected / 8 != bytes) {
       return bad(what, where + ": " + std::to_string(bytes) + " data bytes do not match shape x " +
                            dtype + " (" + std::to_string(expected / 8) + " bytes)");
     }
     ++add.tensors;
+    if (bytes > 0) ranges.emplace_back(begin, end, &name);
     const auto layer = layer_index(name);
     const bool skipped =
         (num_layers > 0 && layer && *layer >= num_layers) || ends_with(name, "rotary_emb.inv_freq");
@@ -125,6 +133,17 @@ status add_safetensors_header(const json& header, std::uint64_t data_bytes, cons
     }
     if (!add_checked(add.total_bytes, bytes) || !add_checked(add.bytes_per_dtype[dtype], bytes)) {
       return bad(what, what + ": sizes overflow");
+    }
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    const auto& [b0, e0, n0] = ranges[i - 1];
+    const auto& [b1, e1, n1] = ranges[i];
+    if (b1 < e0) {
+      return bad(what, what + ": tensor '" + n1->substr(0, 120) + "' (data_offsets [" +
+                           std::to_string(b1) + ", " + std::to_string(e1) + "]) overlaps tensor '" +
+                           n0->substr(0, 120) + "' ([" + std::to_string(b0) + ", " +
+                           std::to_string(e0) + "])");
     }
   }
   if (!add_checked(into.total_bytes, add.total_bytes) ||

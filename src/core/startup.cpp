@@ -8,6 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "vllm_mem/checked_math.hpp"
+
 namespace vllm_mem {
 
 namespace {
@@ -136,21 +138,25 @@ std::uint64_t chunked_blocks(const model_arch& a, const deployment& d, std::uint
 // Σ_g blocks per request (the concurrency denominator) for the hybrid manager.
 std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const stage_kv& k,
                                  std::uint64_t len) {
-  std::uint64_t n = k.full_groups * full_blocks(len, d.block_size);
-  if (k.sliding_groups > 0) n += k.sliding_groups * sliding_blocks(a, d, len);
-  if (k.chunked_groups > 0) n += k.chunked_groups * chunked_blocks(a, d, len);
+  std::uint64_t n = saturating_mul(k.full_groups, full_blocks(len, d.block_size));
+  if (k.sliding_groups > 0)
+    n = saturating_add(n, saturating_mul(k.sliding_groups, sliding_blocks(a, d, len)));
+  if (k.chunked_groups > 0)
+    n = saturating_add(n, saturating_mul(k.chunked_groups, chunked_blocks(a, d, len)));
   return n;
 }
 
 // KV bytes one request of `len` tokens needs on a stage (the startup check's `needed`).
 std::uint64_t needed_bytes(const model_arch& a, const deployment& d, const stage_kv& k,
                            std::uint64_t len) {
+  // Saturating (checked_math.hpp): a need beyond 64 bits fits no GPU, which is the answer.
   if (d.profile.hybrid_kv_manager) {
-    return k.group_size * k.page_bytes * blocks_per_request(a, d, k, len);
+    return saturating_mul(saturating_mul(k.group_size, k.page_bytes),
+                          blocks_per_request(a, d, k, len));
   }
   std::uint64_t per_layer = full_blocks(len, d.block_size);
   if (k.full_layers == 0 && k.sliding_layers > 0) per_layer = sliding_blocks(a, d, len);
-  return k.layers() * k.page_bytes * per_layer;
+  return saturating_mul(saturating_mul(k.layers(), k.page_bytes), per_layer);
 }
 
 struct stage_figures {
@@ -275,19 +281,16 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
     } else {
       const stage_kv& k = f.kv;
       std::uint64_t per_block = 0;  // bytes of one block-sized step of one request
-      bool overflow = false;
+      checked_u64 c;
       if (d.profile.hybrid_kv_manager) {
         if (k.sliding_groups > 0 || k.chunked_groups > 0) return std::nullopt;
-        overflow = __builtin_mul_overflow(k.group_size, k.page_bytes, &per_block) ||
-                   __builtin_mul_overflow(per_block, k.full_groups, &per_block);
+        per_block = c.mul(k.group_size, k.page_bytes, k.full_groups);
       } else {
         if (k.full_layers == 0 && k.sliding_layers > 0) return std::nullopt;
-        overflow = __builtin_mul_overflow(k.layers(), k.page_bytes, &per_block);
+        per_block = c.mul(k.layers(), k.page_bytes);
       }
-      std::uint64_t at_upper = 0;
-      if (overflow || __builtin_mul_overflow(per_block, ceil_div(upper, B), &at_upper)) {
-        return std::nullopt;
-      }
+      c.mul(per_block, ceil_div(upper, B));
+      if (c.overflow()) return std::nullopt;
       if (per_block > 0) stage_max = static_cast<std::uint64_t>(f.available) / per_block * B;
     }
     best = std::min(best, stage_max);

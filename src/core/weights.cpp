@@ -4,29 +4,14 @@
 #include <algorithm>
 #include <string_view>
 
+#include "vllm_mem/checked_math.hpp"
+
 namespace vllm_mem {
 
 namespace {
 
-// Checked arithmetic: an overflow poisons the accumulator instead of wrapping.
-class checked {
- public:
-  std::uint64_t mul(std::uint64_t a, std::uint64_t b) {
-    std::uint64_t r = 0;
-    if (__builtin_mul_overflow(a, b, &r)) overflow_ = true;
-    return r;
-  }
-  std::uint64_t mul(std::uint64_t a, std::uint64_t b, std::uint64_t c) { return mul(mul(a, b), c); }
-  std::uint64_t add(std::uint64_t a, std::uint64_t b) {
-    std::uint64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) overflow_ = true;
-    return r;
-  }
-  bool overflow() const { return overflow_; }
-
- private:
-  bool overflow_ = false;
-};
+// Checked arithmetic (checked_math.hpp): an overflow poisons the accumulator instead of wrapping.
+using checked = checked_u64;
 
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
 std::uint64_t round_up(std::uint64_t a, std::uint64_t m) { return ceil_div(a, m) * m; }
@@ -291,9 +276,15 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   }
   if (opt.include_buffers && w.num_layers > 0)
     w.buffers = c.add(w.buffers, act_bytes(rope_cache_elements(a)));
+  // The parts' sum (parameter_bytes(), total()) stays exact and below the API's bound.
+  c.at_most(c.add(c.add(c.add(w.embedding, w.lm_head), c.add(w.attention, w.dense_mlp)),
+                  c.add(c.add(c.add(w.experts, w.shared_experts), c.add(w.router, w.norms)),
+                        c.add(w.vision, w.buffers))),
+            kMaxByteCount);
   if (c.overflow()) {
     return make_error(error_code::out_of_range,
-                      "the model's weight bytes overflow 64-bit arithmetic; check the architecture",
+                      "the model's weights would take more than 2^60 bytes (1 EiB); check the "
+                      "architecture's sizes",
                       "architecture");
   }
   return w;

@@ -62,6 +62,28 @@ TEST(Safetensors, MalformedHeadersAreErrors) {
   EXPECT_EQ(c.total_bytes, 0U);
 }
 
+// Found by fuzzing (fuzz/corpus/safetensors_header/crash-overlapping-tensors): two tensors over
+// the same bytes counted them twice. The safetensors format has each tensor's bytes to itself.
+TEST(Safetensors, OverlappingTensorsAreErrors) {
+  const json h = json::parse(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                                 "b": {"dtype": "F32", "shape": [1], "data_offsets": [2, 6]},
+                                 "e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}})");
+  checkpoint_size c;
+  const auto s = add_safetensors_header(h, 8, "f.safetensors", 0, c);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.err().field, "f.safetensors");
+  EXPECT_NE(s.err().message.find("tensor 'b' (data_offsets [2, 6]) overlaps tensor 'a'"),
+            std::string::npos)
+      << s.err().message;
+  EXPECT_EQ(c.total_bytes, 0U);
+  // Adjacent tensors, and an empty one at a boundary, are fine.
+  const json ok = json::parse(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                                  "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+                                  "e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}})");
+  ASSERT_TRUE(add_safetensors_header(ok, 8, "f.safetensors", 0, c));
+  EXPECT_EQ(c.total_bytes, 8U);
+}
+
 TEST(Safetensors, IndexAndHubCounts) {
   const json index = {{"metadata", {{"total_size", 15231233024ULL}}},
                       {"weight_map",
