@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CASES ?= ../shared/ground-truth/vllm-startup-cases.dev.json
 
-.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize clean
+.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize tsan clean
 
 all: build
 
@@ -54,6 +54,14 @@ sanitize:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# The server's tests (sockets, I/O threads, metrics) under clang's ThreadSanitizer (CI runs it).
+# Builds only what they need: the core, the server and vllm_mem_server_tests.
+tsan:
+	@scripts/install-deps.sh build,test,lint
+	cmake -S . -B build-tsan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVLLM_MEM_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target vllm_mem_server_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/vllm_mem_server_tests
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
@@ -62,4 +70,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-release
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-release

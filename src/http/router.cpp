@@ -198,7 +198,8 @@ router::router(const catalogs& c, model_lookup lookup, const std::vector<embedde
       {"POST /sweep", "memory and KV capacity versus context length and batch size (arrays)"},
       {"GET /gpus", "the GPU catalog"},
       {"GET /healthz", "liveness"},
-      {"GET /readyz", "readiness (database loaded)"},
+      {"GET /readyz", "readiness (database loaded; 503 once the server is stopping)"},
+      {"GET /metrics", "counters in Prometheus text format (answered by the server)"},
       {"GET /ui", "the calculator as a web page (a browser asking for GET / is sent there)"},
       {"GET /", "this document"}};
   root["example_request"] = {{"model_name", "meta-llama/Llama-2-7b"},
