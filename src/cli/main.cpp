@@ -641,8 +641,17 @@ int main(int argc, char** argv) {
     std::string name(s.flag);
     if (s.flag == "--port") name += ",-p";
     const std::string help = std::string(s.help) + " [env " + std::string(s.env) + "]";
-    setting_flags.push_back(s.is_switch ? serve->add_flag(name, help)
-                                        : serve->add_option(name, setting_values[i], help));
+    if (s.is_switch) {
+      setting_flags.push_back(serve->add_flag(name, help));
+      continue;
+    }
+    const std::string_view f = s.flag;
+    const char* type = f == "--host"                                  ? "ADDRESS"
+                       : f == "--log-level"                           ? "LEVEL"
+                       : f.find("-bytes") != std::string_view::npos   ? "BYTES"
+                       : f.find("-timeout") != std::string_view::npos ? "SECONDS"
+                                                                      : "N";
+    setting_flags.push_back(serve->add_option(name, setting_values[i], help)->type_name(type));
   }
   std::string data_dir;
   serve->add_option("--data-dir", data_dir,

@@ -523,7 +523,7 @@ TEST(Robustness, RandomJsonMutationsNeverGet5xx) {
     if (HasFailure()) break;
   }
   EXPECT_EQ(answered, per_seed * static_cast<int>(seeds.size()));
-  EXPECT_GT(ok, answered / 20);  // the mutations are not all trivially rejected
+  EXPECT_GT(ok, answered / 50);  // the mutations are not all trivially rejected
   EXPECT_TRUE(s.drains());
   s.still_serves();
 }
