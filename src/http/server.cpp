@@ -326,8 +326,9 @@ class session : public std::enable_shared_from_this<session> {
     // request that began arriving gets a 408 answer.
     timed_out_ = false;
     timer_.expires_after(served_ == 0 ? srv_.opt.request_timeout : srv_.opt.idle_timeout);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || !self->reading_) return;
+    // A wait that expired just as its read completed must not cancel the next read.
+    timer_.async_wait([self = shared_from_this(), read = ++reads_](beast::error_code ec) {
+      if (ec || !self->reading_ || read != self->reads_) return;
       self->timed_out_ = true;
       self->stream_.socket().cancel(ec);
     });
@@ -560,6 +561,7 @@ class session : public std::enable_shared_from_this<session> {
   bool timed_out_ = false;
   bool in_flight_ = false;
   unsigned served_ = 0;
+  std::uint64_t reads_ = 0;  // reads started, to tell a stale deadline from the current one
   std::array<char, 4096> drain_{};
 };
 
