@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CASES ?= ../shared/ground-truth/vllm-startup-cases.dev.json
 
-.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize fuzz clean
+.PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize fuzz tsan clean
 
 all: build
 
@@ -60,6 +60,14 @@ fuzz:
 	@scripts/install-deps.sh build,lint
 	JOBS=$(JOBS) scripts/fuzz.sh
 
+# The server's tests (sockets, I/O threads, metrics) under clang's ThreadSanitizer (CI runs it).
+# Builds only what they need: the core, the server and vllm_mem_server_tests.
+tsan:
+	@scripts/install-deps.sh build,test,lint
+	cmake -S . -B build-tsan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVLLM_MEM_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target vllm_mem_server_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/vllm_mem_server_tests
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
@@ -68,4 +76,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-release build-fuzz
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-release build-fuzz

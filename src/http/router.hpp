@@ -6,6 +6,9 @@
 // GET /known-architectures without filters, GET /gpus, GET /openapi.json) are rendered once at
 // construction and served without copying.
 // A router is immutable after construction and safe to call from many threads.
+// Not here: GET /metrics, and GET /readyz once a shutdown began (503), are answered by the server
+// (server.hpp), which owns the counters and the lifecycle; the router stays a pure function of
+// the request and the catalogs.
 // Models outside the database: when a `model_lookup` is given (the server's --hub), an estimate
 // whose model_name the database does not resolve, and whose body does not describe the model
 // itself (hf_config, params_billions, a complete architecture), is looked up by its Hub id

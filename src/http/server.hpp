@@ -1,36 +1,51 @@
 // server.hpp — the HTTP transport: Boost.Beast, asynchronous, one I/O thread per core.
 //
 // Contract: `server` listens on host:port (port 0 picks a free port, see `port()`), serves the
-// router on every connection with HTTP/1.1 keep-alive and pipelining, and enforces the limits
-// of docs/operations.md: header <= 8 KiB (431), body <= 1 MiB (413), a 10 s deadline to receive
-// a request and to send a response, 15 s idle keep-alive, 10000 requests per connection, 10000
-// concurrent connections (503 beyond), Content-Encoding refused (415), Transfer-Encoding other
-// than chunked refused (501). `stop()` stops accepting, lets requests in flight finish (up to
-// 5 s) and returns; it is safe to call from any thread or a signal handler's strand. This file
-// and server.cpp are the only places that include Beast.
+// router on every connection with HTTP/1.1 keep-alive and pipelining (answered in order), and
+// enforces the limits in server_options (server_options.hpp; the table in docs/operations.md):
+// header 431, request line or target 414, body 413, 408 when a request that began arriving
+// misses its deadline (a silent close when nothing arrived), the send deadline (the connection
+// is closed), 503 beyond the connection cap, Content-Encoding 415, Transfer-Encoding other than
+// chunked 501, Content-Type other than application/json on POST 415, malformed framing
+// (including Content-Length with Transfer-Encoding, or two different Content-Lengths) 400 and a
+// close. One function decides these answers for the sessions and for `parse_request_bytes`.
+// After an answer that closes the connection the server drains what the client still sends for a
+// short while (a lingering close, as nginx does), so the client reads the answer instead of a
+// reset.
+//
+// The server itself answers GET /metrics (from its `metrics`, Prometheus text) and, once a stop
+// began, GET /readyz with 503; every other request goes to the router, which stays a pure
+// function of the request and the catalogs. It counts every response in its metrics and, when
+// server_options::logs_requests(), writes one JSON line per request to stderr (nothing is
+// formatted when it does not).
+//
+// `stop()` stops accepting, closes idle connections, lets requests in flight finish (up to
+// shutdown_timeout) and makes `wait()` return; it is safe to call from any thread. This file and
+// server.cpp are the only places that include Beast.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "metrics.hpp"
 #include "router.hpp"
+#include "server_options.hpp"
 
 namespace vllm_mem::http {
 
-struct server_options {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 8000;
-  unsigned threads = 0;  // 0: one per hardware thread
-  std::size_t body_limit = 1 << 20;
-  std::size_t header_limit = 8192;
-  unsigned request_timeout_seconds = 10;
-  unsigned idle_timeout_seconds = 15;
-  unsigned max_requests_per_connection = 10000;
-  unsigned max_connections = 10000;
-  bool access_log = false;
+// What the server would do with `raw` arriving on one connection, without a socket: Beast's
+// request parser with `opt`'s limits and the same buffer bound and checks as a session, over the
+// pipelined requests in `raw` until the first refused one (the server then closes).
+struct parse_status {
+  std::size_t requests_accepted = 0;  // complete requests that would reach the router
+  int status = 0;                     // the answer to the first refused request; 0 when none
+  reject_reason reason = reject_reason::bad_framing;  // why, when status != 0
+  std::string detail;
+  bool incomplete = false;  // the bytes end inside a request (the deadline would answer 408)
 };
+parse_status parse_request_bytes(std::string_view raw, const server_options& opt);
 
 class server {
  public:
@@ -42,11 +57,13 @@ class server {
   // Binds and starts the I/O threads; returns an error message on failure (port in use, ...).
   std::string start();
   std::uint16_t port() const;
-  // Blocks until stop() was called (or SIGINT/SIGTERM when handle_signals was set).
+  // Blocks until stop() was called (or SIGINT/SIGTERM when handle_signals was set) and every
+  // connection closed or the shutdown deadline passed.
   void wait();
   void stop();
   // Installs SIGINT/SIGTERM handlers that call stop(); a second signal exits at once.
   void handle_signals();
+  const http::metrics& metrics() const;
 
   struct impl;
 
