@@ -830,12 +830,10 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
   return out;
 }
 
-result<estimate_result> estimate(const estimate_request& r, const resolved_model& model,
-                                 const gpu_catalog& gpus) {
-  estimate_result out;
+status estimate(const estimate_request& r, const resolved_model& model, const gpu_catalog& gpus,
+                estimate_result& out) {
   out.model = model;
-  if (auto s = estimate_resolved(r, out, gpus); !s) return s.err();
-  return out;
+  return estimate_resolved(r, out, gpus);
 }
 
 void append_json(std::string& out, const estimate_result& e) {

@@ -52,7 +52,11 @@ std::string flag_number(double v) {
   std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
-std::string usd(double v) { return "$" + fmt(2, v); }
+std::string usd(double v) {
+  std::string s = "$";  // not "$" + fmt(...): GCC 12 -O3 warns falsely (-Wrestrict) on that
+  s += fmt(2, v);
+  return s;
+}
 // Two decimals, rounded down, so that "holds 31.99" never prints as "32.00".
 std::string floor2(double v) { return fmt(2, std::floor(v * 100.0) / 100.0); }
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
@@ -493,9 +497,7 @@ std::optional<cloud_instance> rent_for(const gpu_entry* g, std::uint64_t n) {
 // without its texts (describe, dress) and body. In place: an option is large to move.
 status assess(plan_option& o, const estimate_request& req, const resolved_model& model,
               std::optional<std::uint64_t> batch, const gpu_catalog& gpus) {
-  auto est = estimate(req, model, gpus);
-  if (!est) return est.err();
-  o.est = std::move(*est);
+  if (auto e = estimate(req, model, gpus, o.est); !e) return e.err();
   const startup_result& s = o.est.startup;
   const deployment& d = o.est.deploy;
   o.tp = d.tp;
@@ -1940,13 +1942,13 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
     sweep_point p;
     p.x = x;
     auto req = parse_estimate_request(b);
-    auto e = req ? estimate(*req, c.model, gpus) : result<estimate_result>(req.err());
+    const status e = req ? estimate(*req, c.model, gpus, p.est) : status(req.err());
     if (!e) {
       if (e.err().code != error_code::invalid_argument) return e.err();
+      p.est = estimate_result{};  // as before: no figures for a point that breaks a rule
       p.error = e.err().message;
       return p;
     }
-    p.est = std::move(*e);
     return p;
   };
   for (std::uint64_t x : contexts) {
