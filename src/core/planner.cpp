@@ -1,13 +1,18 @@
 // planner.cpp — plan, reverse solves, placement and sweeps, all on top of estimate().
 //
-// Every candidate setup is an ordinary /estimate-gpu-memory body (the request's estimate fields
-// with gpu, parallel sizes and precision set), decoded by parse_estimate_request and run through
-// estimate(): the planner's per-GPU numbers are the estimate's by construction.
+// Every candidate setup is an ordinary /estimate-gpu-memory request (the request's estimate fields
+// with gpu, parallel sizes and precision set) run through estimate(): the planner's per-GPU
+// numbers are the estimate's by construction. For speed (a search tries hundreds of setups), the
+// search varies the decoded request (setup_request) instead of building and decoding a body per
+// setup, estimates with the model resolved once, and writes an option's texts and body
+// (setup_body, which decodes to the same request) only for the setups it returns.
 #include "vllm_mem/planner.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <set>
 
 #include "vllm_mem/text.hpp"
@@ -34,10 +39,12 @@ error bad(const std::string& field, const std::string& message) {
 
 bool present(const json& body, const char* k) { return body.contains(k) && !body[k].is_null(); }
 
+// printf's "%.*f", by std::to_chars with a precision (specified to give printf's digits).
 std::string fmt(int decimals, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  char buf[400];  // any finite double in fixed notation
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  if (r.ec != std::errc()) return "?";
+  return std::string(buf, r.ptr);
 }
 // The estimate's flag format (estimate.cpp flag_number).
 std::string flag_number(double v) {
@@ -45,7 +52,11 @@ std::string flag_number(double v) {
   std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
-std::string usd(double v) { return "$" + fmt(2, v); }
+std::string usd(double v) {
+  std::string s = "$";  // not "$" + fmt(...): GCC 12 -O3 warns falsely (-Wrestrict) on that
+  s += fmt(2, v);
+  return s;
+}
 // Two decimals, rounded down, so that "holds 31.99" never prints as "32.00".
 std::string floor2(double v) { return fmt(2, std::floor(v * 100.0) / 100.0); }
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
@@ -402,6 +413,7 @@ std::string serve_command(const std::string& model, const std::string& vllm_args
 
 struct planner_ctx {
   const plan_request& r;
+  const resolved_model& model;  // r.base's model: the same for every setup (estimate.hpp)
   const model_arch& arch;
   const model_db& db;
   const gpu_catalog& gpus;
@@ -432,6 +444,27 @@ json setup_body(const json& base, const gpu_entry* g, std::uint64_t tp, std::uin
   return b;
 }
 
+// setup_body, decoded: the request parse_estimate_request(setup_body(...)) gives, from the
+// decoded base (whose body is valid, and the setup's values are within the decoder's bounds).
+estimate_request setup_request(const estimate_request& base, const gpu_entry* g, std::uint64_t tp,
+                               std::uint64_t pp, const precision_variant* v) {
+  estimate_request q = base;
+  if (g) {
+    q.gpu_memory_gib.reset();
+    q.gpu = g->id;
+  }
+  q.tensor_parallel_size = tp;
+  q.pipeline_parallel_size = pp;
+  if (v) {
+    if (v->fp8_kv) q.kv_cache_dtype = parse_kv_cache_dtype("fp8");
+    if (v->quantization) {
+      q.quantization = parse_quantization(v->quantization);
+      q.quantization_text = v->quantization;
+    }
+  }
+  return q;
+}
+
 std::optional<gpu_price> price_of(const gpu_entry* g, const gpu_prices& overrides) {
   if (!g) return std::nullopt;
   gpu_price p;
@@ -460,15 +493,13 @@ std::optional<cloud_instance> rent_for(const gpu_entry* g, std::uint64_t n) {
   return *best;
 }
 
-// Runs the estimate on a body and reads the answer for the workload.
-result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batch,
-                             const model_db& db, const gpu_catalog& gpus) {
-  auto req = parse_estimate_request(body);
-  if (!req) return req.err();
-  auto est = estimate(*req, db, gpus);
-  if (!est) {
+// Runs the estimate of a setup into `o` and reads whether it fits the workload: the option
+// without its texts (describe, dress) and body. In place: an option is large to move.
+status assess(plan_option& o, const estimate_request& req, const resolved_model& model,
+              std::optional<std::uint64_t> batch, const gpu_catalog& gpus) {
+  if (auto est = estimate(req, model, gpus, o.est); !est) {
     error e = est.err();
-    // The planner's context field is max_model_len (max_seq_len follows it in the body).
+    // The planner's context field is max_model_len (max_seq_len follows it in the request).
     if (e.code == error_code::out_of_range && e.field == "max_seq_len") {
       e.field = "max_model_len";
       for (auto p = e.message.find("max_seq_len"); p != std::string::npos;
@@ -477,9 +508,6 @@ result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batc
     }
     return e;
   }
-  plan_option o;
-  o.estimate_request = body;
-  o.est = std::move(*est);
   const startup_result& s = o.est.startup;
   const deployment& d = o.est.deploy;
   o.tp = d.tp;
@@ -488,6 +516,13 @@ result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batc
   o.gpu = o.est.gpu_id;
   o.starts = s.fits;
   o.fits = s.fits && (!batch || s.max_concurrency >= static_cast<double>(*batch));
+  return ok_status();
+}
+
+// What limits an assessed option, and why it fits or not.
+void describe(plan_option& o, std::optional<std::uint64_t> batch) {
+  const startup_result& s = o.est.startup;
+  const deployment& d = o.est.deploy;
   const std::string len = std::to_string(d.max_model_len);
   const std::string tokens = std::to_string(s.kv_cache_tokens);
   if (!s.fits) {
@@ -507,6 +542,18 @@ result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batc
                     ? ", fewer than --max-num-seqs " + std::to_string(d.max_num_seqs)
                     : std::string());
   }
+}
+
+// The option of a setup given as an /estimate-gpu-memory body (a probe of the solver, an instance
+// of a placement), with its reason; `model` resolved from the body's model fields.
+result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batch,
+                             const resolved_model& model, const gpu_catalog& gpus) {
+  auto req = parse_estimate_request(body);
+  if (!req) return req.err();
+  plan_option o;
+  if (auto s = assess(o, *req, model, batch, gpus); !s) return s.err();
+  o.estimate_request = body;
+  describe(o, batch);
   return o;
 }
 
@@ -600,35 +647,57 @@ std::vector<setup_key> setups_for(const planner_ctx& c, const gpu_entry* g,
   return out;
 }
 
+// The setup assessed (assess) into `o`: its estimate and fit, not yet its texts.
+status assess_setup(plan_option& o, const planner_ctx& c, const setup_key& k,
+                    const precision_variant* v) {
+  if (v) {
+    std::vector<std::string> notes;
+    if (!variant_supported(k.gpu, *v, notes)) {
+      return make_error(error_code::unsupported, "not supported on this GPU");
+    }
+  }
+  return assess(o, setup_request(c.r.base, k.gpu, k.tp, k.pp, v), c.model, c.r.batch, c.gpus);
+}
+
+// Completes an assessed setup into an option: its body, reason, command, price and notes.
+void finish_option(plan_option& o, const planner_ctx& c, const setup_key& k,
+                   const precision_variant* v) {
+  std::vector<std::string> notes;
+  if (v) variant_supported(k.gpu, *v, notes);  // supported (assess_setup): its notes
+  o.estimate_request = setup_body(c.r.estimate_body, k.gpu, k.tp, k.pp, v);
+  describe(o, c.r.batch);
+  dress(o, c, k.gpu, v, std::move(notes));
+}
+
 result<plan_option> make_option(const planner_ctx& c, const setup_key& k,
                                 const precision_variant* v) {
-  std::vector<std::string> notes;
-  if (v && !variant_supported(k.gpu, *v, notes)) {
-    return make_error(error_code::unsupported, "not supported on this GPU");
-  }
-  auto o = evaluate(setup_body(c.r.estimate_body, k.gpu, k.tp, k.pp, v), c.r.batch, c.db, c.gpus);
-  if (!o) return o.err();
-  dress(*o, c, k.gpu, v, std::move(notes));
+  plan_option o;
+  if (auto s = assess_setup(o, c, k, v); !s) return s.err();
+  finish_option(o, c, k, v);
   return o;
 }
 
-// Options of one GPU type at one precision: the setups in order until the first that fits.
+// Options of one GPU type at one precision: the setups in order until the first that fits,
+// assessed only (finish_option completes the ones that become options).
 struct type_scan {
   std::vector<plan_option> tried;
+  std::vector<setup_key> keys;  // of `tried`
   std::optional<std::size_t> fit;
 };
 
 result<type_scan> scan_type(const planner_ctx& c, const std::vector<setup_key>& setups,
                             const precision_variant* v, std::uint64_t below_gpus) {
   type_scan s;
+  s.tried.reserve(setups.size());
+  s.keys.reserve(setups.size());
   for (const auto& k : setups) {
     if (k.tp * k.pp >= below_gpus) break;
-    auto o = make_option(c, k, v);
-    if (!o) {
+    if (auto ok = assess_setup(s.tried.emplace_back(), c, k, v); !ok) {
+      s.tried.pop_back();
       if (v) return s;  // a trade vLLM does not run here: not an option
-      return o.err();
+      return ok.err();
     }
-    s.tried.push_back(std::move(*o));
+    s.keys.push_back(k);
     if (s.tried.back().fits) {
       s.fit = s.tried.size() - 1;
       break;
@@ -707,7 +776,7 @@ struct solver {
   // the probe breaks (V0: max_num_batched_tokens below max_model_len) or a probe whose bytes
   // pass 2^60 (checked_math.hpp) means "does not fit".
   result<plan_option> at(const json& b, std::optional<std::uint64_t> batch) const {
-    auto o = evaluate(b, batch, c.db, c.gpus);
+    auto o = evaluate(b, batch, c.model, c.gpus);
     if (!o) {
       if (o.err().code != error_code::invalid_argument && o.err().code != error_code::out_of_range)
         return o.err();
@@ -915,7 +984,7 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
   auto model = resolve_model(r.base, db);
   if (!model) return model.err();
   if (auto s = finish_context(r, model->arch); !s) return s.err();
-  const planner_ctx c{r, model->arch, db, gpus};
+  const planner_ctx c{r, *model, model->arch, db, gpus};
 
   plan_result out;
   out.model_name = r.base.model_name;
@@ -951,6 +1020,10 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
 
   const bool has_budget = r.budget_usd_per_hour.has_value();
   constexpr std::uint64_t kNone = ~0ULL;
+  // At most every setup of every type, and one option per precision trade: no option moves
+  // while the list grows.
+  out.options.reserve(types.size() *
+                      (setups_for(c, nullptr, r.max_gpus).size() + std::size(kVariants)));
   for (const gpu_entry* g : types) {
     const auto setups = setups_for(c, g, r.max_gpus);
     auto base = scan_type(c, setups, nullptr, kNone);
@@ -958,8 +1031,12 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
     const std::uint64_t exact_fit = base->fit ? base->tried[*base->fit].num_gpus : kNone;
     const std::uint64_t tried_most = base->tried.empty() ? 0 : base->tried.back().num_gpus;
     if (base->fit) {
-      for (auto& o : base->tried) out.options.push_back(std::move(o));
+      for (std::size_t i = 0; i < base->tried.size(); ++i) {
+        finish_option(base->tried[i], c, base->keys[i], nullptr);
+        out.options.push_back(std::move(base->tried[i]));
+      }
     } else if (!base->tried.empty()) {
+      finish_option(base->tried.back(), c, base->keys.back(), nullptr);
       out.options.push_back(std::move(base->tried.back()));  // the closest it gets
     }
     if (!r.precision_trades) continue;
@@ -972,6 +1049,7 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
       if (!s) return s.err();
       if (!s->fit) continue;
       plan_option& o = s->tried[*s->fit];
+      finish_option(o, c, s->keys[*s->fit], &v);
       o.notes.insert(o.notes.begin(),
                      std::string(v.label) + " instead of the requested precision, which needs " +
                          (exact_fit == kNone ? "more than " + std::to_string(tried_most)
@@ -981,9 +1059,18 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
       out.options.push_back(std::move(o));
     }
   }
-  std::stable_sort(
-      out.options.begin(), out.options.end(),
-      [&](const plan_option& a, const plan_option& b) { return better(a, b, has_budget); });
+  {
+    // Sorted by index, then moved once: an option (with its estimate) is large to move around.
+    std::vector<std::size_t> order(out.options.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return better(out.options[a], out.options[b], has_budget);
+    });
+    std::vector<plan_option> sorted;
+    sorted.reserve(order.size());
+    for (std::size_t i : order) sorted.push_back(std::move(out.options[i]));
+    out.options = std::move(sorted);
+  }
 
   // The answer in one paragraph, and what would fit when nothing does.
   const plan_option* best_exact = nullptr;
@@ -1281,7 +1368,7 @@ namespace {
 // the GPU and the estimate of that setup.
 struct fixed_setup_state {
   plan_request r;
-  model_arch arch;
+  resolved_model model;
   const gpu_entry* g = nullptr;
   plan_option setup;
 };
@@ -1293,8 +1380,8 @@ result<fixed_setup_state> prepare_fixed_setup(const plan_request& request, const
   auto model = resolve_model(st.r.base, db);
   if (!model) return model.err();
   if (auto s = finish_context(st.r, model->arch); !s) return s.err();
-  st.arch = model->arch;
-  const planner_ctx c{st.r, st.arch, db, gpus};
+  st.model = std::move(*model);
+  const planner_ctx c{st.r, st.model, st.model.arch, db, gpus};
   st.g = st.r.base.gpu ? gpus.find(*st.r.base.gpu) : nullptr;
   auto key = fixed_setup(c, st.g);
   if (!key) return key.err();
@@ -1310,7 +1397,7 @@ result<solve_result> solve(const solve_request& r0, const model_db& db, const gp
   auto st = prepare_fixed_setup(r0.setup, db, gpus);
   if (!st) return st.err();
   const plan_request& r = st->r;
-  const planner_ctx c{r, st->arch, db, gpus};
+  const planner_ctx c{r, st->model, st->model.arch, db, gpus};
   const gpu_entry* g = st->g;
   solve_result out;
   out.setup = std::move(st->setup);
@@ -1544,18 +1631,21 @@ result<placement_result> place(const placement_request& r, const model_db& db,
   std::vector<std::vector<requirement>> needs(r.models.size());
   std::vector<std::string> no_fit(r.models.size());
   std::vector<double> no_fit_mem(r.models.size(), 0.0);
+  std::vector<resolved_model> resolved(r.models.size());
   bool any_global = false, any_instance = false;
   for (std::size_t i = 0; i < r.models.size(); ++i) {
     plan_request pr = r.models[i];
     auto model = resolve_model(pr.base, db);
     if (!model) return in_model(i, model.err());
-    if (auto s = finish_context(pr, model->arch); !s) return in_model(i, s.err());
-    const planner_ctx c{pr, model->arch, db, gpus};
+    resolved[i] = std::move(*model);
+    const resolved_model* const m = &resolved[i];
+    if (auto s = finish_context(pr, m->arch); !s) return in_model(i, s.err());
+    const planner_ctx c{pr, *m, m->arch, db, gpus};
     const bool tp_fixed = pr.base.tensor_parallel_size > 1;
     for (const gpu_entry* g : types) {
       for (std::uint64_t tp : {1ULL, 2ULL, 4ULL, 8ULL}) {
         if (tp_fixed && tp != pr.base.tensor_parallel_size) continue;
-        if (!check_parallel_sizes(model->arch, tp, 1)) continue;
+        if (!check_parallel_sizes(m->arch, tp, 1)) continue;
         if (tp > count_of(g->id)) {
           if (no_fit[i].empty()) {
             no_fit[i] = "tensor parallel size " + std::to_string(tp) + " needs " +
@@ -1710,7 +1800,7 @@ result<placement_result> place(const placement_request& r, const model_db& db,
     } else {
       json b = pi.option.estimate_request;
       b["gpu_memory_utilization"] = pi.gpu_memory_utilization;
-      auto o = evaluate(b, r.models[pi.model_index].batch, db, gpus);
+      auto o = evaluate(b, r.models[pi.model_index].batch, resolved[pi.model_index], gpus);
       if (!o) return o.err();
       if (!o->fits) {
         pi.gpu_memory_utilization = pi.min_gpu_memory_utilization;
@@ -1814,7 +1904,7 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
   auto st = prepare_fixed_setup(r0.setup, db, gpus);
   if (!st) return st.err();
   const plan_request& r = st->r;
-  const planner_ctx c{r, st->arch, db, gpus};
+  const planner_ctx c{r, st->model, st->model.arch, db, gpus};
   const gpu_entry* g = st->g;
   sweep_result out;
   out.setup = std::move(st->setup);
@@ -1864,13 +1954,13 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
     sweep_point p;
     p.x = x;
     auto req = parse_estimate_request(b);
-    auto e = req ? estimate(*req, db, gpus) : result<estimate_result>(req.err());
+    const status e = req ? estimate(*req, c.model, gpus, p.est) : status(req.err());
     if (!e) {
       if (e.err().code != error_code::invalid_argument) return e.err();
+      p.est = estimate_result{};  // as before: no figures for a point that breaks a rule
       p.error = e.err().message;
       return p;
     }
-    p.est = std::move(*e);
     return p;
   };
   for (std::uint64_t x : contexts) {
