@@ -6,6 +6,7 @@
 // error, 2 bad input (usage).
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -608,6 +609,9 @@ int serve_api(const catalogs& cat, const http::server_options& opt, bool serve_h
     note = "; Hub lookups via " + opts->endpoint + (opts->offline ? " (offline: caches only)" : "");
   }
   if (!data_dir.empty()) note += "; database from " + data_dir;
+  // A closed stderr (a supervisor that went away) must not kill the server through SIGPIPE when it
+  // logs; sockets never raise it (Asio sends with MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   http::router router(cat, lookup);
   http::server srv(router, opt);
   if (auto err = srv.start(); !err.empty()) return fail(err, 1);
