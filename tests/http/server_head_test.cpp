@@ -4,18 +4,13 @@
 // requests on one connection reuse the session's buffers without mixing answers.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "router.hpp"
 #include "server.hpp"
+#include "socket_client.hpp"
 #include "test_support.hpp"
 
 namespace vllm_mem::testing {
@@ -38,35 +33,8 @@ class ServerHead : public ::testing::Test {
     delete router_;
   }
 
-  // Sends `raw` on a fresh connection, half-closes, and reads until the server closes.
   static std::string exchange(const std::string& raw) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(server_->port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      return "connect failed";
-    }
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::size_t sent = 0;
-    while (sent < raw.size()) {
-      const auto n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<std::size_t>(n);
-    }
-    ::shutdown(fd, SHUT_WR);
-    std::string out;
-    char buf[65536];
-    while (true) {
-      const auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return testing::exchange(server_->port(), raw);
   }
 
   static std::string post(const std::string& body, const std::string& version = "1.1",

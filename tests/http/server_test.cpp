@@ -2,34 +2,15 @@
 // limits (413, 431, 415, 501), malformed requests, HTTP/1.0, HEAD, and graceful stop.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <string>
 
 #include "router.hpp"
 #include "server.hpp"
+#include "socket_client.hpp"
 #include "test_support.hpp"
 
 namespace vllm_mem::testing {
 namespace {
-
-// A TCP connection to 127.0.0.1:port, or -1.
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -48,29 +29,9 @@ class ServerTest : public ::testing::Test {
     delete router_;
   }
 
-  // Sends raw bytes on a fresh connection and reads until the peer closes or `timeout_ms`.
   static std::string exchange(const std::string& raw, int timeout_ms = 2000,
                               bool half_close = true) {
-    const int fd = connect_loopback(server_->port());
-    if (fd < 0) return "connect failed";
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::size_t sent = 0;
-    while (sent < raw.size()) {
-      const auto n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<std::size_t>(n);
-    }
-    if (half_close) ::shutdown(fd, SHUT_WR);
-    std::string out;
-    char buf[65536];
-    while (true) {
-      const auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return testing::exchange(server_->port(), raw, timeout_ms, half_close);
   }
 
   static std::string post(const std::string& body, const std::string& extra = "") {
@@ -202,7 +163,7 @@ TEST(ServerLifecycle, StopEndsIdleKeepAliveConnections) {
   o.port = 0;
   http::server s(r, o);
   ASSERT_EQ(s.start(), "");
-  const int fd = connect_loopback(s.port());
+  const int fd = connect_to(s.port());
   ASSERT_GE(fd, 0);
   const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));

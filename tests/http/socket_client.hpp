@@ -59,6 +59,20 @@ inline std::string read_to_close(int fd) {
   return out;
 }
 
+// Sends `raw` on a fresh connection, half-closes it (unless `half_close` is false) and reads until
+// the server closes or `timeout_ms` passes: every byte the server sent. "connect failed" when the
+// connection is refused.
+inline std::string exchange(std::uint16_t port, const std::string& raw, int timeout_ms = 5000,
+                            bool half_close = true) {
+  const int fd = connect_to(port, timeout_ms);
+  if (fd < 0) return "connect failed";
+  send_all(fd, raw);
+  if (half_close) ::shutdown(fd, SHUT_WR);
+  std::string out = read_to_close(fd);
+  ::close(fd);
+  return out;
+}
+
 struct reply {
   int status = 0;
   std::string head;  // status line and fields
