@@ -66,17 +66,6 @@ std::set<std::string> property_names(const json& s) {
   return out;
 }
 
-// The documented schema of a property of a request schema (through allOf).
-json property(const json& s, const std::string& name) {
-  const json& t = deref(s);
-  if (t.contains("properties") && t["properties"].contains(name)) return t["properties"][name];
-  for (const auto& sub : t.contains("allOf") ? t["allOf"] : json::array()) {
-    json p = property(sub, name);
-    if (!p.is_null()) return p;
-  }
-  return nullptr;
-}
-
 std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 std::string lower(std::string s) {
