@@ -8,13 +8,23 @@ namespace vllm_mem::http {
 
 namespace {
 
+// `'text' rule`. Built by appending: GCC 12's -Wrestrict misfires on `"'" + std::string(...)` at
+// -O3 (the Release build of make bench).
+std::string quoted(std::string_view text, std::string_view rule) {
+  std::string s = "'";
+  s.append(text);
+  s += "' ";
+  s.append(rule);
+  return s;
+}
+
 // A whole decimal number in [lo, hi]; "" or the reason.
 std::string parse_uint(std::string_view text, std::uint64_t lo, std::uint64_t hi,
                        std::uint64_t& out) {
   std::uint64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size())
-    return "'" + std::string(text) + "' is not a whole number";
+    return quoted(text, "is not a whole number");
   if (v < lo || v > hi)
     return std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " +
            std::to_string(hi) + "]";
@@ -24,7 +34,7 @@ std::string parse_uint(std::string_view text, std::uint64_t lo, std::uint64_t hi
 
 // Seconds with up to three decimals ("10", "0.25") into milliseconds, in (0, 86400] s.
 std::string parse_seconds(std::string_view text, std::chrono::milliseconds& out) {
-  const std::string bad = "'" + std::string(text) + "' is not a number of seconds (e.g. 10 or 0.5)";
+  const std::string bad = quoted(text, "is not a number of seconds (e.g. 10 or 0.5)");
   const std::size_t dot = text.find('.');
   const std::string_view whole = text.substr(0, dot);
   const std::string_view frac = dot == std::string_view::npos ? "" : text.substr(dot + 1);
@@ -61,7 +71,7 @@ std::string parse_switch(std::string_view text, bool& out) {
       return {};
     }
   }
-  return "'" + std::string(text) + "' is not one of 1, 0, true, false, yes, no, on, off";
+  return quoted(text, "is not one of 1, 0, true, false, yes, no, on, off");
 }
 
 template <typename T>
@@ -135,10 +145,12 @@ std::string apply_setting(server_options& opt, const server_setting& s, std::str
         return {};
       }
     }
-    return "'" + std::string(text) + "' is not one of quiet, error, info, debug";
+    return quoted(text, "is not one of quiet, error, info, debug");
   }
   if (f == "--access-log") return parse_switch(text, opt.access_log);
-  return "unknown setting " + std::string(f);
+  std::string unknown = "unknown setting ";
+  unknown.append(f);
+  return unknown;
 }
 
 std::string_view log_level_name(log_level l) {
