@@ -549,8 +549,10 @@ def report(res, path):
          "and moving and freeing results the rest. That change cut the search from 16.8 to 6.1 "
          "million instructions, and its CPU time to about 0.31x (the searches before and after "
          "it run alternately on this machine, medians of CPU time); the search before it took "
-         "2.66 ms on the quiet machine, so this one about 0.83 ms there: the target holds "
-         "there, and misses here only by the CPU that other processes took. Going further "
+         "2.66 ms in one quiet run, so this one about 0.83 ms there, but the same binary "
+         "measures 0.96 to 1.24 ms from one quiet hour to the next on this virtual machine "
+         "(the single estimate moves with it, 1.24 to 1.44 us): the search sits at the target, "
+         "not safely under it. Going further "
          "needs fewer full estimates (about 200 of the 320 setups are tried only for whether "
          "they fit and then dropped), not a faster planner loop." %
          (fmt_us(plan_us / 320), plan_options) + busy_note()),
