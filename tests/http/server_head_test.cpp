@@ -19,19 +19,13 @@ namespace {
 class ServerHead : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    router_ = new http::router(cats());
-    http::server_options o;
-    o.port = 0;
-    o.threads = 3;  // more I/O threads than the machine may have cores: connections spread
-    server_ = new http::server(*router_, o);
-    ASSERT_EQ(server_->start(), "");
+    // more I/O threads than the machine may have cores: connections spread
+    live_ = new live_server(3);
+    ASSERT_EQ(live_->start_error, "");
+    router_ = &live_->router;
+    server_ = &live_->server;
   }
-  static void TearDownTestSuite() {
-    server_->stop();
-    server_->wait();
-    delete server_;
-    delete router_;
-  }
+  static void TearDownTestSuite() { delete live_; }
 
   static std::string exchange(const std::string& raw) {
     return testing::exchange(server_->port(), raw);
@@ -49,10 +43,12 @@ class ServerHead : public ::testing::Test {
     return router_->handle({method, target, body, "application/json", ""}).body;
   }
 
+  static live_server* live_;
   static http::router* router_;
   static http::server* server_;
 };
 
+live_server* ServerHead::live_ = nullptr;
 http::router* ServerHead::router_ = nullptr;
 http::server* ServerHead::server_ = nullptr;
 

@@ -15,19 +15,12 @@ namespace {
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    router_ = new http::router(cats());
-    http::server_options o;
-    o.port = 0;
-    o.threads = 2;
-    server_ = new http::server(*router_, o);
-    ASSERT_EQ(server_->start(), "");
+    live_ = new live_server(2);
+    ASSERT_EQ(live_->start_error, "");
+    router_ = &live_->router;
+    server_ = &live_->server;
   }
-  static void TearDownTestSuite() {
-    server_->stop();
-    server_->wait();
-    delete server_;
-    delete router_;
-  }
+  static void TearDownTestSuite() { delete live_; }
 
   static std::string exchange(const std::string& raw, int timeout_ms = 2000,
                               bool half_close = true) {
@@ -45,10 +38,12 @@ class ServerTest : public ::testing::Test {
     return n;
   }
 
+  static live_server* live_;
   static http::router* router_;
   static http::server* server_;
 };
 
+live_server* ServerTest::live_ = nullptr;
 http::router* ServerTest::router_ = nullptr;
 http::server* ServerTest::server_ = nullptr;
 

@@ -17,6 +17,10 @@
 #include <string>
 #include <thread>
 
+#include "router.hpp"
+#include "server.hpp"
+#include "test_support.hpp"
+
 namespace vllm_mem::testing {
 
 // A TCP connection to 127.0.0.1:port, or -1; receives time out after `timeout_ms`.
@@ -135,6 +139,26 @@ inline std::string post_request(const std::string& target, const std::string& bo
          (close ? "Connection: close\r\n" : "") + "Content-Length: " + std::to_string(body.size()) +
          "\r\n\r\n" + body;
 }
+
+// The router over the embedded catalogs, served on a free loopback port until destroyed.
+struct live_server {
+  explicit live_server(unsigned threads) : router(cats()), server(router, options(threads)) {
+    start_error = server.start();
+  }
+  ~live_server() {
+    server.stop();
+    server.wait();
+  }
+  static http::server_options options(unsigned threads) {
+    http::server_options o;
+    o.port = 0;
+    o.threads = threads;
+    return o;
+  }
+  http::router router;
+  http::server server;
+  std::string start_error;  // empty when it serves
+};
 
 // Polls `cond` every 10 ms for up to `timeout`: a functional wait, not a timing assertion.
 template <class Cond>
