@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "router.hpp"
-#include "vllm_mem/catalogs.hpp"
-#include "vllm_mem/estimate.hpp"
-#include "vllm_mem/json_limits.hpp"
-#include "vllm_mem/planner.hpp"
+#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/ingest/catalogs.hpp"
+#include "vllm_mem/plan/planner.hpp"
 
 namespace {
 

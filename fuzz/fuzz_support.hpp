@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vllm_mem/catalogs.hpp"
-#include "vllm_mem/result.hpp"
+#include "vllm_mem/ingest/catalogs.hpp"
+#include "vllm_mem/util/result.hpp"
 
 namespace vllm_mem::fuzz {
 

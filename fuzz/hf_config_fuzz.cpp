@@ -7,9 +7,9 @@
 #include <cstdint>
 
 #include "fuzz_support.hpp"
-#include "vllm_mem/estimate.hpp"
-#include "vllm_mem/hf_config.hpp"
-#include "vllm_mem/json_limits.hpp"
+#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/ingest/hf_config.hpp"
 
 using namespace vllm_mem;
 

@@ -8,9 +8,9 @@
 #include <cstdint>
 
 #include "fuzz_support.hpp"
-#include "vllm_mem/estimate.hpp"
-#include "vllm_mem/json_limits.hpp"
-#include "vllm_mem/planner.hpp"
+#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/plan/planner.hpp"
 
 using namespace vllm_mem;
 

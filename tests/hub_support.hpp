@@ -253,7 +253,7 @@ class stand_in_hub {
 // Runs the built vllm-mem with `env_prefix` (e.g. "HF_ENDPOINT=... HF_HOME=...") and arguments;
 // the Hub-related variables of the test's own environment are cleared first.
 // A Qwen2-style model the database does not hold; its counts are checked by hand in
-// tests/unit/hf_config_test.cpp (110,640,128 parameters, 4096 KV bytes per token).
+// tests/ingest/hf_config_test.cpp (110,640,128 parameters, 4096 KV bytes per token).
 inline nlohmann::json tiny_qwen2_config() {
   return nlohmann::json{{"architectures", {"Qwen2ForCausalLM"}},
                         {"model_type", "qwen2"},

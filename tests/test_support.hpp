@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "router.hpp"
-#include "vllm_mem/catalogs.hpp"
-#include "vllm_mem/estimate.hpp"
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/ingest/catalogs.hpp"
 
 namespace vllm_mem::testing {
 

@@ -23,14 +23,14 @@
 #include "../http/router.hpp"
 #include "../http/server.hpp"
 #include "../hub/hub.hpp"
-#include "vllm_mem/accuracy.hpp"
-#include "vllm_mem/catalogs.hpp"
-#include "vllm_mem/estimate.hpp"
-#include "vllm_mem/external_model.hpp"
-#include "vllm_mem/json_limits.hpp"
-#include "vllm_mem/planner.hpp"
+#include "vllm_mem/api/accuracy.hpp"
+#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/ingest/catalogs.hpp"
+#include "vllm_mem/ingest/external_model.hpp"
+#include "vllm_mem/model/weights.hpp"
+#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/version.hpp"
-#include "vllm_mem/weights.hpp"
 
 namespace {
 

@@ -3,12 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vllm_mem/estimate.hpp"
-#include "vllm_mem/json_limits.hpp"
-#include "vllm_mem/planner.hpp"
-#include "vllm_mem/text.hpp"
+#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/model/weights.hpp"
+#include "vllm_mem/plan/planner.hpp"
+#include "vllm_mem/util/text.hpp"
 #include "vllm_mem/version.hpp"
-#include "vllm_mem/weights.hpp"
 
 namespace vllm_mem::http {
 

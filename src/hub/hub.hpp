@@ -37,8 +37,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vllm_mem/external_model.hpp"
-#include "vllm_mem/result.hpp"
+#include "vllm_mem/ingest/external_model.hpp"
+#include "vllm_mem/util/result.hpp"
 
 namespace vllm_mem::hub {
 

@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "vllm_mem/json_limits.hpp"
-#include "vllm_mem/text.hpp"
-#include "vllm_mem/weights.hpp"
+#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/model/weights.hpp"
+#include "vllm_mem/util/text.hpp"
 
 namespace vllm_mem::testing {
 namespace {

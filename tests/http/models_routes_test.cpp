@@ -6,7 +6,7 @@
 
 #include "router.hpp"
 #include "test_support.hpp"
-#include "vllm_mem/text.hpp"
+#include "vllm_mem/util/text.hpp"
 
 namespace vllm_mem::testing {
 namespace {

@@ -1,0 +1,149 @@
+// estimate/estimate.hpp — the seed API's estimate: request, model resolution, result and its JSON.
+//
+// Contract:
+//  * `parse_estimate_request` decodes a request object strictly: every seed field with its
+//    defaults (dtype float16, max_batch_size 32, max_model_len = max_seq_len,
+//    gpu_memory_utilization 0.9, kv_cache_dtype = dtype), plus the deployment fields of vLLM
+//    (gpu / gpu_memory_gib, tensor_parallel_size, pipeline_parallel_size, max_num_batched_tokens,
+//    block_size, enforce_eager, vllm_version, vllm_engine, enable_expert_parallel), hf_config
+//    (a Hugging Face config.json, converted by hf_config.hpp) and safetensors (the checkpoint's
+//    exact tensor bytes, safetensors.hpp).
+//    Unknown fields, wrong types and broken rules are errors naming the field and the rule.
+//  * `resolve_model` decides the architecture: hf_config, else params_billions, else the
+//    database (exact id, variants, re-uploads, quantized checkpoint names), else a complete
+//    request `architecture`, else an estimate from the name; the request `architecture` then
+//    overrides field by field. `model_source` says which; it is "safetensors" when the request
+//    carries the checkpoint's exact bytes, which then set the weights (weights.hpp).
+//  * `estimate` computes the seed fields (per GPU when parallel) and, when a GPU is given, the
+//    `vllm_startup` figures. `append_json` writes the response body. Units: bytes internally; the
+//    response's `_gb` fields are decimal GB (1e9) rounded to 2 decimals and `vllm_startup`'s
+//    `_gib` fields are GiB (2^30), as vLLM prints them.
+// Pure (the database and catalog are passed in), thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vllm_mem/ingest/gpu_catalog.hpp"
+#include "vllm_mem/ingest/model_db.hpp"
+#include "vllm_mem/ingest/safetensors.hpp"
+#include "vllm_mem/model/architecture.hpp"
+#include "vllm_mem/model/dtype.hpp"
+#include "vllm_mem/model/quantization.hpp"
+#include "vllm_mem/util/result.hpp"
+#include "vllm_mem/vllm/profile.hpp"
+#include "vllm_mem/vllm/startup.hpp"
+
+namespace vllm_mem {
+
+struct estimate_request {
+  std::string model_name;
+  std::uint64_t max_seq_len = 0;
+  dtype_choice dtype{false, dtype::float16};
+  std::string dtype_text = "float16";
+  bool dtype_given = false;  // absent: the seed default, which serves like vLLM's --dtype auto
+  std::optional<dtype_choice> kv_cache_dtype;
+  std::optional<std::uint64_t> max_batch_size;
+  std::optional<std::uint64_t> max_model_len;
+  double gpu_memory_utilization = 0.9;
+  std::optional<quant_spec> quantization;
+  std::string quantization_text;
+  std::optional<double> params_billions;
+  std::optional<arch_spec> architecture;
+  std::optional<arch_spec> hf_config;  // converted to canonical form at decode time
+  std::string hf_config_model_type;
+  std::optional<checkpoint_size> safetensors;  // exact checkpoint bytes
+  std::string model_origin;  // where hf_config/safetensors were found (set by lookups, not JSON)
+  // Deployment (vLLM's flags).
+  std::optional<std::string> gpu;
+  std::optional<double> gpu_memory_gib;
+  std::uint64_t tensor_parallel_size = 1;
+  std::uint64_t pipeline_parallel_size = 1;
+  std::optional<std::uint64_t> max_num_batched_tokens;
+  std::optional<std::uint64_t> block_size;
+  bool enforce_eager = false;
+  bool enable_expert_parallel = false;
+  std::optional<vllm_version> version;
+  std::optional<engine_kind> engine;
+};
+
+// The request fields, for "did you mean" hints and docs.
+const std::vector<std::string>& estimate_request_fields();
+
+result<estimate_request> parse_estimate_request(const nlohmann::json& body);
+
+struct resolved_model {
+  model_arch arch;
+  std::string
+      source;  // database | request_architecture | params_billions | name_estimate | hf_config ...
+  std::string resolved_id;  // database id, when the database resolved it
+  std::string match;        // exact | suffix_variant | reupload | quantized_checkpoint
+  const model_entry* entry = nullptr;
+  std::vector<std::string> warnings;
+};
+result<resolved_model> resolve_model(const estimate_request& r, const model_db& db);
+
+struct seed_components {
+  std::uint64_t model_params = 0;
+  std::uint64_t activation = 0;
+  std::uint64_t min_kv_cache = 0;
+  std::uint64_t max_kv_cache = 0;
+  std::uint64_t cuda_overhead = 0;
+  std::uint64_t total_min = 0;
+  std::uint64_t total_max = 0;
+  std::uint64_t recommended = 0;
+};
+
+struct estimate_result {
+  std::string model_name;
+  resolved_model model;
+  seed_components bytes;  // per GPU (rank 0) when parallel
+  param_counts params;
+  std::uint64_t kv_cache_bytes_per_token = 0;  // per GPU, all layers, full-length basis
+  std::uint64_t num_gpus = 1;
+  deployment deploy;
+  bool has_gpu = false;
+  std::string gpu_id;
+  startup_result startup;
+  std::string vllm_args;
+  std::vector<std::string> warnings;
+  double gpu_memory_utilization = 0.9;
+  std::optional<checkpoint_size> checkpoint;  // the request's exact checkpoint bytes
+  std::uint64_t checkpoint_layout_bytes = 0;  // the architecture's bytes in the checkpoint layout
+  std::string model_origin;                   // where the model's files were found
+};
+
+result<estimate_result> estimate(const estimate_request& r, const model_db& db,
+                                 const gpu_catalog& gpus);
+// The same estimate, written into `out` (a default-constructed estimate_result), for a model
+// already resolved from this request (resolve_model(r, db)): for callers that estimate many
+// setups of one model (planner.hpp). Resolution reads only model_name, hf_config,
+// params_billions, architecture and safetensors, so requests that differ in other fields share
+// it; in place, because an estimate_result is large to move.
+status estimate(const estimate_request& r, const resolved_model& model, const gpu_catalog& gpus,
+                estimate_result& out);
+
+// The response body, appended as compact JSON text (json_writer.hpp); the API, the CLI's --json
+// and the accuracy scorer all print this text. `to_json` is the same text as a DOM.
+void append_json(std::string& out, const estimate_result& e);
+nlohmann::json to_json(const estimate_result& e);
+
+// Decodes a positive integer request field (2048.0 is accepted as 2048) of at most `max`, with
+// the decoder's messages; shared by the other request decoders (planner.hpp).
+result<std::uint64_t> decode_positive_int(const nlohmann::json& v, const std::string& field,
+                                          std::uint64_t max);
+
+// vLLM's parallelism rules: attention heads divisible by tensor_parallel_size; KV heads divisible
+// by it or a divisor of it (replicated); pipeline_parallel_size at most the layer count.
+status check_parallel_sizes(const model_arch& a, std::uint64_t tp, std::uint64_t pp);
+
+// Decimal GB rounded to 2 decimals (the seed's unit).
+double bytes_to_gb(std::uint64_t bytes);
+// GiB rounded to 2 decimals (vLLM's unit).
+double bytes_to_gib(double bytes);
+
+}  // namespace vllm_mem

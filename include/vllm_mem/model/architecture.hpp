@@ -1,0 +1,155 @@
+// model/architecture.hpp — a model's architecture, as written (arch_spec) and as resolved
+// (model_arch).
+//
+// Contract:
+//  * `arch_spec` holds only the values a source stated (database entry, request `architecture`
+//    object, or a converted Hugging Face config). Keys are the canonical names of
+//    data/schema.md. `parse_arch_spec` is strict: unknown keys, wrong types and out-of-range
+//    values are errors naming the field (prefixed with `field_prefix`, e.g. "architecture.").
+//  * `overlay` applies another spec field by field (request values override database values).
+//  * `resolve_arch` fills the defaults vLLM and transformers use for the model_type, checks the
+//    invariants (heads divisible by KV heads, MoE fields consistent, bounds that keep byte
+//    arithmetic exact in 64 bits) and returns a `model_arch` the physics can use.
+//  * `write_json(model_arch)` / `to_json(model_arch)` write the resolved values under the
+//    canonical keys (what the response's `architecture_used` echoes).
+// Pure, no I/O; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "vllm_mem/model/dtype.hpp"
+#include "vllm_mem/model/quantization.hpp"
+#include "vllm_mem/util/result.hpp"
+
+namespace vllm_mem {
+
+// X-macro lists: one list drives parsing, overlaying and echoing.
+// clang-format off
+#define VLLM_MEM_ARCH_U64_FIELDS(X)                                                       \
+  X(num_layers) X(hidden_size) X(num_heads) X(num_kv_heads) X(head_dim)                   \
+  X(intermediate_size) X(vocab_size) X(max_position_embeddings) X(num_experts)            \
+  X(num_experts_per_tok) X(moe_intermediate_size) X(num_shared_experts)                   \
+  X(shared_expert_intermediate_size) X(first_k_dense_replace) X(moe_layer_freq)           \
+  X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim) X(qk_nope_head_dim) X(v_head_dim)    \
+  X(sliding_window) X(sliding_window_pattern) X(attention_chunk_size)                     \
+  X(no_rope_layer_interval)
+#define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                      \
+  X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)       \
+  X(new_decoder_architecture)
+#define VLLM_MEM_ARCH_F64_FIELDS(X) X(rope_theta) X(partial_rotary_factor) X(logit_softcapping)
+#define VLLM_MEM_ARCH_STR_FIELDS(X) \
+  X(model_type) X(multimodal_model_type) X(torch_dtype) X(mlp) X(norm)
+// clang-format on
+
+struct rope_scaling_spec {
+  std::string rope_type;  // "linear", "dynamic", "yarn", "llama3", "longrope"/"su", ...
+  double factor = 1.0;
+  std::uint64_t original_max_position_embeddings = 0;
+};
+
+struct vision_spec {
+  std::string type;
+  std::uint64_t num_layers = 0, hidden_size = 0, intermediate_size = 0, num_heads = 0;
+  std::uint64_t patch_size = 0, image_size = 0;
+  std::uint64_t params = 0;  // stated parameter count (tower + projector); 0 = estimate
+};
+
+struct arch_spec {
+#define VLLM_MEM_DECL_U64(n) std::optional<std::uint64_t> n;
+#define VLLM_MEM_DECL_BOOL(n) std::optional<bool> n;
+#define VLLM_MEM_DECL_F64(n) std::optional<double> n;
+#define VLLM_MEM_DECL_STR(n) std::optional<std::string> n;
+  VLLM_MEM_ARCH_U64_FIELDS(VLLM_MEM_DECL_U64)
+  VLLM_MEM_ARCH_BOOL_FIELDS(VLLM_MEM_DECL_BOOL)
+  VLLM_MEM_ARCH_F64_FIELDS(VLLM_MEM_DECL_F64)
+  VLLM_MEM_ARCH_STR_FIELDS(VLLM_MEM_DECL_STR)
+#undef VLLM_MEM_DECL_U64
+#undef VLLM_MEM_DECL_BOOL
+#undef VLLM_MEM_DECL_F64
+#undef VLLM_MEM_DECL_STR
+  std::optional<rope_scaling_spec> rope_scaling;
+  std::optional<vision_spec> vision;
+  std::optional<quant_spec> quantization;
+  bool has_extra = false;  // `extra`: fields the canonical schema cannot express (kept, not used)
+
+  void overlay(const arch_spec& over);
+  bool empty() const;
+};
+
+// The canonical keys accepted inside an `architecture` object (for "did you mean" hints).
+const std::vector<std::string>& arch_keys();
+
+result<arch_spec> parse_arch_spec(const nlohmann::json& j, const std::string& field_prefix);
+
+// How many x in [lo, hi) are multiples of m (0 when m == 0): layer patterns by arithmetic.
+constexpr std::uint64_t count_multiples(std::uint64_t lo, std::uint64_t hi, std::uint64_t m) {
+  return hi <= lo || m == 0 ? 0 : (hi + m - 1) / m - (lo + m - 1) / m;
+}
+
+enum class mlp_kind : std::uint8_t { gated, plain };
+enum class norm_kind : std::uint8_t { rms, layer };
+
+// Resolved architecture: every value the physics needs, defaults filled in.
+struct model_arch {
+  std::string model_type;             // text model's HF model_type ("llama" if unknown)
+  std::string multimodal_model_type;  // outer model_type of a multimodal repository, or empty
+  std::uint64_t num_layers = 0, hidden_size = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0;
+  std::uint64_t intermediate_size = 0, vocab_size = 0;
+  bool tie_word_embeddings = false;
+  std::uint64_t max_position_embeddings = 0;  // 0 = unknown
+  rope_scaling_spec rope_scaling;             // rope_type empty = none
+  double partial_rotary_factor = 1.0;
+  dtype torch_dtype = dtype::bfloat16;
+  bool torch_dtype_known = false;
+  mlp_kind mlp = mlp_kind::gated;
+  norm_kind norm = norm_kind::rms;
+  bool attention_bias = false, qkv_bias = false, mlp_bias = false;
+  bool parallel_attn = false, new_decoder_architecture = false;
+  // MoE (num_experts == 0: dense)
+  std::uint64_t num_experts = 0, num_experts_per_tok = 0, moe_intermediate_size = 0;
+  std::uint64_t num_shared_experts = 0, shared_expert_intermediate_size = 0;
+  std::uint64_t first_k_dense_replace = 0, moe_layer_freq = 1;
+  // MLA (kv_lora_rank == 0: not MLA)
+  std::uint64_t q_lora_rank = 0, kv_lora_rank = 0, qk_rope_head_dim = 0, qk_nope_head_dim = 0;
+  std::uint64_t v_head_dim = 0;
+  // attention windows
+  std::uint64_t sliding_window = 0;          // 0: no sliding window
+  std::uint64_t sliding_window_pattern = 0;  // 0 with sliding_window: every layer slides
+  std::uint64_t attention_chunk_size = 0, no_rope_layer_interval = 0;
+  double logit_softcapping = 0.0;
+  std::optional<vision_spec> vision;
+  quant_spec quantization;  // the checkpoint's own (method none: unquantized checkpoint)
+
+  bool is_moe() const { return num_experts > 0; }
+  bool is_mla() const { return kv_lora_rank > 0; }
+  bool is_moe_layer(std::uint64_t layer) const;
+  bool is_sliding_layer(std::uint64_t layer) const;
+  std::uint64_t num_sliding_layers() const;
+  // How many of the layers [first, last) are MoE / slide: counted by arithmetic on the layer
+  // patterns, not by visiting layers (the estimate's hot path).
+  std::uint64_t num_moe_layers(std::uint64_t first, std::uint64_t last) const;
+  std::uint64_t num_sliding_layers(std::uint64_t first, std::uint64_t last) const;
+  // Values per token per layer of the KV cache for one rank (vLLM's get_num_kv_heads/head_size).
+  std::uint64_t kv_heads_per_rank(std::uint64_t tp) const;
+  std::uint64_t kv_head_size() const;         // MLA: kv_lora_rank + qk_rope_head_dim
+  std::uint64_t kv_entries_per_head() const;  // 2 (K and V) or 1 (MLA latent)
+  std::uint64_t rotary_dim() const;
+  // vLLM's _get_and_verify_max_len without a user value: min over the position keys, then RoPE
+  // scaling (vllm-memory-model.md §7). 0 when unknown.
+  std::uint64_t derived_max_model_len() const;
+};
+
+result<model_arch> resolve_arch(const arch_spec& spec, const std::string& field_prefix);
+
+// The resolved values under the canonical keys, written as compact JSON text (json_writer.hpp);
+// `to_json` is the same text as a DOM.
+class json_writer;
+void write_json(json_writer& w, const model_arch& a);
+nlohmann::json to_json(const model_arch& a);
+
+}  // namespace vllm_mem

@@ -1,0 +1,61 @@
+// model/quantization.hpp — how a quantized linear layer is laid out in GPU memory once vLLM loaded
+// it.
+//
+// Contract: `quant_spec` describes one weight-quantization scheme (the checkpoint's own, or one
+// requested on the fly); `quantized_linear_bytes` returns the bytes one rank holds for a linear
+// layer of the given per-rank shape, including scales, zero points and group indices, following
+// the layouts of vllm-memory-model.md §9.3. Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vllm_mem/model/dtype.hpp"
+
+namespace vllm_mem {
+
+enum class quant_method : std::uint8_t {
+  none,
+  fp8,  // fp8 e4m3 weights, per-tensor or per-channel fp32 scales (fp8.py, compressed-tensors)
+  fp8_block,     // fp8 with [bn, bk] block scales (DeepSeek-V3, Qwen3-FP8)
+  int8,          // int8 weights with per-channel fp32 scales (W8A8 INT8, seed "Q8")
+  awq,           // packed 4-bit, fp16 group scales, packed zeros (awq.py, awq_marlin.py)
+  gptq,          // packed 4/8-bit, fp16 group scales, packed zeros, g_idx (gptq.py, gptq_marlin.py)
+  w4a16,         // compressed-tensors pack-quantized 4-bit, group scales in the model dtype
+  bitsandbytes,  // nf4/fp4 (bits 4) with absmax per 64, or LLM.int8 (bits 8)
+  mxfp4,         // 4-bit e2m1 with an e8m0 scale per 32 (gpt-oss experts)
+  nvfp4,         // 4-bit e2m1 with an fp8 scale per 16 plus per-tensor fp32 scales
+};
+
+struct quant_spec {
+  quant_method method = quant_method::none;
+  std::uint32_t bits = 16;
+  std::uint32_t group_size = 128;  // 0: one group per input row (per-channel)
+  bool desc_act = false;           // GPTQ act-order: g_idx, replicated scales on row-parallel
+  bool sym = true;                 // symmetric: no zero points for w4a16
+  std::uint32_t block_n = 128;     // fp8_block
+  std::uint32_t block_k = 128;
+  bool double_quant = true;       // bitsandbytes 4-bit: nested absmax quantization
+  bool experts_only = false;      // only the MoE experts are quantized (gpt-oss MXFP4)
+  bool quantize_lm_head = false;  // lm_head quantized too (rare; GPTQ lm_head_quantized)
+
+  bool is_none() const { return method == quant_method::none; }
+  // Bytes per weight for a dense estimate (documentation and planners), without sharding.
+  double approx_bytes_per_weight() const;
+};
+
+std::string_view quant_method_name(quant_method m);
+
+// Parses the `quantization` request field: the seed's "Q8" and "Q4", and vLLM's methods
+// (fp8, int8, w8a8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4, compressed-tensors names).
+std::optional<quant_spec> parse_quantization(std::string_view text);
+
+// Bytes on one rank for a linear layer whose per-rank weight has `in` inputs and `out` outputs.
+// `act_bits` is the activation dtype width (16 for fp16/bf16), used for scales that vLLM keeps in
+// the model dtype. `row_parallel_in_total` is the unsharded input size for GPTQ act-order scales.
+std::uint64_t quantized_linear_bytes(const quant_spec& q, std::uint64_t in, std::uint64_t out,
+                                     std::uint32_t act_bits, std::uint64_t row_parallel_in_total);
+
+}  // namespace vllm_mem

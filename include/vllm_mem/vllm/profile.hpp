@@ -1,0 +1,91 @@
+// vllm/profile.hpp — what changes between vLLM versions, as data the startup model reads.
+//
+// Contract: `parse_vllm_version` accepts "0.6.4", "0.10.1.1", "v0.19.0", "0.7"; `make_profile`
+// returns the accounting rules of that version and engine (vllm-memory-model.md §3–§8, §11),
+// together with the constants calibrated on the dev cases (docs/accuracy.md says where each
+// comes from). Versions newer than the newest calibrated one use the newest rules and are
+// flagged `extrapolated`. Pure, thread-safe.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "vllm_mem/util/result.hpp"
+
+namespace vllm_mem {
+
+struct vllm_version {
+  std::uint32_t major = 0, minor = 19, patch = 0;
+  std::string text() const;
+  friend auto operator<=>(const vllm_version&, const vllm_version&) = default;
+};
+
+inline constexpr std::string_view kNewestCalibratedVersion = "0.19.0";
+inline constexpr std::string_view kOldestSupportedVersion = "0.4.0";
+
+result<vllm_version> parse_vllm_version(std::string_view text, const std::string& field);
+
+enum class engine_kind : std::uint8_t { v0, v1 };
+
+// How the KV budget treats memory that is not this instance's (§3).
+enum class budget_mode : std::uint8_t {
+  free_delta,       // V0 <= 0.6.3: T*u - (free_at_init - free_after_profile)
+  global,           // V0 0.6.4, V1 0.7-0.9.1: T*u - (torch peak + all non-torch memory on the GPU)
+  per_instance,     // V0 >= 0.6.5, V1 >= 0.9.2: T*u - (W + P + N_t)
+  free_delta_2026,  // >= 0.21: ceil(T*u) - free-memory delta - CUDA graph estimate
+};
+
+enum class kv_tokens_report : std::uint8_t {
+  blocks_times_block_size,  // V0, V1 <= 0.9: num_blocks * B
+  blocks_per_group,         // V1 0.10-0.20: (num_blocks // groups) * min B
+  concurrency_times_len,    // >= 0.21: int(concurrency * max_model_len)
+};
+
+struct vllm_profile {
+  vllm_version version;
+  engine_kind engine = engine_kind::v1;
+  bool extrapolated = false;  // newer than the newest calibrated version
+  budget_mode budget = budget_mode::per_instance;
+  bool hybrid_kv_manager = true;  // V1 >= 0.10: sliding-window layers keep window-sized KV
+  kv_tokens_report tokens_report = kv_tokens_report::blocks_per_group;
+  bool concurrency_blocks_over_ceil = true;  // V1 >= 0.10: blocks / ceil(X/B); else tokens / X
+  bool cuda_graph_in_budget = false;         // >= 0.21: estimate subtracted before KV
+  bool startup_free_check = true;            // V1 >= 0.9.2: free memory >= T*u at start
+  bool max_len_error_has_estimate = true;    // the "estimated maximum model length" sentence
+  bool chunked_prefill_always = true;        // V1
+  std::uint32_t cudagraph_modes = 1;         // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
+
+  // Calibrated constants: each is fitted on the dev cases of its era; docs/accuracy.md lists the
+  // cases behind every number.
+  double sampler_bytes_per_logit = 14.0;  // bytes per element of the [requests, vocab] logits
+  double activation_base_gib = 0.18;      // profile-run floor beyond the sampler/forward peak
+  double moe_workspace_factor = 0.8;      // share of the fused-MoE workspace that stays allocated
+  double vision_activation_factor = 8.0;  // h_vis-sized tensors per token in the encoder profile
+  double non_torch_tp1_gib = 0.25;        // non-torch growth during profiling, single GPU
+  double non_torch_nccl_gib = 1.8;        // extra with tensor/pipeline parallelism
+  double cuda_context_gib = 0.5;          // CUDA context + kernels (before the snapshot), §2.4
+  double graph_base_gib = 0.45;           // CUDA graphs: fixed part
+  double graph_per_layer_gib = 0.0135;    // CUDA graphs: per decoder layer on the stage
+  double graph_moe_gib = 0.55;            // CUDA graphs: extra for MoE layers (fused-MoE buffers)
+  std::uint64_t graph_reference_count = 102;  // graphs captured at the era's default settings
+};
+
+result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine);
+engine_kind default_engine(const vllm_version& v);
+
+// vLLM's defaults for the scheduler (§8.2). `big_gpu`: >= 70 GiB and not an A100.
+struct scheduler_defaults {
+  std::uint64_t max_num_seqs = 256;
+  std::uint64_t max_num_batched_tokens = 2048;
+  bool chunked_prefill = true;
+};
+scheduler_defaults default_scheduler(const vllm_profile& p, bool big_gpu,
+                                     std::uint64_t max_model_len_tokens, bool multimodal);
+
+// Number of CUDA graphs vLLM captures (all modes) for these settings (§5.1).
+std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t max_num_seqs,
+                               std::uint64_t max_num_batched_tokens);
+
+}  // namespace vllm_mem

@@ -1,0 +1,91 @@
+// vllm/startup.hpp — what vLLM prints when it starts: weights, profile peak, non-torch memory, CUDA
+// graphs, the KV budget, blocks, tokens, concurrency, and whether it starts at all.
+//
+// Contract: `simulate_startup` takes a resolved model and a fully resolved deployment (every
+// vLLM default already applied) and returns the figures of pipeline stage 0 / tensor rank 0
+// (the rank vLLM logs), with the engine-wide block, token and concurrency figures taken as the
+// minimum over pipeline stages as vLLM does (vllm-memory-model.md §4.6). Bytes are exact
+// integers; the KV budget may be negative. Formulas cite vllm-memory-model.md; the activation,
+// non-torch and CUDA-graph terms are the calibrated heuristics of docs/accuracy.md.
+// Pure, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vllm_mem/model/architecture.hpp"
+#include "vllm_mem/model/quantization.hpp"
+#include "vllm_mem/model/weights.hpp"
+#include "vllm_mem/util/result.hpp"
+#include "vllm_mem/vllm/profile.hpp"
+
+namespace vllm_mem {
+
+struct deployment {
+  std::uint64_t gpu_total_bytes = 0;  // T: what CUDA reports for one device
+  double gpu_memory_utilization = 0.9;
+  std::uint64_t tp = 1;
+  std::uint64_t pp = 1;
+  bool expert_parallel = false;
+  std::uint64_t max_model_len = 2048;               // X
+  std::uint64_t max_num_seqs = 256;                 // S
+  std::uint64_t max_num_batched_tokens = 2048;      // M
+  bool max_num_batched_tokens_follows_len = false;  // V0 without chunked prefill: max(X, 2048)
+  std::uint64_t block_size = 16;                    // B
+  bool enforce_eager = false;
+  std::uint32_t act_bits = 16;  // model dtype
+  quant_spec quant;             // effective weight quantization
+  std::uint32_t kv_bits = 16;   // KV cache element width
+  // Exact checkpoint tensor bytes (weights.hpp); 0: the computed sizes.
+  std::uint64_t checkpoint_bytes = 0;
+  vllm_profile profile;
+};
+
+enum class limiting_factor : std::uint8_t {
+  none,                    // fits; concurrency limited by max_num_seqs, not memory
+  kv_cache,                // fits, but KV capacity caps concurrency below max_num_seqs; or
+                           // max_model_len does not fit the KV budget
+  weights,                 // the weights alone exceed the memory
+  activation,              // weights + profile peak leave no KV budget
+  gpu_memory_utilization,  // free memory at start is below T*u
+  cuda_graphs,             // graph capture outside the budget exceeds the headroom
+  max_position_embeddings  // max_model_len above the model's derived maximum
+};
+const char* limiting_factor_name(limiting_factor f);
+
+struct kv_layout {
+  std::uint64_t page_bytes = 0;        // one block of one layer (V1 page), rank 0
+  std::uint64_t layers = 0;            // attention layers on stage 0
+  std::uint64_t bytes_per_token = 0;   // all layers of stage 0, full-length basis
+  std::uint64_t groups = 1;            // V1 hybrid groups
+  std::uint64_t layers_per_group = 0;  // S_g
+};
+
+struct startup_result {
+  std::uint64_t total_bytes = 0;      // T
+  std::uint64_t requested_bytes = 0;  // T * u
+  weight_bytes weights;               // stage 0
+  std::uint64_t activation_peak_bytes = 0;
+  std::uint64_t non_torch_bytes = 0;
+  std::uint64_t cuda_graph_bytes = 0;
+  bool cuda_graph_in_budget = false;
+  std::uint64_t cuda_context_bytes = 0;
+  std::int64_t kv_cache_bytes = 0;    // available KV cache memory (stage 0), may be negative
+  std::uint64_t num_gpu_blocks = 0;   // engine-wide (min over stages)
+  std::uint64_t kv_cache_tokens = 0;  // as the version logs "GPU KV cache size"
+  double max_concurrency = 0.0;       // for max_model_len
+  bool fits = false;
+  std::string error;                    // the message vLLM would raise, empty when it starts
+  std::uint64_t max_model_len_fit = 0;  // largest max_model_len that starts (0: none)
+  limiting_factor limit = limiting_factor::none;
+  kv_layout kv;
+  std::uint64_t cuda_graphs = 0;  // graphs captured
+};
+
+result<startup_result> simulate_startup(const model_arch& a, const deployment& d);
+
+// Bytes of KV cache one request of `tokens` tokens needs on stage 0 under the version's layout
+// (sliding-window layers capped at their window with the hybrid manager).
+std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d, std::uint64_t tokens);
+
+}  // namespace vllm_mem

@@ -1,0 +1,317 @@
+// model/weights.cpp — per-rank weight bytes following vllm-memory-model.md §9.
+#include "vllm_mem/model/weights.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include "vllm_mem/util/checked_math.hpp"
+
+namespace vllm_mem {
+
+namespace {
+
+// Checked arithmetic (checked_math.hpp): an overflow poisons the accumulator instead of wrapping.
+using checked = checked_u64;
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
+std::uint64_t round_up(std::uint64_t a, std::uint64_t m) { return ceil_div(a, m) * m; }
+
+bool starts_with(std::string_view s, std::string_view p) { return s.rfind(p, 0) == 0; }
+
+// Norm weights per decoder layer (elements), by family.
+std::uint64_t layer_norm_elements(const model_arch& a, std::uint64_t tp) {
+  const std::string& t = a.model_type;
+  std::uint64_t norms = 2;  // input_layernorm + post_attention_layernorm
+  if (starts_with(t, "gemma2") || starts_with(t, "gemma3")) norms = 4;  // + pre/post feedforward
+  if (a.parallel_attn && !a.new_decoder_architecture && t != "gpt_neox") norms = 1;
+  std::uint64_t per_norm = a.hidden_size;
+  if (a.norm == norm_kind::layer && t != "mpt") per_norm *= 2;  // weight + bias
+  std::uint64_t n = norms * per_norm;
+  // Per-head q/k norms (Qwen3, Gemma 3) and full-width ones (OLMo 2).
+  if (starts_with(t, "qwen3") || starts_with(t, "gemma3")) n += 2 * a.head_dim;
+  if (starts_with(t, "olmo2"))
+    n += (a.num_heads / tp + a.num_kv_heads / std::max<std::uint64_t>(1, tp)) * a.head_dim;
+  return n;
+}
+
+// Rotary cos/sin cache elements (one buffer per distinct RoPE configuration; vLLM caches
+// get_rope instances). Length per type: vllm/model_executor/layers/rotary_embedding.py.
+std::uint64_t rope_cache_elements(const model_arch& a) {
+  if (a.model_type == "mpt" || a.model_type == "bloom" || a.model_type == "gpt2") return 0;
+  const std::uint64_t dim = a.rotary_dim();
+  const std::uint64_t max_pos = a.max_position_embeddings;
+  if (dim == 0 || max_pos == 0) return 0;
+  const auto& r = a.rope_scaling;
+  const bool gemma3 = starts_with(a.model_type, "gemma3") || a.multimodal_model_type == "gemma3";
+  std::uint64_t len = max_pos;
+  if (r.rope_type == "linear" || r.rope_type == "dynamic") {
+    len = static_cast<std::uint64_t>(static_cast<double>(max_pos) * r.factor);
+  } else if (r.rope_type == "yarn" || r.rope_type == "deepseek_yarn") {
+    const std::uint64_t base =
+        r.original_max_position_embeddings > 0 ? r.original_max_position_embeddings : max_pos;
+    len = static_cast<std::uint64_t>(static_cast<double>(base) * r.factor);
+  } else if (r.rope_type == "longrope" || r.rope_type == "su") {
+    len = max_pos + r.original_max_position_embeddings;  // short and long caches
+  }
+  std::uint64_t elements = len * dim;
+  if (gemma3) elements += max_pos * dim;  // local layers: a second, unscaled rotary embedding
+  return elements;
+}
+
+}  // namespace
+
+layer_range pp_layer_range(std::uint64_t num_layers, std::uint64_t pp, std::uint64_t rank) {
+  pp = std::max<std::uint64_t>(1, pp);
+  const std::uint64_t base = num_layers / pp;
+  const std::uint64_t rem = num_layers % pp;
+  // partitions[-i] += 1 for i in 2..rem+1: stages pp-2, pp-3, ..., pp-1-rem get one more.
+  std::uint64_t first = 0;
+  for (std::uint64_t s = 0; s < rank; ++s) {
+    const bool extra = rem > 0 && s + 1 < pp && s + 1 + rem >= pp;
+    first += base + (extra ? 1 : 0);
+  }
+  const bool extra = rem > 0 && rank + 1 < pp && rank + 1 + rem >= pp;
+  return {first, first + base + (extra ? 1 : 0)};
+}
+
+namespace {
+
+result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt);
+
+// Scales the parameter groups of `w` by num/den exactly (128-bit intermediates); the rounding
+// remainder goes to the largest group so that the total is floor(parameters * num / den).
+void scale_parameters(weight_bytes& w, std::uint64_t num, std::uint64_t den) {
+  __extension__ using u128 = unsigned __int128;
+  std::uint64_t* groups[] = {&w.embedding,      &w.lm_head, &w.attention, &w.dense_mlp, &w.experts,
+                             &w.shared_experts, &w.router,  &w.norms,     &w.vision};
+  const u128 target = static_cast<u128>(w.parameter_bytes()) * num / den;
+  std::uint64_t* largest = groups[0];
+  for (std::uint64_t* g : groups) {
+    if (*g > *largest) largest = g;
+  }
+  u128 sum = 0;
+  for (std::uint64_t* g : groups) {
+    *g = static_cast<std::uint64_t>(static_cast<u128>(*g) * num / den);
+    sum += *g;
+  }
+  *largest += static_cast<std::uint64_t>(target - sum);
+}
+
+}  // namespace
+
+result<std::uint64_t> checkpoint_layout_bytes(const model_arch& a,
+                                              std::uint32_t fallback_act_bits) {
+  weight_options ckpt;
+  ckpt.act_bits = a.torch_dtype_known ? dtype_bits(a.torch_dtype) : fallback_act_bits;
+  ckpt.quant = a.quantization;
+  ckpt.include_buffers = false;
+  auto w = computed_per_rank(a, ckpt);
+  if (!w) return w.err();
+  return w->parameter_bytes();
+}
+
+result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options& opt) {
+  auto w = computed_per_rank(a, opt);
+  if (!w || opt.checkpoint_bytes == 0) return w;
+  auto layout = checkpoint_layout_bytes(a, opt.act_bits);
+  if (!layout) return layout.err();
+  if (*layout == 0) {
+    return make_error(error_code::invalid_argument,
+                      "the architecture has no weights to scale to the checkpoint's bytes",
+                      "safetensors");
+  }
+  scale_parameters(*w, opt.checkpoint_bytes, *layout);
+  return w;
+}
+
+namespace {
+
+result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt) {
+  checked c;
+  weight_bytes w;
+  const std::uint64_t tp = std::max<std::uint64_t>(1, opt.shard.tp);
+  const std::uint64_t pp = std::max<std::uint64_t>(1, opt.shard.pp);
+  const std::uint32_t ab = opt.act_bits;
+  const quant_spec none{};
+  const quant_spec& dense_q = opt.quant.experts_only ? none : opt.quant;
+  const quant_spec& expert_q = opt.quant;
+  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  auto linear = [&](const quant_spec& q, std::uint64_t in, std::uint64_t out,
+                    std::uint64_t in_total) {
+    c.mul(in, out);  // overflow probe of the element count
+    return quantized_linear_bytes(q, in, out, ab, in_total);
+  };
+
+  const layer_range layers = pp_layer_range(a.num_layers, pp, opt.shard.pp_rank);
+  const bool first_stage = opt.shard.pp_rank == 0;
+  const bool last_stage = opt.shard.pp_rank + 1 == pp;
+  w.num_layers = layers.last - layers.first;
+
+  const std::uint64_t H = a.hidden_size;
+  const std::uint64_t d = a.head_dim;
+  const std::uint64_t nq = ceil_div(a.num_heads, tp);
+  const std::uint64_t nkv = a.kv_heads_per_rank(tp);
+  const std::uint64_t v_pad = padded_vocab(a.vocab_size);
+  const std::uint64_t v_rank = ceil_div(v_pad, tp);
+
+  // Attention per layer.
+  std::uint64_t attn = 0, absorbed = 0;
+  if (a.is_mla()) {
+    const std::uint64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
+    if (a.q_lora_rank > 0) {
+      attn = c.add(attn, linear(dense_q, H, a.q_lora_rank, H));  // q_a_proj, replicated
+      attn = c.add(attn, act_bytes(a.q_lora_rank));              // q_a_layernorm
+      attn = c.add(attn, linear(dense_q, a.q_lora_rank, c.mul(nq, qk), a.q_lora_rank));
+    } else {
+      attn = c.add(attn, linear(dense_q, H, c.mul(nq, qk), H));
+    }
+    attn = c.add(attn, linear(dense_q, H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
+    attn = c.add(attn, act_bytes(a.kv_lora_rank));  // kv_a_layernorm
+    attn = c.add(attn, linear(dense_q, a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim),
+                              a.kv_lora_rank));
+    attn =
+        c.add(attn, linear(dense_q, c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
+    // §9.4: W_UK_T and W_UV derived from kv_b_proj in the activation dtype, kept beside it.
+    absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
+  } else {
+    const std::uint64_t qkv_out = c.mul(nq + 2 * nkv, d);
+    attn = c.add(attn, linear(dense_q, H, qkv_out, H));
+    attn = c.add(attn, linear(dense_q, c.mul(nq, d), H, c.mul(a.num_heads, d)));
+    if (a.qkv_bias || a.attention_bias) attn = c.add(attn, act_bytes(qkv_out));
+    if (a.attention_bias) attn = c.add(attn, act_bytes(H));  // o_proj bias (not sharded)
+  }
+
+  // Dense MLP per layer.
+  const std::uint64_t I_rank = ceil_div(a.intermediate_size, tp);
+  std::uint64_t dense = 0;
+  if (a.mlp == mlp_kind::gated) {
+    dense =
+        c.add(linear(dense_q, H, 2 * I_rank, H), linear(dense_q, I_rank, H, a.intermediate_size));
+    if (a.mlp_bias) dense = c.add(dense, act_bytes(2 * I_rank + H));
+  } else {
+    dense = c.add(linear(dense_q, H, I_rank, H), linear(dense_q, I_rank, H, a.intermediate_size));
+    if (a.mlp_bias) dense = c.add(dense, act_bytes(I_rank + H));
+  }
+
+  // MoE layer pieces.
+  std::uint64_t experts = 0, shared = 0, router = 0;
+  if (a.is_moe()) {
+    std::uint64_t e_local = a.num_experts;
+    std::uint64_t tp_moe = tp;
+    if (opt.shard.expert_parallel && tp > 1) {
+      // §9.5 determine_expert_map: base = E // ep, the first E % ep ranks get one more.
+      e_local = a.num_experts / tp + (a.num_experts % tp > 0 ? 1 : 0);
+      tp_moe = 1;
+    }
+    std::uint64_t i_r = ceil_div(a.moe_intermediate_size, tp_moe);
+    std::uint64_t h_e = H;
+    if (expert_q.method == quant_method::mxfp4) {
+      // The MXFP4 MoE kernels pad the hidden size to a multiple of 256 and the per-rank
+      // intermediate size to a multiple of 64 when creating the expert tensors.
+      h_e = round_up(H, 256);
+      i_r = round_up(i_r, 64);
+    }
+    const std::uint64_t one = c.add(linear(expert_q, h_e, 2 * i_r, h_e),
+                                    linear(expert_q, i_r, h_e, a.moe_intermediate_size));
+    experts = c.mul(e_local, one);
+    if (a.mlp_bias) experts = c.add(experts, act_bytes(c.mul(e_local, 2 * i_r + h_e)));
+    router = act_bytes(c.mul(H, a.num_experts));  // gate: ReplicatedLinear, never quantized
+    if (a.mlp_bias || starts_with(a.model_type, "deepseek_v3") || a.model_type == "kimi_k2") {
+      router = c.add(router, a.num_experts * 4);  // router bias / e_score_correction_bias
+    }
+    if (a.shared_expert_intermediate_size > 0) {
+      const std::uint64_t is_r = ceil_div(a.shared_expert_intermediate_size, tp);
+      shared = c.add(linear(dense_q, H, 2 * is_r, H),
+                     linear(dense_q, is_r, H, a.shared_expert_intermediate_size));
+      if (starts_with(a.model_type, "qwen2_moe"))
+        shared = c.add(shared, act_bytes(H));  // shared_expert_gate
+    }
+  }
+
+  // Per-layer pieces times the stage's layer counts (a checked product overflows exactly when
+  // the per-layer sum would).
+  const std::uint64_t norms_per_layer = act_bytes(layer_norm_elements(a, tp));
+  const std::uint64_t moe_layers = a.num_moe_layers(layers.first, layers.last);
+  const std::uint64_t dense_layers = w.num_layers - moe_layers;
+  w.attention = c.mul(w.num_layers, attn);
+  w.norms = c.mul(w.num_layers, norms_per_layer);
+  w.experts = c.mul(moe_layers, experts);
+  w.shared_experts = c.mul(moe_layers, shared);
+  w.router = c.mul(moe_layers, router);
+  w.dense_mlp = c.mul(dense_layers, dense);
+  if (opt.include_buffers) w.buffers = c.mul(w.num_layers, absorbed);
+
+  const std::uint64_t final_norm =
+      act_bytes(a.norm == norm_kind::layer && a.model_type != "mpt" ? 2 * H : H);
+  if (first_stage) {
+    w.embedding = act_bytes(c.mul(v_rank, H));
+    if (a.vision) {
+      std::uint64_t vp = a.vision->params;
+      if (vp == 0 && a.vision->num_layers > 0 && a.vision->hidden_size > 0) {
+        // Generic ViT: per layer 4h^2 + 2*h*i + biases and norms; patch and position embeddings;
+        // a projector of about h*H + H*H.
+        const std::uint64_t h = a.vision->hidden_size;
+        const std::uint64_t iv =
+            a.vision->intermediate_size > 0 ? a.vision->intermediate_size : 4 * h;
+        const std::uint64_t per_layer = c.add(c.mul(4 * h, h), c.add(c.mul(2 * h, iv), 9 * h + iv));
+        const std::uint64_t patch =
+            a.vision->patch_size > 0 ? 3 * a.vision->patch_size * a.vision->patch_size * h : 0;
+        const std::uint64_t grid = (a.vision->patch_size > 0 && a.vision->image_size > 0)
+                                       ? (a.vision->image_size / a.vision->patch_size) *
+                                             (a.vision->image_size / a.vision->patch_size)
+                                       : 0;
+        vp = c.add(c.mul(a.vision->num_layers, per_layer), c.add(patch, c.mul(grid, h)));
+        vp = c.add(vp, c.add(c.mul(h, H), c.mul(H, H)));
+      }
+      w.vision = act_bytes(vp) / tp;
+    }
+  }
+  if (last_stage) {
+    w.norms = c.add(w.norms, final_norm);
+    if (!a.tie_word_embeddings || pp > 1) {
+      const quant_spec& lm_q = opt.quant.quantize_lm_head ? opt.quant : none;
+      w.lm_head = linear(lm_q, H, v_rank, H);
+      if (a.model_type == "phi") w.lm_head = c.add(w.lm_head, act_bytes(v_rank));  // lm_head bias
+    }
+  }
+  if (opt.include_buffers && w.num_layers > 0)
+    w.buffers = c.add(w.buffers, act_bytes(rope_cache_elements(a)));
+  // The parts' sum (parameter_bytes(), total()) stays exact and below the API's bound.
+  c.at_most(c.add(c.add(c.add(w.embedding, w.lm_head), c.add(w.attention, w.dense_mlp)),
+                  c.add(c.add(c.add(w.experts, w.shared_experts), c.add(w.router, w.norms)),
+                        c.add(w.vision, w.buffers))),
+            kMaxByteCount);
+  if (c.overflow()) {
+    return make_error(error_code::out_of_range,
+                      "the model's weights would take more than 2^60 bytes (1 EiB); check the "
+                      "architecture's sizes",
+                      "architecture");
+  }
+  return w;
+}
+
+}  // namespace
+
+result<param_counts> count_parameters(const model_arch& a) {
+  // Element counts = bytes at 8 bits per element, unquantized, unsharded, without buffers. The
+  // vocabulary is counted unpadded, as published counts do.
+  weight_options opt;
+  opt.act_bits = 8;
+  opt.include_buffers = false;
+  auto w = weights_per_rank(a, opt);
+  if (!w) return w.err();
+  param_counts p;
+  const std::uint64_t pad_rows = padded_vocab(a.vocab_size) - a.vocab_size;
+  const std::uint64_t emb_pad = pad_rows * a.hidden_size;
+  p.embedding = w->embedding - emb_pad;
+  p.lm_head = w->lm_head > 0 ? w->lm_head - emb_pad - (a.model_type == "phi" ? pad_rows : 0) : 0;
+  p.vision = w->vision;
+  p.total = w->parameter_bytes() - (w->embedding - p.embedding) - (w->lm_head - p.lm_head);
+  p.active = p.total;
+  if (a.is_moe() && a.num_experts > 0) {
+    p.active = p.total - w->experts + w->experts / a.num_experts * a.num_experts_per_tok;
+  }
+  return p;
+}
+
+}  // namespace vllm_mem

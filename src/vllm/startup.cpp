@@ -1,0 +1,523 @@
+// vllm/startup.cpp — the vLLM startup model (vllm-memory-model.md §1–§6, §12).
+#include "vllm_mem/vllm/startup.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <numeric>
+#include <optional>
+#include <vector>
+
+#include "vllm_mem/util/checked_math.hpp"
+
+namespace vllm_mem {
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr std::uint64_t kMaxSearchLen = 1ULL << 31;
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
+std::uint64_t gib_to_bytes(double gib) {
+  return static_cast<std::uint64_t>(std::llround(gib * kGiB));
+}
+
+// vLLM's messages, assembled in one buffer without temporaries: text, integers, GiB with printf's
+// %.2f and a utilization as vLLM prints it (the first 4 characters of %f). std::to_chars with a
+// precision is specified to print printf's digits.
+class message {
+ public:
+  explicit message(std::string& out) : s_(out) {
+    s_.clear();
+    s_.reserve(384);
+  }
+  message& operator()(std::string_view text) {
+    s_ += text;
+    return *this;
+  }
+  message& u64(std::uint64_t v) {
+    char buf[24];
+    s_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    return *this;
+  }
+  message& gib2(double bytes) {
+    fixed(bytes / kGiB, 2, 352);
+    return *this;
+  }
+  message& utilization(double u) {
+    fixed(u, 6, 4);
+    return *this;
+  }
+
+ private:
+  void fixed(double v, int decimals, std::size_t max_chars) {
+    char buf[352];  // the longest %f of a double
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+    s_.append(buf, std::min(max_chars, static_cast<std::size_t>(r.ptr - buf)));
+  }
+  std::string& s_;
+};
+
+// Per-stage KV geometry: attention layer counts by kind and the V1 grouping (§6.3).
+struct stage_kv {
+  std::uint64_t full_layers = 0;
+  std::uint64_t sliding_layers = 0;
+  std::uint64_t chunked_layers = 0;
+  std::uint64_t page_bytes = 0;  // one layer, one block
+  std::uint64_t group_size = 0;  // S_g
+  std::uint64_t full_groups = 0, sliding_groups = 0, chunked_groups = 0;
+  std::uint64_t groups() const { return full_groups + sliding_groups + chunked_groups; }
+  std::uint64_t layers() const { return full_layers + sliding_layers + chunked_layers; }
+};
+
+stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) {
+  // Layer kinds on the stage, counted by arithmetic on the layer patterns.
+  stage_kv k;
+  const bool hybrid = d.profile.hybrid_kv_manager;
+  const std::uint64_t n = r.last - r.first;
+  if (hybrid && a.attention_chunk_size > 0) {
+    // Llama 4: chunked local attention on every layer except each no_rope_layer_interval-th;
+    // those layers are full or sliding.
+    const std::uint64_t every = a.no_rope_layer_interval > 0 ? a.no_rope_layer_interval : 4;
+    const std::uint64_t global = count_multiples(r.first + 1, r.last + 1, every);
+    k.chunked_layers = n - global;
+    if (a.sliding_window > 0) {
+      k.sliding_layers = a.sliding_window_pattern == 0
+                             ? global
+                             : global - count_multiples(r.first + 1, r.last + 1,
+                                                        std::lcm(every, a.sliding_window_pattern));
+    }
+    k.full_layers = global - k.sliding_layers;
+  } else {
+    // Without the hybrid manager sliding layers become full ones when full layers also exist;
+    // a model whose every layer slides keeps a sliding-window spec.
+    if (hybrid || a.sliding_window_pattern == 0) {
+      k.sliding_layers = a.num_sliding_layers(r.first, r.last);
+    }
+    k.full_layers = n - k.sliding_layers;
+  }
+  // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
+  k.page_bytes = d.block_size * a.kv_heads_per_rank(d.tp) * a.kv_head_size() *
+                 a.kv_entries_per_head() * d.kv_bits / 8;
+  const std::uint64_t counts[3] = {k.full_layers, k.sliding_layers, k.chunked_layers};
+  std::uint64_t min_c = 0, max_c = 0, kinds = 0;
+  for (std::uint64_t c : counts) {
+    if (c == 0) continue;
+    ++kinds;
+    min_c = min_c == 0 ? c : std::min(min_c, c);
+    max_c = std::max(max_c, c);
+  }
+  if (kinds <= 1 || !hybrid) {
+    k.group_size = k.layers();
+    k.full_groups = k.full_layers > 0 ? 1 : 0;
+    k.sliding_groups = k.full_layers == 0 && k.sliding_layers > 0 ? 1 : 0;
+    k.chunked_groups = kinds == 1 && k.chunked_layers > 0 ? 1 : 0;
+    if (!hybrid && k.full_layers > 0) k.sliding_groups = 0;
+    return k;
+  }
+  // group_size = min count, unless max < 1.5 * min (then max); each kind gets ceil(count/gs).
+  k.group_size = (2 * max_c < 3 * min_c) ? max_c : min_c;
+  k.full_groups = ceil_div(k.full_layers, k.group_size);
+  k.sliding_groups = ceil_div(k.sliding_layers, k.group_size);
+  k.chunked_groups = ceil_div(k.chunked_layers, k.group_size);
+  return k;
+}
+
+// Blocks one request of `len` tokens occupies per group kind (§6.2 max_memory_usage_bytes).
+std::uint64_t full_blocks(std::uint64_t len, std::uint64_t B) { return ceil_div(len, B); }
+std::uint64_t sliding_blocks(const model_arch& a, const deployment& d, std::uint64_t len) {
+  const std::uint64_t w = a.sliding_window;
+  const std::uint64_t span = std::min(w - 1 + d.max_num_batched_tokens, len);
+  return ceil_div(span, d.block_size) + 1;
+}
+std::uint64_t chunked_blocks(const model_arch& a, const deployment& d, std::uint64_t len) {
+  const std::uint64_t span = std::min(a.attention_chunk_size + d.max_num_batched_tokens, len);
+  return ceil_div(span, d.block_size);
+}
+
+// Σ_g blocks per request (the concurrency denominator) for the hybrid manager.
+std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const stage_kv& k,
+                                 std::uint64_t len) {
+  std::uint64_t n = saturating_mul(k.full_groups, full_blocks(len, d.block_size));
+  if (k.sliding_groups > 0)
+    n = saturating_add(n, saturating_mul(k.sliding_groups, sliding_blocks(a, d, len)));
+  if (k.chunked_groups > 0)
+    n = saturating_add(n, saturating_mul(k.chunked_groups, chunked_blocks(a, d, len)));
+  return n;
+}
+
+// KV bytes one request of `len` tokens needs on a stage (the startup check's `needed`).
+std::uint64_t needed_bytes(const model_arch& a, const deployment& d, const stage_kv& k,
+                           std::uint64_t len) {
+  // Saturating (checked_math.hpp): a need beyond 64 bits fits no GPU, which is the answer.
+  if (d.profile.hybrid_kv_manager) {
+    return saturating_mul(saturating_mul(k.group_size, k.page_bytes),
+                          blocks_per_request(a, d, k, len));
+  }
+  std::uint64_t per_layer = full_blocks(len, d.block_size);
+  if (k.full_layers == 0 && k.sliding_layers > 0) per_layer = sliding_blocks(a, d, len);
+  return saturating_mul(saturating_mul(k.layers(), k.page_bytes), per_layer);
+}
+
+struct stage_figures {
+  weight_bytes weights;
+  std::uint64_t activation = 0;
+  std::uint64_t non_torch = 0;
+  std::uint64_t graphs = 0;
+  std::int64_t available = 0;
+  stage_kv kv;
+  std::uint64_t blocks = 0;
+};
+
+std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_range r, bool last,
+                              std::uint64_t M) {
+  const vllm_profile& p = d.profile;
+  const double s = d.act_bits / 8.0;
+  const double tp = static_cast<double>(d.tp);
+  const double H = static_cast<double>(a.hidden_size);
+  const double R = static_cast<double>(std::min(M, d.max_num_seqs));
+  const double Md = static_cast<double>(M);
+  // §10.1: the sampler dummy run over [R, vocab] logits (last pipeline stage only).
+  const double sampler =
+      last ? p.sampler_bytes_per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
+  // §12 [H]: the forward of M tokens: residual and hidden states plus the widest transient
+  // (gated MLP: gate_up output and the activated half; attention: qkv and its output).
+  const std::uint64_t moe_layers = a.num_moe_layers(r.first, r.last);
+  const bool moe_layer = moe_layers > 0;
+  const bool dense_layer = moe_layers < r.last - r.first;
+  const double d_head = static_cast<double>(a.head_dim);
+  const double nq = std::ceil(static_cast<double>(a.num_heads) / tp);
+  const double nkv = static_cast<double>(a.kv_heads_per_rank(d.tp));
+  double widest = (nq + 2 * nkv) * d_head + nq * d_head;
+  if (dense_layer) {
+    const double I = std::ceil(static_cast<double>(a.intermediate_size) / tp);
+    widest = std::max(widest, (a.mlp == mlp_kind::gated ? 3.0 : 2.0) * I);
+  }
+  const double forward = Md * s * (2 * H + widest);
+  double moe = 0.0;
+  if (moe_layer) {
+    // fused_moe workspaces: chunk of min(M, 32768) tokens x top_k rows of 2I + I + H.
+    const double tp_moe = d.expert_parallel ? 1.0 : tp;
+    const double I = std::ceil(static_cast<double>(a.moe_intermediate_size) / tp_moe);
+    const double m = std::min(Md, 32768.0) * static_cast<double>(a.num_experts_per_tok);
+    moe = p.moe_workspace_factor * m * s * (3 * I + H);
+  }
+  double vision = 0.0;
+  if (a.vision && r.first == 0 && a.vision->hidden_size > 0) {
+    // §10.4: the encoder profile runs a batch of images worth max_num_batched_tokens through the
+    // vision tower before the language model's dummy forward.
+    vision = p.vision_activation_factor * Md * s * static_cast<double>(a.vision->hidden_size);
+  }
+  const double peak = p.activation_base_gib * kGiB + std::max(forward, sampler) + moe + vision;
+  return static_cast<std::uint64_t>(std::llround(peak));
+}
+
+// CUDA graph memory (§5.2): fitted per era (docs/accuracy.md); it grows with depth and with MoE
+// buffers, and shrinks when fewer graphs are captured (small max_num_seqs).
+std::uint64_t graph_bytes(const model_arch& a, const deployment& d, std::uint64_t stage_layers,
+                          std::uint64_t graphs) {
+  if (d.enforce_eager || graphs == 0) return 0;
+  const vllm_profile& p = d.profile;
+  double gib = p.graph_base_gib + p.graph_per_layer_gib * static_cast<double>(stage_layers);
+  if (a.is_moe()) gib += p.graph_moe_gib;
+  const double ratio = static_cast<double>(graphs) /
+                       static_cast<double>(std::max<std::uint64_t>(1, p.graph_reference_count));
+  gib *= std::min(1.0, std::sqrt(ratio));
+  return gib_to_bytes(gib);
+}
+
+result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std::uint64_t stage) {
+  weight_options wo;
+  wo.act_bits = d.act_bits;
+  wo.quant = d.quant;
+  wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
+  wo.checkpoint_bytes = d.checkpoint_bytes;
+  return weights_per_rank(a, wo);
+}
+
+// One stage's figures for `M` batched tokens; the weights (which do not depend on the lengths)
+// come from stage_weights.
+stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint64_t stage,
+                            std::uint64_t M, std::uint64_t requested, std::uint64_t graphs,
+                            const weight_bytes& weights) {
+  stage_figures f;
+  f.weights = weights;
+  const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
+  const bool last = stage + 1 == d.pp;
+  f.activation = activation_peak(a, d, r, last, M);
+  const vllm_profile& p = d.profile;
+  double nt = p.non_torch_tp1_gib;
+  if (d.tp * d.pp > 1) nt += p.non_torch_nccl_gib;
+  if (p.budget == budget_mode::global) nt += p.cuda_context_gib;  // §4.2 counts everything
+  f.non_torch = gib_to_bytes(nt);
+  f.graphs = graph_bytes(a, d, r.last - r.first, graphs);
+  std::int64_t avail = static_cast<std::int64_t>(requested) -
+                       static_cast<std::int64_t>(f.weights.total() + f.activation + f.non_torch);
+  if (p.cuda_graph_in_budget) avail -= static_cast<std::int64_t>(f.graphs);
+  f.available = avail;
+  f.kv = make_stage_kv(a, d, r);
+  if (avail > 0 && f.kv.page_bytes > 0 && f.kv.group_size > 0) {
+    // §6.3: num_blocks = floor(floor(A / page) / S_g); V0's block spans all layers (same value).
+    f.blocks = static_cast<std::uint64_t>(avail) / f.kv.page_bytes / f.kv.group_size;
+  }
+  return f;
+}
+
+// The §6.5 search in closed form, when the stages' budgets do not depend on the length: V0
+// fails once len > blocks / pp * B; V1 with only full-attention groups needs
+// C * ceil(len / B) bytes, so the largest length is floor(A / C) * B. Equal to the binary search
+// over [0, upper]; nullopt (search instead) for window-capped hybrid needs, or when C * ceil(upper
+// / B) would not fit 64 bits (where the search's arithmetic is the reference).
+std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
+                                                 const std::vector<stage_figures>& stages,
+                                                 std::uint64_t upper) {
+  const std::uint64_t B = d.block_size;
+  std::uint64_t best = upper;
+  for (const auto& f : stages) {
+    if (f.available <= 0 || f.blocks == 0) return 0;  // fails at every length
+    std::uint64_t stage_max = upper;
+    if (d.profile.engine == engine_kind::v0) {
+      stage_max = f.blocks / d.pp * B;
+    } else {
+      const stage_kv& k = f.kv;
+      std::uint64_t per_block = 0;  // bytes of one block-sized step of one request
+      checked_u64 c;
+      if (d.profile.hybrid_kv_manager) {
+        if (k.sliding_groups > 0 || k.chunked_groups > 0) return std::nullopt;
+        per_block = c.mul(k.group_size, k.page_bytes, k.full_groups);
+      } else {
+        if (k.full_layers == 0 && k.sliding_layers > 0) return std::nullopt;
+        per_block = c.mul(k.layers(), k.page_bytes);
+      }
+      c.mul(per_block, ceil_div(upper, B));
+      if (c.overflow()) return std::nullopt;
+      if (per_block > 0) stage_max = static_cast<std::uint64_t>(f.available) / per_block * B;
+    }
+    best = std::min(best, stage_max);
+  }
+  return best;
+}
+
+}  // namespace
+
+const char* limiting_factor_name(limiting_factor f) {
+  switch (f) {
+    case limiting_factor::none:
+      return "max_num_seqs";
+    case limiting_factor::kv_cache:
+      return "kv_cache";
+    case limiting_factor::weights:
+      return "weights";
+    case limiting_factor::activation:
+      return "activation";
+    case limiting_factor::gpu_memory_utilization:
+      return "gpu_memory_utilization";
+    case limiting_factor::cuda_graphs:
+      return "cuda_graphs";
+    case limiting_factor::max_position_embeddings:
+      return "max_position_embeddings";
+  }
+  return "none";
+}
+
+std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d, std::uint64_t tokens) {
+  const stage_kv k = make_stage_kv(a, d, pp_layer_range(a.num_layers, d.pp, 0));
+  return needed_bytes(a, d, k, tokens);
+}
+
+result<startup_result> simulate_startup(const model_arch& a, const deployment& d) {
+  startup_result out;
+  const vllm_profile& p = d.profile;
+  const double T = static_cast<double>(d.gpu_total_bytes);
+  out.total_bytes = d.gpu_total_bytes;
+  out.requested_bytes = p.budget == budget_mode::free_delta_2026
+                            ? static_cast<std::uint64_t>(std::ceil(T * d.gpu_memory_utilization))
+                            : static_cast<std::uint64_t>(T * d.gpu_memory_utilization);
+  out.cuda_context_bytes = gib_to_bytes(p.cuda_context_gib);
+  out.cuda_graph_in_budget = p.cuda_graph_in_budget;
+  const std::uint64_t M = d.max_num_batched_tokens;
+  out.cuda_graphs = d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M);
+
+  std::vector<stage_figures> stages;
+  stages.reserve(d.pp);
+  for (std::uint64_t s = 0; s < d.pp; ++s) {
+    auto w = stage_weights(a, d, s);
+    if (!w) return w.err();
+    stages.push_back(compute_stage(a, d, s, M, out.requested_bytes, out.cuda_graphs, *w));
+  }
+  const stage_figures& s0 = stages[0];
+  out.weights = s0.weights;
+  out.activation_peak_bytes = s0.activation;
+  out.non_torch_bytes = s0.non_torch;
+  out.cuda_graph_bytes = s0.graphs;
+  out.kv_cache_bytes = s0.available;
+  out.kv.page_bytes = s0.kv.page_bytes;
+  out.kv.layers = s0.kv.layers();
+  out.kv.bytes_per_token =
+      s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
+  out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
+  out.kv.layers_per_group = s0.kv.group_size;
+
+  std::uint64_t blocks = stages[0].blocks;
+  for (const auto& st : stages) blocks = std::min(blocks, st.blocks);
+  out.num_gpu_blocks = blocks;
+  const std::uint64_t X = d.max_model_len;
+  const std::uint64_t B = d.block_size;
+
+  // §6.4: concurrency and the logged token count, per version.
+  if (p.concurrency_blocks_over_ceil) {
+    const std::uint64_t per_req = blocks_per_request(a, d, s0.kv, X);
+    out.max_concurrency =
+        per_req > 0 ? static_cast<double>(blocks) / static_cast<double>(per_req) : 0.0;
+  } else {
+    out.max_concurrency = X > 0 ? static_cast<double>(blocks * B) / static_cast<double>(X) : 0.0;
+  }
+  switch (p.tokens_report) {
+    case kv_tokens_report::blocks_times_block_size:
+      out.kv_cache_tokens = blocks * B;
+      break;
+    case kv_tokens_report::blocks_per_group:
+      out.kv_cache_tokens = blocks / out.kv.groups * B;
+      break;
+    case kv_tokens_report::concurrency_times_len:
+      out.kv_cache_tokens =
+          static_cast<std::uint64_t>(out.max_concurrency * static_cast<double>(X));
+      break;
+  }
+
+  // Does it start? In the order vLLM would fail.
+  const std::uint64_t derived = a.derived_max_model_len();
+  const std::uint64_t context = out.cuda_context_bytes;
+  auto fails_at = [&](std::uint64_t len, const std::vector<stage_figures>& st) {
+    for (const auto& f : st) {
+      if (f.available <= 0 || f.blocks == 0) return true;
+      if (p.engine == engine_kind::v0) {
+        // V0 splits the blocks between pipeline stages' virtual engines before the check.
+        if (len > f.blocks / d.pp * B) return true;
+      } else if (needed_bytes(a, d, f.kv, len) > static_cast<std::uint64_t>(f.available)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::uint64_t max_weights = 0;
+  for (const auto& st : stages) max_weights = std::max(max_weights, st.weights.total());
+
+  out.fits = true;
+  if (derived > 0 && X > derived) {
+    out.fits = false;
+    out.limit = limiting_factor::max_position_embeddings;
+    message(out.error)("User-specified max_model_len (")
+        .u64(X)(") is greater than the derived max_model_len (")
+        .u64(derived)(
+            " from the model's max_position_embeddings and rope scaling). Set "
+            "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.");
+  } else if (p.startup_free_check &&
+             T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
+    out.fits = false;
+    out.limit = limiting_factor::gpu_memory_utilization;
+    message(out.error)("Free memory on device (")
+        .gib2(T - static_cast<double>(context))("/")
+        .gib2(T)(" GiB) on startup is less than desired GPU memory utilization (")
+        .utilization(d.gpu_memory_utilization)(", ")
+        .gib2(T * d.gpu_memory_utilization)(
+            " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+            "processes.");
+  } else if (static_cast<double>(max_weights + context) > T) {
+    out.fits = false;
+    out.limit = limiting_factor::weights;
+    message(out.error)("CUDA out of memory while loading the model: the weights need ")
+        .gib2(static_cast<double>(max_weights))(" GiB per GPU and the GPU has ")
+        .gib2(T)(
+            " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.");
+  } else if (s0.available <= 0 || blocks == 0) {
+    out.fits = false;
+    out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
+                    ? limiting_factor::weights
+                    : limiting_factor::activation;
+    out.error =
+        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+        "initializing the engine.";
+  } else if (fails_at(X, stages)) {
+    out.fits = false;
+    out.limit = limiting_factor::kv_cache;
+  } else if (!p.cuda_graph_in_budget && !d.enforce_eager &&
+             static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
+    out.fits = false;
+    out.limit = limiting_factor::cuda_graphs;
+    message(out.error)("CUDA out of memory during CUDA graph capture: the graphs need about ")
+        .gib2(static_cast<double>(s0.graphs))(" GiB outside the ")
+        .gib2(T * (1.0 - d.gpu_memory_utilization))(
+            " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
+            "gpu_memory_utilization or use enforce_eager.");
+  }
+
+  // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
+  const bool kv_only = out.fits || out.limit == limiting_factor::kv_cache ||
+                       out.limit == limiting_factor::max_position_embeddings;
+  if (kv_only && !(s0.available <= 0 || blocks == 0)) {
+    const std::uint64_t upper = derived > 0 ? derived : kMaxSearchLen;
+    const auto closed =
+        d.max_num_batched_tokens_follows_len ? std::nullopt : max_len_closed_form(d, stages, upper);
+    if (closed) {
+      out.max_model_len_fit = *closed;
+    } else {
+      // Hybrid KV groups (a window-capped need) and V0 batches that follow the length: search.
+      std::vector<stage_figures> st2;
+      auto fits_len = [&](std::uint64_t len) {
+        if (!d.max_num_batched_tokens_follows_len) return !fails_at(len, stages);
+        deployment d2 = d;
+        d2.max_model_len = len;
+        d2.max_num_batched_tokens = std::max<std::uint64_t>(len, 2048);
+        st2.clear();
+        for (std::uint64_t s = 0; s < d.pp; ++s) {
+          st2.push_back(compute_stage(a, d2, s, d2.max_num_batched_tokens, out.requested_bytes,
+                                      out.cuda_graphs, stages[s].weights));
+        }
+        return !fails_at(len, st2);
+      };
+      std::uint64_t lo = 0, hi = upper;
+      while (lo < hi) {
+        const std::uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (fits_len(mid)) {
+          lo = mid;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      out.max_model_len_fit = lo;
+    }
+  }
+  if (out.fits) {
+    out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs)
+                    ? limiting_factor::kv_cache
+                    : limiting_factor::none;
+  } else if (out.limit == limiting_factor::kv_cache) {
+    // vLLM's own message, with its estimate from the current budget.
+    std::uint64_t needed = 0;
+    for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));
+    if (p.engine == engine_kind::v0) {
+      message(out.error)("The model's max seq len (")
+          .u64(X)(") is larger than the maximum number of tokens that can be stored in KV cache (")
+          .u64(blocks / d.pp * B)(
+              "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+              "initializing the engine.");
+    } else {
+      message m(out.error);
+      m("To serve at least one request with the models's max seq len (")
+          .u64(X)("), (")
+          .gib2(static_cast<double>(needed))(
+              " GiB KV cache is needed, which is larger than the available KV cache memory (")
+          .gib2(static_cast<double>(s0.available))(" GiB).");
+      if (p.max_len_error_has_estimate) {
+        m(" Based on the available memory, the estimated maximum model length is ")
+            .u64(out.max_model_len_fit)(".");
+      }
+      m(" Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+        "initializing the engine.");
+    }
+  }
+  return out;
+}
+
+}  // namespace vllm_mem
