@@ -11,10 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "router.hpp"
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/api/estimate_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/catalogs.hpp"
 #include "vllm_mem/plan/planner.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 namespace {
 

@@ -7,9 +7,11 @@
 #include <cstdint>
 
 #include "fuzz_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/api/estimate_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/ingest/hf_config.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 using namespace vllm_mem;
 

@@ -9,8 +9,8 @@
 #include <cstdint>
 
 #include "fuzz_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
 #include "vllm_mem/ingest/safetensors.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 using namespace vllm_mem;
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "router.hpp"
+#include "vllm_mem/api/estimate_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/catalogs.hpp"
 

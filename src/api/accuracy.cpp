@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "vllm_mem/api/estimate_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 
 namespace vllm_mem {

@@ -29,8 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "vllm_mem/api/external_model.hpp"
 #include "vllm_mem/ingest/catalogs.hpp"
-#include "vllm_mem/ingest/external_model.hpp"
 
 namespace vllm_mem::http {
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "http_get.hpp"
-#include "vllm_mem/api/json_limits.hpp"
 #include "vllm_mem/ingest/hf_config.hpp"
 #include "vllm_mem/ingest/safetensors.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 namespace vllm_mem::hub {
 

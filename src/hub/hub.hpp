@@ -37,7 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vllm_mem/ingest/external_model.hpp"
+#include "vllm_mem/api/external_model.hpp"
 #include "vllm_mem/util/result.hpp"
 
 namespace vllm_mem::hub {

@@ -5,6 +5,7 @@
 // size and lengths are vLLM's (ModelConfig.get_total_num_kv_heads, get_head_size,
 // _get_and_verify_max_len; vllm-memory-model.md §6.1, §7).
 #include "vllm_mem/ingest/hf_config.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 
 #include <algorithm>
 #include <cmath>

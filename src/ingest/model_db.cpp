@@ -1,10 +1,11 @@
 // ingest/model_db.cpp — loading and name resolution of the model database.
 #include "vllm_mem/ingest/model_db.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 
 #include <algorithm>
 #include <array>
 
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/util/text.hpp"
 
 namespace vllm_mem {

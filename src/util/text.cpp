@@ -57,6 +57,20 @@ std::string format_number(double v) {
   return buf;
 }
 
+// printf's "%.2fT", "%.2fB" or "%.0fM", printed by std::to_chars with a precision, which is
+// specified to give printf's digits (as format_g4 does), at a fraction of snprintf's cost (the
+// planner's searches run many estimates of large models).
+std::string billions(double params) {
+  const char unit = params >= 1e12 ? 'T' : params >= 1e9 ? 'B' : 'M';
+  const double v = unit == 'T' ? params / 1e12 : unit == 'B' ? params / 1e9 : params / 1e6;
+  char buf[400];  // any finite double in fixed notation
+  const auto r =
+      std::to_chars(buf, buf + sizeof buf - 1, v, std::chars_format::fixed, unit == 'M' ? 0 : 2);
+  if (r.ec != std::errc()) return "?";
+  *r.ptr = unit;
+  return std::string(buf, r.ptr + 1);
+}
+
 std::string format_g4(double v) {
   // Mostly k / 100 below 100 (0.9, 0.95): printed from k, it is %.4g's text (at most 4 digits,
   // all kept, trailing zeros dropped; a test compares the whole range with printf). Otherwise

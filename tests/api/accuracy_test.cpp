@@ -8,6 +8,7 @@
 
 #include "test_support.hpp"
 #include "vllm_mem/api/accuracy.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 
 namespace vllm_mem::testing {
 namespace {

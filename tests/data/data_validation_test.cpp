@@ -11,8 +11,9 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/model/weights.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/util/text.hpp"
 
 namespace vllm_mem::testing {

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/util/text.hpp"
 
 namespace vllm_mem::testing {

@@ -15,8 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
-#include "vllm_mem/api/json_writer.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
+#include "vllm_mem/util/json_limits.hpp"
+#include "vllm_mem/util/json_writer.hpp"
 #include "vllm_mem/util/text.hpp"
 #include "vllm_mem/vllm/startup.hpp"
 

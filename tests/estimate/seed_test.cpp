@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "test_support.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/ingest/name_estimate.hpp"
 #include "vllm_mem/model/weights.hpp"
 

@@ -16,6 +16,7 @@
 #include "json_schema.hpp"
 #include "router.hpp"
 #include "test_support.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/model/architecture.hpp"
 #include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/version.hpp"

@@ -6,6 +6,7 @@
 #include "../http/router.hpp"
 #include "hub_support.hpp"
 #include "test_support.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/ingest/hf_config.hpp"
 #include "vllm_mem/model/weights.hpp"
 

@@ -12,7 +12,8 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 namespace vllm_mem::testing {
 namespace {

@@ -4,6 +4,7 @@
 
 #include "hub_support.hpp"
 #include "test_support.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/ingest/safetensors.hpp"
 #include "vllm_mem/model/weights.hpp"
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "test_support.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/plan/planner.hpp"
 
 namespace vllm_mem::testing {

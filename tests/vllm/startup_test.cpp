@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "test_support.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/vllm/startup.hpp"
 
 namespace vllm_mem::testing {

@@ -1,23 +1,17 @@
-// estimate/estimate.hpp — the seed API's estimate: request, model resolution, result and its JSON.
+// estimate/estimate.hpp — the seed API's estimate: the typed request, model resolution, result.
 //
 // Contract:
-//  * `parse_estimate_request` decodes a request object strictly: every seed field with its
-//    defaults (dtype float16, max_batch_size 32, max_model_len = max_seq_len,
-//    gpu_memory_utilization 0.9, kv_cache_dtype = dtype), plus the deployment fields of vLLM
-//    (gpu / gpu_memory_gib, tensor_parallel_size, pipeline_parallel_size, max_num_batched_tokens,
-//    block_size, enforce_eager, vllm_version, vllm_engine, enable_expert_parallel), hf_config
-//    (a Hugging Face config.json, converted by hf_config.hpp) and safetensors (the checkpoint's
-//    exact tensor bytes, safetensors.hpp).
-//    Unknown fields, wrong types and broken rules are errors naming the field and the rule.
+//  * `estimate_request` holds the decoded request (api/estimate_json.hpp decodes the JSON body):
+//    the seed fields with their defaults, vLLM's deployment fields, an optional converted
+//    config.json (`hf_config`) and the checkpoint's exact tensor bytes (`safetensors`).
 //  * `resolve_model` decides the architecture: hf_config, else params_billions, else the
 //    database (exact id, variants, re-uploads, quantized checkpoint names), else a complete
 //    request `architecture`, else an estimate from the name; the request `architecture` then
 //    overrides field by field. `model_source` says which; it is "safetensors" when the request
 //    carries the checkpoint's exact bytes, which then set the weights (weights.hpp).
 //  * `estimate` computes the seed fields (per GPU when parallel) and, when a GPU is given, the
-//    `vllm_startup` figures. `append_json` writes the response body. Units: bytes internally; the
-//    response's `_gb` fields are decimal GB (1e9) rounded to 2 decimals and `vllm_startup`'s
-//    `_gib` fields are GiB (2^30), as vLLM prints them.
+//    `vllm_startup` figures. Units: bytes; the response writer (api/estimate_json.hpp) prints
+//    decimal GB (1e9) for the seed's `_gb` fields and GiB (2^30) for `vllm_startup`, as vLLM does.
 // Pure (the database and catalog are passed in), thread-safe.
 #pragma once
 
@@ -25,8 +19,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "vllm_mem/ingest/gpu_catalog.hpp"
 #include "vllm_mem/ingest/model_db.hpp"
@@ -71,11 +63,6 @@ struct estimate_request {
   std::optional<engine_kind> engine;
 };
 
-// The request fields, for "did you mean" hints and docs.
-const std::vector<std::string>& estimate_request_fields();
-
-result<estimate_request> parse_estimate_request(const nlohmann::json& body);
-
 struct resolved_model {
   model_arch arch;
   std::string
@@ -86,6 +73,9 @@ struct resolved_model {
   std::vector<std::string> warnings;
 };
 result<resolved_model> resolve_model(const estimate_request& r, const model_db& db);
+// The same, written into `out` (a default-constructed resolved_model): the estimate resolves into
+// its own result without a copy.
+status resolve_model_into(const estimate_request& r, const model_db& db, resolved_model& out);
 
 struct seed_components {
   std::uint64_t model_params = 0;
@@ -126,16 +116,6 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
 // it; in place, because an estimate_result is large to move.
 status estimate(const estimate_request& r, const resolved_model& model, const gpu_catalog& gpus,
                 estimate_result& out);
-
-// The response body, appended as compact JSON text (json_writer.hpp); the API, the CLI's --json
-// and the accuracy scorer all print this text. `to_json` is the same text as a DOM.
-void append_json(std::string& out, const estimate_result& e);
-nlohmann::json to_json(const estimate_result& e);
-
-// Decodes a positive integer request field (2048.0 is accepted as 2048) of at most `max`, with
-// the decoder's messages; shared by the other request decoders (planner.hpp).
-result<std::uint64_t> decode_positive_int(const nlohmann::json& v, const std::string& field,
-                                          std::uint64_t max);
 
 // vLLM's parallelism rules: attention heads divisible by tensor_parallel_size; KV heads divisible
 // by it or a divisor of it (replicated); pipeline_parallel_size at most the layer count.

@@ -4,14 +4,11 @@
 // Contract:
 //  * `arch_spec` holds only the values a source stated (database entry, request `architecture`
 //    object, or a converted Hugging Face config). Keys are the canonical names of
-//    data/schema.md. `parse_arch_spec` is strict: unknown keys, wrong types and out-of-range
-//    values are errors naming the field (prefixed with `field_prefix`, e.g. "architecture.").
+//    data/schema.md; ingest/arch_json.hpp decodes and writes them.
 //  * `overlay` applies another spec field by field (request values override database values).
 //  * `resolve_arch` fills the defaults vLLM and transformers use for the model_type, checks the
 //    invariants (heads divisible by KV heads, MoE fields consistent, bounds that keep byte
 //    arithmetic exact in 64 bits) and returns a `model_arch` the physics can use.
-//  * `write_json(model_arch)` / `to_json(model_arch)` write the resolved values under the
-//    canonical keys (what the response's `architecture_used` echoes).
 // Pure, no I/O; thread-safe.
 #pragma once
 
@@ -19,8 +16,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "vllm_mem/model/dtype.hpp"
 #include "vllm_mem/model/quantization.hpp"
@@ -81,10 +76,8 @@ struct arch_spec {
   bool empty() const;
 };
 
-// The canonical keys accepted inside an `architecture` object (for "did you mean" hints).
-const std::vector<std::string>& arch_keys();
-
-result<arch_spec> parse_arch_spec(const nlohmann::json& j, const std::string& field_prefix);
+// The largest max_position_embeddings (and window) accepted: keeps token arithmetic exact.
+inline constexpr std::uint64_t kMaxPositions = 1ULL << 31;
 
 // How many x in [lo, hi) are multiples of m (0 when m == 0): layer patterns by arithmetic.
 constexpr std::uint64_t count_multiples(std::uint64_t lo, std::uint64_t hi, std::uint64_t m) {
@@ -145,11 +138,5 @@ struct model_arch {
 };
 
 result<model_arch> resolve_arch(const arch_spec& spec, const std::string& field_prefix);
-
-// The resolved values under the canonical keys, written as compact JSON text (json_writer.hpp);
-// `to_json` is the same text as a DOM.
-class json_writer;
-void write_json(json_writer& w, const model_arch& a);
-nlohmann::json to_json(const model_arch& a);
 
 }  // namespace vllm_mem

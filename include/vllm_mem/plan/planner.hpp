@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vllm_mem/api/estimate_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/gpu_catalog.hpp"
 #include "vllm_mem/ingest/model_db.hpp"

@@ -22,6 +22,8 @@ std::string format_number(double v);
 
 // printf's "%.4g" (vLLM flag values such as --gpu-memory-utilization 0.95), without printf.
 std::string format_g4(double v);
+// A parameter count as "8.03B", "1.10T" or "350M" (printf's %.2f / %.0f with the unit).
+std::string billions(double params);
 
 // A fixed set of names looked up in O(1): a hash of the whole name picks a slot and one comparison
 // confirms it (the parsers' key tables; no scan over the candidates). The slot mapping is

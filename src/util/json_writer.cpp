@@ -1,5 +1,5 @@
-// api/json_writer.cpp — compact JSON text, formatted exactly as nlohmann::json::dump formats it.
-#include "vllm_mem/api/json_writer.hpp"
+// util/json_writer.cpp — compact JSON text, formatted exactly as nlohmann::json::dump formats it.
+#include "vllm_mem/util/json_writer.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-// ingest/external_model.hpp — a model found outside the database (a local folder, the Hugging Face
+// api/external_model.hpp — a model found outside the database (a local folder, the Hugging Face
 // cache or the Hub) and how it enters an estimate request.
 //
 // Contract: the I/O that finds the files lives in src/hub; the core only sees its result, an

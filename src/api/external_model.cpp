@@ -1,5 +1,5 @@
-// ingest/external_model.cpp — validating Hub ids and attaching found models to requests.
-#include "vllm_mem/ingest/external_model.hpp"
+// api/external_model.cpp — validating Hub ids and attaching found models to requests.
+#include "vllm_mem/api/external_model.hpp"
 
 #include "vllm_mem/ingest/hf_config.hpp"
 

@@ -1,4 +1,4 @@
-// api/json_limits.hpp — strict, bounded JSON parsing for request bodies.
+// util/json_limits.hpp — strict, bounded JSON parsing for request bodies.
 //
 // Contract: `parse_json_strict` parses `text` under the limits below (depth, string length,
 // element count) and rejects duplicate object keys, so the DOM is bounded and unambiguous. The

@@ -1,4 +1,4 @@
-// api/json_writer.hpp — appends compact JSON text to a std::string, without building a DOM.
+// util/json_writer.hpp — appends compact JSON text to a std::string, without building a DOM.
 //
 // Contract: the text is byte-identical to nlohmann::json::dump(-1, ' ', false, replace) of the
 // same values when the caller writes object keys in sorted (byte) order, as nlohmann's std::map

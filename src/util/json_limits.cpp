@@ -1,5 +1,5 @@
-// api/json_limits.cpp — a SAX pass that bounds the JSON before the DOM is built.
-#include "vllm_mem/api/json_limits.hpp"
+// util/json_limits.cpp — a SAX pass that bounds the JSON before the DOM is built.
+#include "vllm_mem/util/json_limits.hpp"
 
 #include <charconv>
 #include <cmath>

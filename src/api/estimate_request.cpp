@@ -1,0 +1,341 @@
+// api/estimate_request.cpp — decoding the /estimate-gpu-memory request body (fields, defaults,
+// bounds) into the typed estimate_request.
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "vllm_mem/api/estimate_json.hpp"
+#include "vllm_mem/ingest/arch_json.hpp"
+#include "vllm_mem/ingest/hf_config.hpp"
+#include "vllm_mem/util/checked_math.hpp"
+#include "vllm_mem/util/text.hpp"
+
+namespace vllm_mem {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr std::uint64_t kMaxTokens = 1ULL << 31;
+constexpr std::uint64_t kMaxBatch = 1ULL << 20;
+
+error bad(std::string_view field, std::string message) {
+  return make_error(error_code::invalid_argument, std::move(message), std::string(field));
+}
+
+// Messages are built only on the error paths: decoding a valid request allocates nothing but the
+// values it keeps.
+result<std::uint64_t> positive_int(const json& v, std::string_view field, std::uint64_t max,
+                                   const char* what = "a positive integer") {
+  if (v.is_number_float()) {
+    const double x = v.get<double>();
+    if (std::isfinite(x) && x == std::floor(x) && x >= 1 && x <= static_cast<double>(max)) {
+      return static_cast<std::uint64_t>(x);  // 2048.0 is accepted as 2048
+    }
+    return bad(field, "'" + std::string(field) + "' must be " + what + ", got " + v.dump());
+  }
+  if (!v.is_number_integer()) {
+    return bad(field,
+               "'" + std::string(field) + "' must be " + std::string(what) + ", got " + v.dump());
+  }
+  if (!v.is_number_unsigned() && v.get<std::int64_t>() <= 0) {
+    return bad(field, "'" + std::string(field) + "' must be " + std::string(what) + " (> 0), got " +
+                          v.dump());
+  }
+  const std::uint64_t x = v.get<std::uint64_t>();
+  if (x == 0) {
+    return bad(field,
+               "'" + std::string(field) + "' must be " + std::string(what) + " (> 0), got 0");
+  }
+  if (x > max) {
+    return bad(field, "'" + std::string(field) + "' must be at most " + std::to_string(max) +
+                          ", got " + v.dump());
+  }
+  return x;
+}
+
+// The string held by `v` (a view into the request document).
+result<std::string_view> string_field(const json& v, std::string_view field) {
+  if (!v.is_string()) {
+    return bad(field,
+               "'" + std::string(field) + "' must be a string, got " + std::string(v.type_name()));
+  }
+  return std::string_view(*v.get_ptr<const std::string*>());
+}
+
+std::string json_excerpt(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+constexpr std::size_t kMaxRequestFields = 32;  // parse_estimate_request's table of values
+
+const name_index& request_field_index() {
+  static const name_index index = [] {
+    const auto& fields = estimate_request_fields();
+    if (fields.size() > kMaxRequestFields) std::abort();  // a build-time constant; never true
+    return name_index(std::vector<std::string_view>(fields.begin(), fields.end()));
+  }();
+  return index;
+}
+
+}  // namespace
+
+const std::vector<std::string>& estimate_request_fields() {
+  static const std::vector<std::string> fields = {"model_name",
+                                                  "max_seq_len",
+                                                  "dtype",
+                                                  "kv_cache_dtype",
+                                                  "max_batch_size",
+                                                  "max_model_len",
+                                                  "gpu_memory_utilization",
+                                                  "quantization",
+                                                  "params_billions",
+                                                  "architecture",
+                                                  "gpu",
+                                                  "gpu_memory_gib",
+                                                  "tensor_parallel_size",
+                                                  "pipeline_parallel_size",
+                                                  "max_num_batched_tokens",
+                                                  "block_size",
+                                                  "enforce_eager",
+                                                  "enable_expert_parallel",
+                                                  "vllm_version",
+                                                  "vllm_engine",
+                                                  "max_num_seqs",
+                                                  "hf_config",
+                                                  "safetensors"};
+  return fields;
+}
+
+namespace {
+
+// vLLM's deployment fields: the device, parallelism, scheduler sizes, version and engine.
+// `field(name)` is the value of a present, non-null field, else nullptr.
+template <class Field>
+status decode_deployment(const Field& field, estimate_request& r) {
+  const json* v = nullptr;
+  const json* gpu = field("gpu");
+  const json* gpu_gib = field("gpu_memory_gib");
+  if (gpu && gpu_gib) {
+    return bad("gpu_memory_gib",
+               "give either 'gpu' (a catalog name) or 'gpu_memory_gib', not both");
+  }
+  if (gpu) {
+    auto s = string_field(*gpu, "gpu");
+    if (!s) return s.err();
+    if (s->empty() || s->size() > 128)
+      return bad("gpu", "'gpu' must be a GPU name such as \"H100-80GB\"");
+    r.gpu = std::string(*s);
+  }
+  if (gpu_gib) {
+    if (!gpu_gib->is_number())
+      return bad("gpu_memory_gib",
+                 "'gpu_memory_gib' must be a number, got " + json_excerpt(*gpu_gib));
+    const double g = gpu_gib->get<double>();
+    if (!(g >= 0.5 && g <= 4096.0)) {
+      return bad("gpu_memory_gib", "'gpu_memory_gib' must be between 0.5 and 4096 GiB, got " +
+                                       json_excerpt(*gpu_gib));
+    }
+    r.gpu_memory_gib = g;
+  }
+  if ((v = field("tensor_parallel_size"))) {
+    auto x = positive_int(*v, "tensor_parallel_size", 1024);
+    if (!x) return x.err();
+    r.tensor_parallel_size = *x;
+  }
+  if ((v = field("pipeline_parallel_size"))) {
+    auto x = positive_int(*v, "pipeline_parallel_size", 1024);
+    if (!x) return x.err();
+    r.pipeline_parallel_size = *x;
+  }
+  if ((v = field("max_num_batched_tokens"))) {
+    auto x = positive_int(*v, "max_num_batched_tokens", kMaxTokens);
+    if (!x) return x.err();
+    r.max_num_batched_tokens = *x;
+  }
+  if ((v = field("block_size"))) {
+    auto x = positive_int(*v, "block_size", 1024);
+    if (!x) return x.err();
+    if (*x != 1 && *x != 8 && *x != 16 && *x != 32 && *x != 64 && *x != 128 && *x != 256) {
+      return bad("block_size",
+                 "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " +
+                     std::to_string(*x));
+    }
+    r.block_size = *x;
+  }
+  for (auto [k, out] : {std::pair{"enforce_eager", &r.enforce_eager},
+                        std::pair{"enable_expert_parallel", &r.enable_expert_parallel}}) {
+    if (!(v = field(k))) continue;
+    if (!v->is_boolean())
+      return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(*v));
+    *out = v->get<bool>();
+  }
+  if ((v = field("vllm_version"))) {
+    auto s = string_field(*v, "vllm_version");
+    if (!s) return s.err();
+    auto ver = parse_vllm_version(*s, "vllm_version");
+    if (!ver) return ver.err();
+    r.version = *ver;
+  }
+  if ((v = field("vllm_engine"))) {
+    auto s = string_field(*v, "vllm_engine");
+    if (!s) return s.err();
+    if (iequals(*s, "v0")) {
+      r.engine = engine_kind::v0;
+    } else if (iequals(*s, "v1")) {
+      r.engine = engine_kind::v1;
+    } else {
+      return bad("vllm_engine",
+                 "'vllm_engine' must be \"v0\" or \"v1\", got \"" + std::string(*s) + "\"");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+result<estimate_request> parse_estimate_request(const json& body) {
+  if (!body.is_object()) return bad("body", "the request body must be a JSON object");
+  // One pass over the body: unknown fields are reported before any value is looked at.
+  const name_index& index = request_field_index();
+  std::array<const json*, kMaxRequestFields> values{};
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const int i = index.find(it.key());
+    if (i >= 0) {
+      if (!it->is_null()) values[static_cast<std::size_t>(i)] = &*it;
+      continue;
+    }
+    std::string msg = "unknown field '" + it.key() + "'";
+    const std::string hint = closest_name(it.key(), estimate_request_fields());
+    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+    return bad(it.key(), msg);
+  }
+  // The value of a field that is present and not null, else nullptr.
+  auto field = [&](std::string_view k) { return values[static_cast<std::size_t>(index.find(k))]; };
+  estimate_request r;
+  // Required fields.
+  const json* v = field("model_name");
+  if (!v) return bad("model_name", "'model_name' is required (e.g. \"meta-llama/Llama-2-7b\")");
+  {
+    auto s = string_field(*v, "model_name");
+    if (!s) return s.err();
+    if (s->empty() || s->size() > 256)
+      return bad("model_name", "'model_name' must be 1 to 256 characters");
+    r.model_name = *s;
+  }
+  v = field("max_seq_len");
+  if (!v) return bad("max_seq_len", "'max_seq_len' is required (a positive integer, e.g. 2048)");
+  {
+    auto x = positive_int(*v, "max_seq_len", kMaxTokens);
+    if (!x) return x.err();
+    r.max_seq_len = *x;
+  }
+  if ((v = field("dtype"))) {
+    auto s = string_field(*v, "dtype");
+    if (!s) return s.err();
+    auto d = parse_dtype(*s);
+    if (!d) {
+      return bad("dtype",
+                 "unsupported dtype '" + std::string(*s) +
+                     "'; use one of float32, float16, bfloat16, int8, int4 (or fp32, fp16, "
+                     "half, bf16, fp8, auto)");
+    }
+    r.dtype = *d;
+    r.dtype_text = *s;
+    r.dtype_given = true;
+  }
+  if ((v = field("kv_cache_dtype"))) {
+    auto s = string_field(*v, "kv_cache_dtype");
+    if (!s) return s.err();
+    auto d = parse_kv_cache_dtype(*s);
+    if (!d) {
+      return bad("kv_cache_dtype", "unsupported kv_cache_dtype '" + std::string(*s) +
+                                       "'; use auto, float32, float16, bfloat16, fp8, fp8_e4m3, "
+                                       "fp8_e5m2, int8 or int4");
+    }
+    r.kv_cache_dtype = *d;
+  }
+  const json* batch = field("max_batch_size");
+  const json* seqs = field("max_num_seqs");
+  if (batch && seqs) {
+    return bad("max_num_seqs",
+               "give either 'max_batch_size' or its alias 'max_num_seqs', not both");
+  }
+  if (batch || seqs) {
+    auto x =
+        positive_int(batch ? *batch : *seqs, batch ? "max_batch_size" : "max_num_seqs", kMaxBatch);
+    if (!x) return x.err();
+    r.max_batch_size = *x;
+  }
+  if ((v = field("max_model_len"))) {
+    auto x = positive_int(*v, "max_model_len", kMaxTokens);
+    if (!x) return x.err();
+    r.max_model_len = *x;
+  }
+  if ((v = field("gpu_memory_utilization"))) {
+    if (!v->is_number())
+      return bad("gpu_memory_utilization",
+                 "'gpu_memory_utilization' must be a number in (0, 1], got " + json_excerpt(*v));
+    const double u = v->get<double>();
+    if (!(u > 0.0 && u <= 1.0)) {
+      return bad("gpu_memory_utilization",
+                 "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(*v));
+    }
+    r.gpu_memory_utilization = u;
+  }
+  if ((v = field("quantization"))) {
+    auto s = string_field(*v, "quantization");
+    if (!s) return s.err();
+    if (!iequals(*s, "none") && !iequals(*s, "null") && !s->empty()) {
+      auto q = parse_quantization(*s);
+      if (!q) {
+        return bad("quantization",
+                   "unsupported quantization '" + std::string(*s) +
+                       "'; use Q8, Q4 or null (or vLLM's fp8, int8, w8a8, awq, gptq, "
+                       "w4a16, bitsandbytes, mxfp4, nvfp4)");
+      }
+      r.quantization = *q;
+      r.quantization_text = *s;
+    }
+  }
+  if ((v = field("params_billions"))) {
+    if (!v->is_number())
+      return bad("params_billions", "'params_billions' must be a number, got " + json_excerpt(*v));
+    const double p = v->get<double>();
+    if (!(p > 0.0 && p <= 100000.0)) {
+      return bad("params_billions",
+                 "'params_billions' must be > 0 and at most 100000, got " + json_excerpt(*v));
+    }
+    r.params_billions = p;
+  }
+  if ((v = field("architecture"))) {
+    auto a = parse_arch_spec(*v, "architecture.");
+    if (!a) return a.err();
+    r.architecture = std::move(*a);
+  }
+  if ((v = field("hf_config"))) {
+    auto c = convert_hf_config(*v, "hf_config.");
+    if (!c) return c.err();
+    r.hf_config = std::move(c->spec);
+    r.hf_config_model_type = c->model_type;
+  }
+  if ((v = field("safetensors"))) {
+    auto c = parse_checkpoint_size(*v, "safetensors");
+    if (!c) return c.err();
+    r.safetensors = *c;
+  }
+  if (auto ok = decode_deployment(field, r); !ok) return ok.err();
+  return r;
+}
+
+result<std::uint64_t> decode_positive_int(const json& v, const std::string& field,
+                                          std::uint64_t max) {
+  return positive_int(v, field, max);
+}
+
+}  // namespace vllm_mem

@@ -1,0 +1,182 @@
+// estimate/resolve.cpp — which architecture a request means: config, size, database, request
+// fields or a name estimate.
+#include <charconv>
+#include <cmath>
+
+#include "vllm_mem/estimate/estimate.hpp"
+#include "vllm_mem/ingest/name_estimate.hpp"
+#include "vllm_mem/util/text.hpp"
+
+namespace vllm_mem {
+
+// ---------------------------------------------------------------------------------------------
+// Model resolution
+
+namespace {
+
+bool has_required(const arch_spec& s) {
+  return s.num_layers && s.hidden_size && s.num_heads && s.vocab_size;
+}
+
+}  // namespace
+
+// resolve_model, writing into the estimate's own result (no copy of the resolved model).
+status resolve_model_into(const estimate_request& r, const model_db& db, resolved_model& out) {
+  arch_spec base;
+  const model_arch* entry_arch = nullptr;
+  std::optional<model_match> match = db.resolve(r.model_name);
+  std::optional<quant_spec> name_quant;
+  if (r.hf_config) {
+    base = *r.hf_config;
+    out.source = "hf_config";
+  } else if (r.params_billions) {
+    const double p = *r.params_billions * 1e9;
+    base = arch_from_params(p);
+    out.source = "params_billions";
+    std::string w = "architecture estimated from params_billions (" + billions(p) +
+                    "): layers, hidden size and heads are typical values for that size, not the "
+                    "model's own";
+    if (match && match->entry->arch)
+      w += "; the database's architecture of " + match->entry->id + " was not used";
+    out.warnings.push_back(w);
+  } else if (match && match->entry->closed) {
+    const model_entry& e = *match->entry;
+    out.resolved_id = e.id;
+    out.entry = &e;
+    out.match = match_kind_name(match->kind);
+    const std::uint64_t p = e.params.official_total.value_or(0);
+    if (r.architecture && has_required(*r.architecture)) {
+      base = *r.architecture;
+      out.source = "request_architecture";
+    } else if (p > 0) {
+      base = arch_from_params(static_cast<double>(p));
+      out.source = "closed_model_estimate";
+    } else {
+      return make_error(
+          error_code::invalid_argument,
+          e.display_name +
+              " is a closed model and no parameter count has been published "
+              "(not even an estimate we could source); give 'params_billions' to estimate it",
+          "params_billions");
+    }
+    std::string size_note;
+    if (out.source == "request_architecture") {
+      size_note = "The architecture used is the one in the request.";
+    } else if (e.params.status == "official") {
+      size_note = "Its size (" + e.params.text + ", source: " + e.params.source +
+                  ") is the only published figure; no architecture has been published, so the "
+                  "one used here is estimated from that count (unofficial).";
+    } else {
+      size_note = "Its size (" + e.params.text + ", " + e.params.status +
+                  ", source: " + e.params.source +
+                  ") is a published estimate, not an official figure, and its architecture here "
+                  "is estimated from that count.";
+    }
+    out.warnings.push_back(e.display_name +
+                           " is a closed model: its weights are not public and vLLM cannot serve "
+                           "it. " +
+                           size_note);
+  } else if (match && !match->entry->unsupported.empty()) {
+    const model_entry& e = *match->entry;
+    return make_error(error_code::unsupported,
+                      e.id +
+                          " is in the database, but this calculator does not model its "
+                          "architecture: " +
+                          e.unsupported +
+                          ". Give 'params_billions' for a rough dense-transformer estimate.",
+                      "model_name");
+  } else if (match) {
+    const model_entry& e = *match->entry;
+    if (r.architecture || !e.arch) {
+      base = *e.spec;
+    } else {
+      entry_arch = &*e.arch;  // resolved at load; nothing in the request changes it
+    }
+    out.entry = &e;
+    out.resolved_id = e.id;
+    out.match = match_kind_name(match->kind);
+    out.source = "database";
+    if (match->quant_from_name) name_quant = match->quant_from_name;
+    if (match->kind == match_kind::quantized) {
+      out.warnings.push_back("'" + r.model_name + "' is not in the database; resolved as " + e.id +
+                             " with the quantization its name states (" + match->quant_suffix +
+                             " -> " +
+                             std::string(quant_method_name(match->quant_from_name->method)) + ")");
+    }
+    if (match->variant) {
+      out.warnings.push_back(
+          "'" + r.model_name + "' is not in the database by that name; it was resolved as " + e.id +
+          ", a variant of the same architecture (-Instruct/-chat/-it/-base/-hf). A variant's own "
+          "config can differ in context fields (max_position_embeddings, rope_scaling); give "
+          "'architecture' or 'max_model_len' if yours does.");
+    }
+    if (e.fill_from) {
+      std::string fields;
+      for (const auto& f : e.fill_from->fields) fields += (fields.empty() ? "" : ", ") + f;
+      out.warnings.push_back("the database entry for " + e.id + " takes " + fields + " from " +
+                             e.fill_from->id + ", because no source we hold states them for " +
+                             e.id + " itself: " + e.fill_from->reason);
+    }
+  } else if (r.architecture && has_required(*r.architecture)) {
+    out.source = "request_architecture";
+  } else {
+    auto named = params_from_name(r.model_name);
+    double p = 7e9;
+    std::uint64_t experts = 0;
+    if (named) {
+      p = named->experts > 1 ? named->expert_params : named->total_params;
+      experts = named->experts;
+      out.source = "name_estimate";
+      out.warnings.push_back(
+          "'" + r.model_name + "' is not in the database; its size was read from the name (" +
+          named->text +
+          ") and its architecture estimated from that count (Llama-style, grouped-query "
+          "attention with 8 KV heads, 32000-token vocabulary). Give 'architecture' or "
+          "'params_billions' for a better answer.");
+    } else {
+      out.source = "default_estimate";
+      out.warnings.push_back(
+          "'" + r.model_name +
+          "' is not in the database and its name has no size; a 7B "
+          "Llama-style architecture was assumed. Give 'params_billions' or 'architecture'.");
+    }
+    base = arch_from_params(p, experts);
+  }
+
+  if (entry_arch) {
+    out.arch = *entry_arch;
+  } else {
+    if (r.architecture && out.source != "request_architecture") {
+      base.overlay(*r.architecture);
+      if (!r.architecture->empty()) out.source += "+request_architecture";
+    } else if (out.source == "request_architecture") {
+      base = *r.architecture;
+    }
+    auto arch = resolve_arch(base, "architecture.");
+    if (!arch) {
+      error e = arch.err();
+      if (out.entry) {
+        e.message = "the database entry for " + out.entry->id + " is incomplete (" + e.message +
+                    "; this value was not found in any source we hold). Give it in the request's "
+                    "'architecture'.";
+      }
+      return e;
+    }
+    out.arch = std::move(*arch);
+  }
+  // The name's suffix describes the checkpoint asked for (its outermost quantization), so it
+  // wins over the base entry's own; a quantization stated in the request's architecture wins.
+  if (name_quant && !(r.architecture && r.architecture->quantization)) {
+    out.arch.quantization = *name_quant;
+  }
+  if (r.safetensors) out.source = "safetensors";
+  return ok_status();
+}
+
+result<resolved_model> resolve_model(const estimate_request& r, const model_db& db) {
+  resolved_model out;
+  if (auto s = resolve_model_into(r, db, out); !s) return s.err();
+  return out;
+}
+
+}  // namespace vllm_mem
