@@ -292,26 +292,31 @@ status compute_seed(const estimate_request& r, const model_arch& a, estimate_res
   return ok_status();
 }
 
-void warn_if_very_large(const model_arch& a, estimate_result& out) {
+// A model whose weights do not fit the memory of one GPU: the one given (its CUDA total), or,
+// without a GPU, the largest of the catalog. Said only when no parallelism was asked for; with it,
+// the per-GPU figures and the startup verdict answer the question.
+void warn_if_very_large(const gpu_catalog& gpus, estimate_result& out) {
   const deployment& d = out.deploy;
-  const startup_result& s = out.startup;
-  const double total_params = static_cast<double>(out.params.total);
-  const std::uint64_t weights_total = [&]() -> std::uint64_t {
-    if (d.tp == 1 && d.pp == 1) return s.weights.parameter_bytes();  // one rank holds it all
-    weight_options wo;
-    wo.act_bits = d.act_bits;
-    wo.quant = d.quant;
-    wo.checkpoint_bytes = d.checkpoint_bytes;
-    auto w = weights_per_rank(a, wo);
-    return w ? w->parameter_bytes() : 0;
-  }();
-  if (total_params > 100e9 || weights_total > 80ULL * 1000 * 1000 * 1000) {
-    out.warnings.push_back(
-        "very large model: " + billions(total_params) + " parameters, " +
-        format_g4(static_cast<double>(weights_total) / 1e9) +
-        " GB of weights in total, more than one 80 GB GPU holds; use tensor_parallel_size / "
-        "pipeline_parallel_size (per-GPU figures are given when they are set)");
+  if (d.tp * d.pp > 1) return;
+  const std::uint64_t weights_total = out.startup.weights.parameter_bytes();  // one rank: all of it
+  std::uint64_t gpu_bytes = d.gpu_total_bytes;
+  std::string gpu_name = out.gpu_id.empty() ? "the GPU given" : out.gpu_id;
+  if (!out.has_gpu) {
+    for (const auto& g : gpus.entries()) {
+      const auto bytes = static_cast<std::uint64_t>(std::llround(g.cuda_total_gib * kGiB));
+      if (bytes > gpu_bytes) {
+        gpu_bytes = bytes;
+        gpu_name = "the largest GPU in the catalog (" + g.id + ")";
+      }
+    }
   }
+  if (gpu_bytes == 0 || weights_total <= gpu_bytes) return;
+  out.warnings.push_back(
+      "very large model: " + billions(static_cast<double>(out.params.total)) + " parameters, " +
+      format_g4(static_cast<double>(weights_total) / 1e9) + " GB of weights, more than " +
+      gpu_name + " holds (" + format_g4(static_cast<double>(gpu_bytes) / 1e9) +
+      " GB); use tensor_parallel_size / pipeline_parallel_size (per-GPU figures are given when "
+      "they are set)");
 }
 
 // The flags this estimate assumed, as `vllm serve` takes them.
@@ -418,7 +423,7 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   out.params = *params;
 
   if (auto ok = compute_seed(r, a, out); !ok) return ok.err();
-  warn_if_very_large(a, out);
+  warn_if_very_large(gpus, out);
   write_vllm_args(r, *prec, out);
   return ok_status();
 }

@@ -272,6 +272,26 @@ TEST(Warnings, VeryLargeModels) {
       run({{"model_name", "meta-llama/Llama-3.1-405B"}, {"max_seq_len", 2048}});
   ASSERT_FALSE(r.warnings.empty());
   EXPECT_NE(r.warnings.back().find("very large model"), std::string::npos);
+  // Without a GPU the comparison is with the catalog's largest, named.
+  EXPECT_NE(r.warnings.back().find("the largest GPU in the catalog"), std::string::npos)
+      << r.warnings.back();
+}
+
+// Regression: gpt-oss-120b's 69 GB of MXFP4 weights fit one 80 GB GPU; it was warned as "more
+// than one 80 GB GPU holds" because of its parameter count alone.
+TEST(Warnings, WeightsThatFitTheGpuAreNotVeryLarge) {
+  for (const char* gpu : {"", "H100-80GB"}) {
+    json body = {{"model_name", "openai/gpt-oss-120b"}, {"max_seq_len", 8192}};
+    if (*gpu) body["gpu"] = gpu;
+    const estimate_result r = run(body);
+    for (const auto& w : r.warnings) EXPECT_EQ(w.find("very large model"), std::string::npos) << w;
+  }
+  // On a 24 GB GPU the same weights do not fit, and the warning names that GPU.
+  const estimate_result small =
+      run({{"model_name", "openai/gpt-oss-120b"}, {"max_seq_len", 8192}, {"gpu", "L4"}});
+  ASSERT_FALSE(small.warnings.empty());
+  EXPECT_NE(small.warnings.back().find("more than L4 holds"), std::string::npos)
+      << small.warnings.back();
 }
 
 }  // namespace
