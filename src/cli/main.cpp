@@ -23,6 +23,7 @@
 #include "../http/router.hpp"
 #include "../http/server.hpp"
 #include "../hub/hub.hpp"
+#include "cli.hpp"
 #include "vllm_mem/api/accuracy.hpp"
 #include "vllm_mem/api/json_limits.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
@@ -36,44 +37,7 @@ namespace {
 
 using json = nlohmann::json;
 using namespace vllm_mem;
-
-int fail(const std::string& message, int code) {
-  std::cerr << "error: " << message << "\n";
-  return code;
-}
-
-int exit_code_for(const error& e) { return e.code == error_code::invalid_argument ? 2 : 1; }
-
-// A flag value becomes a JSON number when it reads as one, else a string (the request decoder
-// then reports a wrong type with the API's own message).
-json flag_value(const std::string& s) {
-  if (s == "true") return true;
-  if (s == "false") return false;
-  if (s == "null") return nullptr;
-  if (!s.empty() &&
-      (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) {
-    json j = json::parse(s, nullptr, false);
-    if (!j.is_discarded() && j.is_number()) return j;
-  }
-  return s;
-}
-
-std::optional<std::string> read_file(const std::string& path, std::string& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = "cannot read " + path;
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string fixed(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
+using namespace vllm_mem::cli;
 
 void print_table(const json& r) {
   auto row = [](const std::string& k, const std::string& v) {
@@ -201,89 +165,6 @@ void print_markdown(const accuracy_report& rep) {
               f(s.fits_accuracy).c_str(), s.fits_n);
 }
 
-struct estimate_flags {
-  std::vector<std::pair<std::string, std::string>> values;  // field -> raw flag value
-  std::string hf_config_file;
-  std::string model_dir;
-  bool hub = false;
-  bool as_json = false;
-};
-
-void add_estimate_options(CLI::App* cmd, estimate_flags& f,
-                          std::vector<std::unique_ptr<std::string>>& store) {
-  struct spec {
-    const char* flag;
-    const char* field;
-    const char* help;
-  };
-  static const spec specs[] = {
-      {"--model,-m", "model_name",
-       "model name or Hugging Face id (required unless --hf-config or --model-dir)"},
-      {"--max-seq-len", "max_seq_len", "maximum sequence length (required)"},
-      {"--max-model-len", "max_model_len", "vLLM max_model_len (default: max-seq-len)"},
-      {"--dtype", "dtype", "float32, float16, bfloat16, int8, int4, fp8, auto (default float16)"},
-      {"--kv-cache-dtype", "kv_cache_dtype",
-       "KV cache dtype (default: dtype; fp8, fp8_e4m3, fp8_e5m2)"},
-      {"--max-batch-size,--max-num-seqs", "max_batch_size", "concurrent sequences (default 32)"},
-      {"--gpu-memory-utilization", "gpu_memory_utilization",
-       "fraction of GPU memory vLLM may use (default 0.9)"},
-      {"--quantization", "quantization",
-       "Q8, Q4, fp8, int8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4"},
-      {"--params-billions", "params_billions", "parameter count override, in billions"},
-      {"--gpu", "gpu", "GPU from the catalog (H100-80GB, A100-40GB, L4, RTX-4090, ...)"},
-      {"--gpu-memory-gib", "gpu_memory_gib", "total GPU memory as CUDA reports it, GiB"},
-      {"--tensor-parallel-size,--tp", "tensor_parallel_size", "tensor parallel size"},
-      {"--pipeline-parallel-size,--pp", "pipeline_parallel_size", "pipeline parallel size"},
-      {"--max-num-batched-tokens", "max_num_batched_tokens", "vLLM max_num_batched_tokens"},
-      {"--block-size", "block_size", "KV cache block size (tokens)"},
-      {"--vllm-version", "vllm_version", "vLLM version, e.g. 0.6.4, 0.10.1, 0.19.0"},
-      {"--vllm-engine", "vllm_engine", "v0 or v1 (default by version)"},
-  };
-  for (const auto& s : specs) {
-    store.push_back(std::make_unique<std::string>());
-    std::string* target = store.back().get();
-    const std::string field = s.field;
-    cmd->add_option_function<std::string>(
-        s.flag,
-        [&f, field, target](const std::string& v) {
-          *target = v;
-          f.values.emplace_back(field, v);
-        },
-        s.help);
-  }
-  static const spec arch_specs[] = {
-      {"--num-layers", "num_layers", "architecture: transformer layers"},
-      {"--hidden-size", "hidden_size", "architecture: hidden size"},
-      {"--num-heads", "num_heads", "architecture: attention heads"},
-      {"--num-kv-heads", "num_kv_heads", "architecture: KV heads"},
-      {"--head-dim", "head_dim", "architecture: head dimension"},
-      {"--intermediate-size", "intermediate_size", "architecture: FFN size"},
-      {"--vocab-size", "vocab_size", "architecture: vocabulary size"},
-  };
-  for (const auto& s : arch_specs) {
-    const std::string field = std::string("architecture.") + s.field;
-    cmd->add_option_function<std::string>(
-        s.flag, [&f, field](const std::string& v) { f.values.emplace_back(field, v); }, s.help);
-  }
-  cmd->add_flag_function(
-      "--enforce-eager", [&f](std::int64_t) { f.values.emplace_back("enforce_eager", "true"); },
-      "no CUDA graphs");
-  cmd->add_flag_function(
-      "--enable-expert-parallel",
-      [&f](std::int64_t) { f.values.emplace_back("enable_expert_parallel", "true"); },
-      "expert parallelism for MoE models");
-  auto* hf = cmd->add_option("--hf-config", f.hf_config_file,
-                             "a Hugging Face config.json: the architecture comes from it");
-  auto* dir = cmd->add_option("--model-dir", f.model_dir,
-                              "a local model folder: its config.json, and the exact weight bytes "
-                              "from its safetensors headers");
-  hf->excludes(dir);
-  cmd->add_flag("--hub", f.hub,
-                "fetch a model that is neither cached nor in the database from the Hugging Face "
-                "Hub (HF_ENDPOINT, default https://huggingface.co; see docs/hub.md)");
-  cmd->add_flag("--json", f.as_json, "print the API's JSON response body");
-}
-
 // --hf-config / --model-dir become the request's hf_config and safetensors fields; a plain
 // --model ORG/NAME is looked up in the Hugging Face cache before the database, then in
 // vllm-mem's cache and on the Hub when Hub access is on (docs/hub.md).
@@ -322,11 +203,11 @@ int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request
   if (!opts) return fail(opts.err().message, 2);
   const hub::model_locator locator(*opts);
   auto cached = locator.find_cached(req.model_name);
-  if (!cached) return fail(cached.err().message, exit_code_for(cached.err()));
+  if (!cached) return fail(cached.err());
   std::optional<external_model> found = std::move(*cached);
   if (!found && opts->network && !cat.models.resolve(req.model_name)) {
     auto fetched = locator.locate(req.model_name);  // says so when HF_HUB_OFFLINE forbids it
-    if (!fetched) return fail(fetched.err().message, exit_code_for(fetched.err()));
+    if (!fetched) return fail(fetched.err());
     found = std::move(*fetched);
   }
   if (found) {
@@ -334,27 +215,11 @@ int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request
     if (auto s = attach_external_model(with, *found); !s) {
       // A cached config the calculator cannot read does not hide the database's entry.
       if (cat.models.resolve(req.model_name)) return 0;
-      return fail(s.err().message, exit_code_for(s.err()));
+      return fail(s.err());
     }
     req = std::move(with);
   }
   return 0;
-}
-
-json build_request(const estimate_flags& f) {
-  json body = json::object();
-  for (const auto& [field, raw] : f.values) {
-    if (field.rfind("architecture.", 0) == 0) {
-      body["architecture"][field.substr(13)] = flag_value(raw);
-    } else if (field == "model_name" || field == "gpu" || field == "dtype" ||
-               field == "kv_cache_dtype" || field == "quantization" || field == "vllm_version" ||
-               field == "vllm_engine") {
-      body[field] = raw;
-    } else {
-      body[field] = flag_value(raw);
-    }
-  }
-  return body;
 }
 
 // Planner flags: the estimate's flag set plus the planner's own fields.
@@ -367,29 +232,9 @@ struct planner_flags {
   bool no_trades = false;
 };
 
-void add_planner_options(CLI::App* cmd, planner_flags& f,
-                         std::vector<std::unique_ptr<std::string>>& store,
-                         const std::vector<std::string>& fields) {
-  add_estimate_options(cmd, f.est, store);
-  struct spec {
-    const char* flag;
-    const char* field;
-    const char* help;
-  };
-  static const spec specs[] = {
-      {"--num-gpus", "num_gpus", "GPUs in the setup (tensor x pipeline parallel chosen for you)"},
-      {"--max-gpus", "max_gpus", "most GPUs to consider (plan: 8; solve min_gpus: 64)"},
-      {"--gpus-per-node", "gpus_per_node", "GPUs per node (default 8); more go across nodes"},
-      {"--budget", "budget_usd_per_hour", "budget in USD per hour for all GPUs"},
-      {"--max-options", "max_options", "show at most this many options"},
-  };
-  for (const auto& sp : specs) {
-    if (std::find(fields.begin(), fields.end(), sp.field) == fields.end()) continue;
-    const std::string field = sp.field;
-    cmd->add_option_function<std::string>(
-        sp.flag, [&f, field](const std::string& v) { f.est.values.emplace_back(field, v); },
-        sp.help);
-  }
+void add_planner_options(CLI::App* cmd, planner_flags& f, const std::vector<std::string>& fields) {
+  add_estimate_options(cmd, f.est);
+  add_field_options(cmd, f.est.values, field_group::planner, &fields);
   auto has = [&](const char* k) {
     return std::find(fields.begin(), fields.end(), k) != fields.end();
   };
@@ -406,21 +251,6 @@ void add_planner_options(CLI::App* cmd, planner_flags& f,
   if (has("context_lengths"))
     cmd->add_option("--contexts", f.lists[0], "context lengths, comma-separated");
   if (has("batch_sizes")) cmd->add_option("--batches", f.lists[1], "batch sizes, comma-separated");
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
 }
 
 // The request body, or an error message (exit 2).
@@ -536,20 +366,14 @@ void print_sweep(const json& s) {
 }
 
 // Decodes, runs and prints one planner request; exit codes as for estimate.
-template <class Parse, class Run, class Print>
+template <class Parse, class Run>
 int run_planner(const catalogs& cat, const json& body, bool as_json, Parse parse, Run run,
-                Print print) {
+                table_printer print) {
   auto req = parse(body, cat.gpus);
-  if (!req) return fail(req.err().message, exit_code_for(req.err()));
+  if (!req) return fail(req.err());
   auto res = run(*req, cat.models, cat.gpus);
-  if (!res) return fail(res.err().message, exit_code_for(res.err()));
-  const json out = to_json(*res);
-  if (as_json) {
-    std::cout << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-  } else {
-    print(out);
-  }
-  return 0;
+  if (!res) return fail(res.err());
+  return print_answer(to_json(*res), as_json, print);
 }
 
 // The files of a data directory laid out as the repository's data/ (models/*.json, gpus.json),
@@ -669,25 +493,23 @@ int main(int argc, char** argv) {
 
   // estimate
   estimate_flags ef;
-  std::vector<std::unique_ptr<std::string>> store;
   auto* est = app.add_subcommand(
       "estimate", "estimate memory for a model and workload (same fields as the API)");
-  add_estimate_options(est, ef, store);
+  add_estimate_options(est, ef);
 
   // plan, solve, sweep: the estimate's flags plus the planner's; place: a JSON request file
   planner_flags pf, sf, wf;
   auto* plan_cmd = app.add_subcommand(
       "plan", "which GPU, how many, which vllm serve flags, at what cost (POST /plan)");
-  add_planner_options(plan_cmd, pf, store, plan_request_fields());
+  add_planner_options(plan_cmd, pf, plan_request_fields());
   auto* solve_cmd = app.add_subcommand(
       "solve",
       "for one GPU setup: largest context, concurrency, smallest utilization, fewest "
       "GPUs (POST /solve)");
-  add_planner_options(solve_cmd, sf, store,
-                      {"num_gpus", "max_gpus", "gpus_per_node", "prices", "solve"});
+  add_planner_options(solve_cmd, sf, {"num_gpus", "max_gpus", "gpus_per_node", "prices", "solve"});
   auto* sweep_cmd = app.add_subcommand(
       "sweep", "memory and KV capacity versus context length and batch size (POST /sweep)");
-  add_planner_options(sweep_cmd, wf, store,
+  add_planner_options(sweep_cmd, wf,
                       {"num_gpus", "gpus_per_node", "context_lengths", "batch_sizes"});
   std::string place_file;
   bool place_json = false;
@@ -774,18 +596,13 @@ int main(int argc, char** argv) {
     json body = build_request(ef);
     if (int rc = add_model_files(ef, body); rc != 0) return rc;
     auto req = parse_estimate_request(body);
-    if (!req) return fail(req.err().message, exit_code_for(req.err()));
+    if (!req) return fail(req.err());
     if (int rc = look_up_model(ef, *cat, *req); rc != 0) return rc;
     auto res = estimate(*req, cat->models, cat->gpus);
-    if (!res) return fail(res.err().message, exit_code_for(res.err()));
+    if (!res) return fail(res.err());
     std::string text;
     append_json(text, *res);  // the API's response body, byte for byte
-    if (ef.as_json) {
-      std::cout << text << "\n";
-    } else {
-      print_table(json::parse(text));
-    }
-    return 0;
+    return print_answer(text, ef.as_json, print_table);
   }
 
   if (*plan_cmd || *solve_cmd || *sweep_cmd) {
