@@ -31,6 +31,13 @@ int fail(const std::string& message, int code);
 // The same for a typed error: bad input (invalid_argument) exits 2, any other error 1.
 int fail(const error& e);
 
+// A subcommand as main.cpp sees it: the CLI11 subcommand, and what runs when it was given (the
+// embedded database loaded; serve, which may load another, is main's one exception).
+struct command {
+  CLI::App* app = nullptr;
+  std::function<int(const catalogs&)> run;
+};
+
 // --- the request flags -------------------------------------------------------------------------
 
 // The raw values of the flags given, in order, as (request field, text); the body is built from
@@ -82,5 +89,9 @@ using table_printer = void (*)(const json& body);
 int print_answer(const json& body, bool as_json, table_printer table);
 // The same for a body written as text by the API's writer (estimate's append_json).
 int print_answer(const std::string& body, bool as_json, table_printer table);
+
+// --- the subcommands -----------------------------------------------------------------------------
+
+command add_estimate(CLI::App& app);
 
 }  // namespace vllm_mem::cli
