@@ -93,5 +93,9 @@ int print_answer(const std::string& body, bool as_json, table_printer table);
 // --- the subcommands -----------------------------------------------------------------------------
 
 command add_estimate(CLI::App& app);
+command add_plan(CLI::App& app);
+command add_solve(CLI::App& app);
+command add_sweep(CLI::App& app);
+command add_place(CLI::App& app);
 
 }  // namespace vllm_mem::cli
