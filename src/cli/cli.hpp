@@ -97,5 +97,7 @@ command add_plan(CLI::App& app);
 command add_solve(CLI::App& app);
 command add_sweep(CLI::App& app);
 command add_place(CLI::App& app);
+command add_models(CLI::App& app);
+command add_validate(CLI::App& app);
 
 }  // namespace vllm_mem::cli
