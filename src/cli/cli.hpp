@@ -1,5 +1,11 @@
 // cli.hpp — what the subcommands of `vllm-mem` share: exit codes and the error path, the
-// request flags (the estimate's, which plan, solve and sweep extend), and output formatting.
+// request flags (the estimate's, which plan, solve and sweep extend), output formatting, and the
+// one shape every subcommand has (`command`: its CLI11 subcommand and what runs when it is given).
+//
+// Each subcommand lives in its own file (serve.cpp, estimate.cpp, plan.cpp for plan, solve, sweep
+// and place, models.cpp, validate.cpp) and exposes one `add_*` function; main.cpp adds them in the
+// order --help lists them and runs the one given. The flags' values live in the state each `add_*`
+// function allocates, owned by the command's `run`, so they outlive the parse.
 #pragma once
 
 #include <cstdint>
@@ -90,8 +96,14 @@ int print_answer(const json& body, bool as_json, table_printer table);
 // The same for a body written as text by the API's writer (estimate's append_json).
 int print_answer(const std::string& body, bool as_json, table_printer table);
 
-// --- the subcommands -----------------------------------------------------------------------------
+// --- the subcommands, in the order --help lists them -------------------------------------------
 
+// serve runs apart: it loads the database it serves (--data-dir, or the embedded one) itself.
+struct serve_command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+serve_command add_serve(CLI::App& app);
 command add_estimate(CLI::App& app);
 command add_plan(CLI::App& app);
 command add_solve(CLI::App& app);
