@@ -134,8 +134,10 @@ int serve_api(const catalogs& cat, const http::server_options& opt, bool serve_h
   std::signal(SIGPIPE, SIG_IGN);
   http::router router(cat, lookup);
   http::server srv(router, opt);
-  if (auto err = srv.start(); !err.empty()) return fail(err, exit_failure);
+  // The handlers go in before the server answers anything: a SIGTERM right after the first
+  // response (a supervisor's, a test's) must stop it gracefully, not kill it.
   srv.handle_signals();
+  if (auto err = srv.start(); !err.empty()) return fail(err, exit_failure);
   const bool info = opt.level >= http::log_level::info;
   if (info) {
     std::fprintf(stderr, "vllm-mem %s serving on http://%s:%u (%zu models, %zu GPUs%s)\n",
