@@ -8,11 +8,9 @@
 // function allocates, owned by the command's `run`, so they outlive the parse.
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 

@@ -1,6 +1,8 @@
 // estimate.cpp — `vllm-mem estimate`: the flags become the API's estimate request; the answer is
 // the API's body (--json) or a table of it. --hf-config / --model-dir add the model's files, and a
 // Hugging Face id is looked up in the caches (and on the Hub with --hub) before the database.
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>

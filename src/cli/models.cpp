@@ -1,6 +1,7 @@
 // models.cpp — `vllm-mem models` (the database as GET /known-architectures lists it, filtered)
 // and `vllm-mem models show ID` (GET /models/ID): the router answers, the CLI prints.
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
