@@ -28,7 +28,6 @@ constexpr std::uint64_t kMaxIntermediate = 1048576;
 constexpr std::uint64_t kMaxVocab = 16777216;
 constexpr std::uint64_t kMaxExperts = 4096;
 
-
 struct u64_bound {
   const char* name;
   std::uint64_t min;
