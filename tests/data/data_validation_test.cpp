@@ -41,9 +41,25 @@ const std::map<std::string, std::string> kIncomplete = {
 // Entries whose architecture the calculator's physics cannot describe (hybrid Mamba, SSM,
 // heterogeneous layers): they carry `unsupported` with the reason and do not resolve.
 const std::set<std::string> kUnsupported = {
-    "ai21labs/AI21-Jamba-1.5-Mini",      "ai21labs/Jamba-v0.1",
-    "mistralai/Mamba-Codestral-7B-v0.1", "nvidia/Llama-3_3-Nemotron-Super-49B-v1",
+    "ai21labs/AI21-Jamba-1.5-Mini",
+    "ai21labs/Jamba-v0.1",
+    "mistralai/Mamba-Codestral-7B-v0.1",
+    "nvidia/Llama-3_3-Nemotron-Super-49B-v1",
     "nvidia/Nemotron-H-56B-Base-8K",
+    "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",  // Mamba-2 + MoE + 6 attention blocks
+    "Qwen/Qwen3-Next-80B-A3B-Instruct",            // Gated DeltaNet + attention (3:1)
+    "Qwen/Qwen3-Next-80B-A3B-Thinking",
+    "Qwen/Qwen3.5-122B-A10B",
+    "Qwen/Qwen3.5-397B-A17B",
+    "nvidia/Qwen3.6-27B-NVFP4",
+    "nvidia/Qwen3.6-35B-A3B-NVFP4",
+    "deepseek-ai/DeepSeek-V4-Flash",  // compressed + sparse attention, hyper-connections
+    "nvidia/DeepSeek-V4-Flash-NVFP4",
+    "deepseek-ai/DeepSeek-V4-Pro",
+    "nvidia/DeepSeek-V3.2-NVFP4",  // MLA + DeepSeek sparse attention indexer cache
+    "zai-org/GLM-5.2",             // MLA + DeepSeek sparse attention indexer cache
+    "google/gemma-4-26B-A4B",      // two KV shapes (sliding 256-wide, global 512-wide K=V)
+    "nvidia/Gemma-4-31B-IT-NVFP4",
 };
 
 // Official counts the computed count misses by more than 1%. Each entry explains why in
