@@ -150,8 +150,9 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
   };
   if (!e.is_object()) return data_error("not an object");
   static const std::vector<std::string> keys = {
-      "id",     "aliases", "display_name", "family", "closed",    "architecture",
-      "params", "source",  "verification", "notes",  "fill_from", "unsupported"};
+      "id",           "aliases",     "display_name", "family",       "closed",
+      "architecture", "params",      "source",       "verification", "notes",
+      "fill_from",    "unsupported", "checkpoint"};
   for (auto it = e.begin(); it != e.end(); ++it) {
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
       return data_error("unknown key '" + it.key() + "'");
@@ -212,6 +213,19 @@ result<model_entry> parse_entry(const json& e, const std::string& file, std::siz
     m.params.source = str_or_empty(p, "source");
     m.params.convention = str_or_empty(p, "convention");
     m.params.exception = str_or_empty(p, "exception");
+  }
+  if (e.contains("checkpoint")) {
+    // {"total_size_bytes": <int>, "source": "<where metadata.total_size was read>"}
+    const json& c = e["checkpoint"];
+    if (!c.is_object() || c.size() != 2 || !c.contains("total_size_bytes") || !c.contains("source"))
+      return data_error("'checkpoint' must be {\"total_size_bytes\": <int>, \"source\": \"...\"}");
+    if (!c["total_size_bytes"].is_number_unsigned() ||
+        c["total_size_bytes"].get<std::uint64_t>() == 0)
+      return data_error("checkpoint.total_size_bytes must be a positive integer");
+    if (!c["source"].is_string() || c["source"].get<std::string>().empty())
+      return data_error("checkpoint.source must name where metadata.total_size was read");
+    m.checkpoint = checkpoint_record{c["total_size_bytes"].get<std::uint64_t>(),
+                                     c["source"].get<std::string>()};
   }
   if (e.contains("fill_from")) {
     if (m.closed) return data_error("a closed model has no architecture to fill");

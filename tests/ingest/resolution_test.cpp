@@ -246,8 +246,11 @@ TEST(NameResolution, VariantTokensAreWholeWords) {
   // A name that only looks like a variant of a known model does not match it.
   EXPECT_FALSE(cats().models.resolve("someorg/Llama-2-7b-split").has_value());
   EXPECT_FALSE(cats().models.resolve("someorg/gemma-7b-gpt").has_value());
-  // Mistral-7B-Instruct-v0.2 is neither v0.1 nor v0.3 (different context and window).
-  EXPECT_FALSE(cats().models.resolve("mistralai/Mistral-7B-Instruct-v0.2").has_value());
+  // Mistral-7B-Instruct-v0.2 is neither v0.1 nor v0.3 (different context and window): it has its
+  // own entry.
+  const auto v02 = cats().models.resolve("mistralai/Mistral-7B-Instruct-v0.2");
+  ASSERT_TRUE(v02.has_value());
+  EXPECT_EQ(v02->entry->id, "mistralai/Mistral-7B-Instruct-v0.2");
 }
 
 TEST(NameResolution, ClosedModelsMatchOnlyTheirOwnNames) {

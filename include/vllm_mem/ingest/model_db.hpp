@@ -48,6 +48,13 @@ struct fill_from_spec {
   std::string reason;
 };
 
+// `checkpoint`: the checkpoint's tensor bytes as its model.safetensors.index.json states them
+// (metadata.total_size), and where that was read.
+struct checkpoint_record {
+  std::uint64_t total_size_bytes = 0;
+  std::string source;
+};
+
 struct model_entry {
   std::string id;
   std::vector<std::string> aliases;
@@ -62,8 +69,9 @@ struct model_entry {
   std::string notes;
   std::optional<fill_from_spec> fill_from;
   std::string unsupported;  // non-empty: why the calculator cannot model this architecture
-  std::string file;         // data file it came from
-  nlohmann::json raw;       // the entry as written (for GET /models/{id})
+  std::optional<checkpoint_record> checkpoint;
+  std::string file;    // data file it came from
+  nlohmann::json raw;  // the entry as written (for GET /models/{id})
 };
 
 enum class match_kind : std::uint8_t {
