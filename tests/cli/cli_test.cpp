@@ -10,7 +10,7 @@
 
 #include "router.hpp"
 #include "test_support.hpp"
-#include "vllm_mem/text.hpp"
+#include "vllm_mem/util/text.hpp"
 #include "vllm_mem/version.hpp"
 
 namespace vllm_mem::testing {
