@@ -25,11 +25,11 @@
 #include "../hub/hub.hpp"
 #include "vllm_mem/api/accuracy.hpp"
 #include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/catalogs.hpp"
 #include "vllm_mem/ingest/external_model.hpp"
 #include "vllm_mem/model/weights.hpp"
-#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/version.hpp"
 
 namespace {

@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/model/weights.hpp"
-#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/util/text.hpp"
 #include "vllm_mem/version.hpp"
 

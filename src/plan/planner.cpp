@@ -1,11 +1,11 @@
 // plan/planner.cpp — plan, reverse solves, placement and sweeps, all on top of estimate().
 //
-// Every candidate setup is an ordinary /estimate-gpu-memory request (the request's estimate fields
-// with gpu, parallel sizes and precision set) run through estimate(): the planner's per-GPU
-// numbers are the estimate's by construction. For speed (a search tries hundreds of setups), the
-// search varies the decoded request (setup_request) instead of building and decoding a body per
-// setup, estimates with the model resolved once, and writes an option's texts and body
-// (setup_body, which decodes to the same request) only for the setups it returns.
+// Every candidate setup is an ordinary /estimate-gpu-memory request (a setup_request: the
+// request's estimate fields with gpu, parallel sizes and precision set) run through estimate():
+// the planner's per-GPU numbers are the estimate's by construction. For speed (a search tries
+// hundreds of setups), the search varies the typed request, estimates with the model resolved
+// once, and writes an option's texts only for the setups it returns; api/plan_json.hpp writes
+// their bodies.
 #include "vllm_mem/plan/planner.hpp"
 
 #include <algorithm>
@@ -19,16 +19,10 @@
 
 namespace vllm_mem {
 
-using json = nlohmann::json;
-
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-constexpr std::uint64_t kMaxTokens = 1ULL << 31;  // the estimate decoder's bound
-constexpr std::uint64_t kMaxBatch = 1ULL << 20;   // the estimate decoder's bound
-constexpr std::uint64_t kMaxGpus = 1024;
-constexpr std::uint64_t kMoreGpusLimit = 64;  // how far "what would fit" looks (8 nodes of 8)
-constexpr int kUtilSteps = 1000;              // gpu_memory_utilization resolution: 0.001
+constexpr int kUtilSteps = 1000;  // gpu_memory_utilization resolution: 0.001
 // Share of each pooled GPU left unassigned when the free memory is shared out as KV cache, as a
 // margin for what the startup model does not see (other processes, allocator fragmentation).
 constexpr double kPlacementReserve = 0.02;
@@ -36,8 +30,6 @@ constexpr double kPlacementReserve = 0.02;
 error bad(const std::string& field, const std::string& message) {
   return make_error(error_code::invalid_argument, message, field);
 }
-
-bool present(const json& body, const char* k) { return body.contains(k) && !body[k].is_null(); }
 
 // printf's "%.*f", by std::to_chars with a precision (specified to give printf's digits).
 std::string fmt(int decimals, double v) {
@@ -59,207 +51,12 @@ std::string usd(double v) {
 }
 // Two decimals, rounded down, so that "holds 31.99" never prints as "32.00".
 std::string floor2(double v) { return fmt(2, std::floor(v * 100.0) / 100.0); }
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
 // Ends a text with exactly one period.
 std::string sentence(std::string s) {
   while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
   return s + ".";
 }
 std::string gib(double bytes) { return fmt(2, bytes / kGiB) + " GiB"; }
-
-const gpu_entry* find_gpu(const gpu_catalog& gpus, const std::string& name) {
-  return gpus.find(name);
-}
-
-// A catalog GPU usable for estimates (known, with a CUDA memory reading), or the estimate's error.
-result<const gpu_entry*> usable_gpu(const gpu_catalog& gpus, const std::string& name,
-                                    const std::string& field) {
-  const gpu_entry* g = find_gpu(gpus, name);
-  if (!g) {
-    std::string msg = "unknown gpu '" + name + "' in '" + field + "'";
-    const std::string hint = closest_name(name, gpus.ids());
-    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-    return bad(field, msg);
-  }
-  if (g->cuda_total_gib <= 0) {
-    return make_error(error_code::unsupported,
-                      "the catalog has no CUDA memory reading for " + g->id +
-                          ", so no startup can be estimated on it ('" + field + "')",
-                      field);
-  }
-  return g;
-}
-
-}  // namespace
-
-result<gpu_prices> parse_gpu_prices(const json& v, const gpu_catalog& gpus,
-                                    const std::string& field) {
-  if (!v.is_object()) {
-    return bad(field, "'" + field +
-                          "' must be an object of GPU name -> USD per GPU-hour, e.g. "
-                          "{\"H100-80GB\": 2.5}");
-  }
-  gpu_prices out;
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    const std::string f = field + "." + it.key();
-    const gpu_entry* g = find_gpu(gpus, it.key());
-    if (!g) {
-      std::string msg = "unknown gpu '" + it.key() + "' in '" + field + "'";
-      const std::string hint = closest_name(it.key(), gpus.ids());
-      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-      return bad(f, msg);
-    }
-    if (!it.value().is_number()) return bad(f, "'" + f + "' must be a number (USD per GPU-hour)");
-    const double p = it.value().get<double>();
-    if (!(std::isfinite(p) && p >= 0.0 && p <= 1e6)) {
-      return bad(f, "'" + f + "' must be between 0 and 1000000 USD per GPU-hour");
-    }
-    if (out.count(g->id)) return bad(f, "'" + field + "' names " + g->id + " twice");
-    out[g->id] = p;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Decoding
-
-namespace {
-
-const std::vector<std::string>& plan_only_fields() {
-  static const std::vector<std::string> f = {"num_gpus",
-                                             "gpus",
-                                             "max_gpus",
-                                             "gpus_per_node",
-                                             "budget_usd_per_hour",
-                                             "prices",
-                                             "precision_trades",
-                                             "max_options"};
-  return f;
-}
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-// Splits a body into the estimate's fields (decoded by parse_estimate_request) and the fields
-// in `extras` (decoded here). `defaults_max_gpus`: max_gpus when the body has none.
-result<plan_request> decode_setup(const json& body, const gpu_catalog& gpus,
-                                  const std::vector<std::string>& extras,
-                                  std::uint64_t default_max_gpus) {
-  if (!body.is_object()) return bad("body", "the request body must be a JSON object");
-  const auto& est_fields = estimate_request_fields();
-  std::vector<std::string> all = est_fields;
-  all.insert(all.end(), extras.begin(), extras.end());
-  plan_request r;
-  json eb = json::object();
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (contains(est_fields, it.key())) {
-      eb[it.key()] = it.value();
-      continue;
-    }
-    if (contains(extras, it.key())) continue;
-    std::string msg = "unknown field '" + it.key() + "'";
-    const std::string hint = closest_name(it.key(), all);
-    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-    return bad(it.key(), msg);
-  }
-  // The workload's context: max_model_len (max_seq_len follows it), else the model's maximum,
-  // filled in once the model is resolved (finish_context).
-  if (present(body, "max_model_len")) {
-    auto x = decode_positive_int(body["max_model_len"], "max_model_len", kMaxTokens);
-    if (!x) return x.err();
-    if (!present(body, "max_seq_len")) eb["max_seq_len"] = *x;
-  } else if (!present(body, "max_seq_len")) {
-    r.context_from_model = true;
-    eb["max_seq_len"] = 2048;  // placeholder, replaced by the model's maximum
-  }
-  auto base = parse_estimate_request(eb);
-  if (!base) return base.err();
-  r.base = std::move(*base);
-  r.estimate_body = std::move(eb);
-  r.batch = r.base.max_batch_size;
-  r.parallel_fixed =
-      present(body, "tensor_parallel_size") || present(body, "pipeline_parallel_size");
-  if (r.base.gpu) {
-    auto g = usable_gpu(gpus, *r.base.gpu, "gpu");
-    if (!g) return g.err();
-  }
-
-  r.max_gpus = default_max_gpus;
-  if (present(body, "max_gpus")) {
-    auto x = decode_positive_int(body["max_gpus"], "max_gpus", kMaxGpus);
-    if (!x) return x.err();
-    r.max_gpus = *x;
-  }
-  if (present(body, "gpus_per_node")) {
-    auto x = decode_positive_int(body["gpus_per_node"], "gpus_per_node", 64);
-    if (!x) return x.err();
-    r.gpus_per_node = *x;
-  }
-  const std::uint64_t fixed_count = r.base.tensor_parallel_size * r.base.pipeline_parallel_size;
-  if (present(body, "num_gpus")) {
-    auto x = decode_positive_int(body["num_gpus"], "num_gpus", kMaxGpus);
-    if (!x) return x.err();
-    if (r.parallel_fixed && *x != fixed_count) {
-      return bad("num_gpus", "'num_gpus' (" + std::to_string(*x) +
-                                 ") must equal tensor_parallel_size x pipeline_parallel_size (" +
-                                 std::to_string(fixed_count) + ")");
-    }
-    r.num_gpus = *x;
-  } else if (r.parallel_fixed) {
-    r.num_gpus = fixed_count;
-  }
-  if (r.num_gpus && *r.num_gpus > r.max_gpus) {
-    if (present(body, "max_gpus")) {
-      return bad("max_gpus", "'num_gpus' (" + std::to_string(*r.num_gpus) +
-                                 ") is more than 'max_gpus' (" + std::to_string(r.max_gpus) + ")");
-    }
-    r.max_gpus = *r.num_gpus;
-  }
-  if (present(body, "gpus")) {
-    if (r.base.gpu || r.base.gpu_memory_gib) {
-      return bad("gpus",
-                 "give either 'gpu' or 'gpu_memory_gib' (one GPU) or 'gpus' (the allowed GPU "
-                 "types), not both");
-    }
-    const json& v = body["gpus"];
-    if (!v.is_array() || v.empty() || v.size() > 64) {
-      return bad("gpus",
-                 "'gpus' must be a list of 1 to 64 GPU names, e.g. [\"H100-80GB\", \"L4\"]");
-    }
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const std::string f = "gpus[" + std::to_string(i) + "]";
-      if (!v[i].is_string()) return bad(f, "'" + f + "' must be a GPU name (a string)");
-      auto g = usable_gpu(gpus, v[i].get<std::string>(), f);
-      if (!g) return g.err();
-      if (!contains(r.gpus, (*g)->id)) r.gpus.push_back((*g)->id);
-    }
-  }
-  if (present(body, "budget_usd_per_hour")) {
-    const json& v = body["budget_usd_per_hour"];
-    if (!v.is_number() || !(v.get<double>() > 0.0 && v.get<double>() <= 1e9)) {
-      return bad("budget_usd_per_hour",
-                 "'budget_usd_per_hour' must be a number above 0 (USD per hour for all GPUs)");
-    }
-    r.budget_usd_per_hour = v.get<double>();
-  }
-  if (present(body, "prices")) {
-    auto p = parse_gpu_prices(body["prices"], gpus);
-    if (!p) return p.err();
-    r.prices = std::move(*p);
-  }
-  if (present(body, "precision_trades")) {
-    if (!body["precision_trades"].is_boolean())
-      return bad("precision_trades", "'precision_trades' must be true or false");
-    r.precision_trades = body["precision_trades"].get<bool>();
-  }
-  if (present(body, "max_options")) {
-    auto x = decode_positive_int(body["max_options"], "max_options", 10000);
-    if (!x) return x.err();
-    r.max_options = *x;
-  }
-  return r;
-}
 
 // Replaces the placeholder context by the model's maximum (vLLM's default max_model_len).
 status finish_context(plan_request& r, const model_arch& a) {
@@ -269,40 +66,27 @@ status finish_context(plan_request& r, const model_arch& a) {
     return bad("max_model_len",
                "'max_model_len' is required: the model's maximum context is not known");
   }
-  r.estimate_body["max_seq_len"] = len;
   r.base.max_seq_len = len;
   return ok_status();
 }
 
-result<std::vector<std::uint64_t>> positive_list(const json& body, const char* field,
-                                                 std::uint64_t max) {
-  const json& v = body[field];
-  if (!v.is_array() || v.empty() || v.size() > 64) {
-    return bad(field, std::string("'") + field + "' must be a list of 1 to 64 positive integers");
-  }
-  std::vector<std::uint64_t> out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    auto x = decode_positive_int(v[i], std::string(field) + "[" + std::to_string(i) + "]", max);
-    if (!x) return x.err();
-    out.push_back(*x);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-}  // namespace
-
-const std::vector<std::string>& plan_request_fields() { return plan_only_fields(); }
-
-result<plan_request> parse_plan_request(const json& body, const gpu_catalog& gpus) {
-  return decode_setup(body, gpus, plan_only_fields(), 8);
+// A value the estimate decoder would refuse (parse_estimate_request's bounds), for the values a
+// search sets (context, batch): the decoder's error, as /estimate-gpu-memory would answer the
+// setup's body.
+status within_decoder_bounds(const estimate_request& q) {
+  const auto check = [](const char* field, std::uint64_t v, std::uint64_t max) -> status {
+    if (v <= max) return ok_status();
+    return bad(field, std::string("'") + field + "' must be at most " + std::to_string(max) +
+                          ", got " + std::to_string(v));
+  };
+  if (auto s = check("max_seq_len", q.max_seq_len, kMaxContextTokens); !s) return s;
+  if (auto s = check("max_batch_size", q.max_batch_size.value_or(1), kMaxBatchSequences); !s)
+    return s;
+  return check("max_model_len", q.max_model_len.value_or(1), kMaxContextTokens);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Evaluating one setup
-
-namespace {
 
 struct precision_variant {
   const char* label;  // trades_precision
@@ -419,50 +203,46 @@ struct planner_ctx {
   const gpu_catalog& gpus;
 };
 
-// The /estimate-gpu-memory body of a setup.
-json setup_body(const json& base, const gpu_entry* g, std::uint64_t tp, std::uint64_t pp,
-                const precision_variant* v) {
-  json b = base;
-  if (g) {
-    b.erase("gpu_memory_gib");
-    b["gpu"] = g->id;
-  }
-  if (tp > 1) {
-    b["tensor_parallel_size"] = tp;
-  } else {
-    b.erase("tensor_parallel_size");
-  }
-  if (pp > 1) {
-    b["pipeline_parallel_size"] = pp;
-  } else {
-    b.erase("pipeline_parallel_size");
-  }
-  if (v) {
-    if (v->fp8_kv) b["kv_cache_dtype"] = "fp8";
-    if (v->quantization) b["quantization"] = v->quantization;
-  }
-  return b;
-}
-
-// setup_body, decoded: the request parse_estimate_request(setup_body(...)) gives, from the
-// decoded base (whose body is valid, and the setup's values are within the decoder's bounds).
-estimate_request setup_request(const estimate_request& base, const gpu_entry* g, std::uint64_t tp,
-                               std::uint64_t pp, const precision_variant* v) {
-  estimate_request q = base;
+// The request of a setup: the client's, on GPU `g` (null: as the request gives it), with the
+// parallel sizes and the precision trade `v` (null: the requested precision).
+setup_request setup_of(const plan_request& r, const gpu_entry* g, std::uint64_t tp,
+                       std::uint64_t pp, const precision_variant* v) {
+  setup_request s{r.base, r.client};
+  estimate_request& q = s.request;
   if (g) {
     q.gpu_memory_gib.reset();
     q.gpu = g->id;
   }
   q.tensor_parallel_size = tp;
   q.pipeline_parallel_size = pp;
-  if (v) {
-    if (v->fp8_kv) q.kv_cache_dtype = parse_kv_cache_dtype("fp8");
-    if (v->quantization) {
-      q.quantization = parse_quantization(v->quantization);
-      q.quantization_text = v->quantization;
-    }
+  if (v && v->fp8_kv) {
+    q.kv_cache_dtype = parse_kv_cache_dtype("fp8");
+    s.sets_kv_cache_dtype = true;
   }
-  return q;
+  if (v && v->quantization) {
+    q.quantization = parse_quantization(v->quantization);
+    q.quantization_text = v->quantization;
+    s.sets_quantization = true;
+  }
+  return s;
+}
+
+// The setup at another workload value.
+setup_request with_context(setup_request s, std::uint64_t len) {
+  s.request.max_model_len = len;
+  s.request.max_seq_len = len;
+  s.sets_context = true;
+  return s;
+}
+setup_request with_batch(setup_request s, std::uint64_t n) {
+  s.request.max_batch_size = n;
+  s.sets_batch = true;
+  return s;
+}
+setup_request with_utilization(setup_request s, double u) {
+  s.request.gpu_memory_utilization = u;
+  s.sets_utilization = true;
+  return s;
 }
 
 std::optional<gpu_price> price_of(const gpu_entry* g, const gpu_prices& overrides) {
@@ -544,17 +324,17 @@ void describe(plan_option& o, std::optional<std::uint64_t> batch) {
   }
 }
 
-// The option of a setup given as an /estimate-gpu-memory body (a probe of the solver, an instance
-// of a placement), with its reason; `model` resolved from the body's model fields.
-result<plan_option> evaluate(const json& body, std::optional<std::uint64_t> batch,
-                             const resolved_model& model, const gpu_catalog& gpus) {
-  auto req = parse_estimate_request(body);
-  if (!req) return req.err();
-  plan_option o;
-  if (auto s = assess(o, *req, model, batch, gpus); !s) return s.err();
-  o.estimate_request = body;
+// The option of a setup given as its request (a probe of the solver, an instance of a
+// placement), with its reason, into `o` (a default-constructed option; on an error, only its
+// request is set); `model` resolved from the request's model fields. A value the decoder would
+// refuse is that error, as when the body was posted.
+status evaluate(plan_option& o, setup_request q, std::optional<std::uint64_t> batch,
+                const resolved_model& model, const gpu_catalog& gpus) {
+  o.request = std::move(q);
+  if (auto s = within_decoder_bounds(o.request.request); !s) return s;
+  if (auto s = assess(o, o.request.request, model, batch, gpus); !s) return s;
   describe(o, batch);
-  return o;
+  return ok_status();
 }
 
 // Adds the GPU, command, price and notes to an evaluated option.
@@ -656,15 +436,15 @@ status assess_setup(plan_option& o, const planner_ctx& c, const setup_key& k,
       return make_error(error_code::unsupported, "not supported on this GPU");
     }
   }
-  return assess(o, setup_request(c.r.base, k.gpu, k.tp, k.pp, v), c.model, c.r.batch, c.gpus);
+  o.request = setup_of(c.r, k.gpu, k.tp, k.pp, v);
+  return assess(o, o.request.request, c.model, c.r.batch, c.gpus);
 }
 
-// Completes an assessed setup into an option: its body, reason, command, price and notes.
+// Completes an assessed setup into an option: its reason, command, price and notes.
 void finish_option(plan_option& o, const planner_ctx& c, const setup_key& k,
                    const precision_variant* v) {
   std::vector<std::string> notes;
   if (v) variant_supported(k.gpu, *v, notes);  // supported (assess_setup): its notes
-  o.estimate_request = setup_body(c.r.estimate_body, k.gpu, k.tp, k.pp, v);
   describe(o, c.r.batch);
   dress(o, c, k.gpu, v, std::move(notes));
 }
@@ -744,6 +524,14 @@ std::string cost_text(const plan_option& o) {
   return usd(*o.hourly_cost_usd) + "/hour (" + usd(*o.monthly_cost_usd) + "/month)";
 }
 
+// A suggestion of the option's setup (its GPU and count; the caller adds what it changes).
+plan_suggestion suggestion(std::string kind, std::string text, const plan_option& o) {
+  plan_suggestion s{std::move(kind), std::move(text), {}};
+  s.details.gpu = o.gpu;
+  s.details.num_gpus = o.num_gpus;
+  return s;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -751,42 +539,30 @@ std::string cost_text(const plan_option& o) {
 
 namespace {
 
-// The setup's body at another workload value.
-json with_context(json b, std::uint64_t len) {
-  b["max_model_len"] = len;
-  b["max_seq_len"] = len;
-  return b;
-}
-json with_batch(json b, std::uint64_t s) {
-  b.erase("max_num_seqs");
-  b["max_batch_size"] = s;
-  return b;
-}
-json with_util(json b, int k) {
-  b["gpu_memory_utilization"] = static_cast<double>(k) / kUtilSteps;
-  return b;
+setup_request with_util(setup_request s, int k) {
+  return with_utilization(std::move(s), static_cast<double>(k) / kUtilSteps);
 }
 
 struct solver {
   const planner_ctx& c;
   const gpu_entry* gpu;
-  json body;  // the setup at the workload
+  setup_request body;  // the setup at the workload
 
   // The setup at a probed value. The setup itself was evaluated before any probe, so a rule
   // the probe breaks (V0: max_num_batched_tokens below max_model_len) or a probe whose bytes
   // pass 2^60 (checked_math.hpp) means "does not fit".
-  result<plan_option> at(const json& b, std::optional<std::uint64_t> batch) const {
-    auto o = evaluate(b, batch, c.model, c.gpus);
-    if (!o) {
-      if (o.err().code != error_code::invalid_argument && o.err().code != error_code::out_of_range)
-        return o.err();
+  result<plan_option> at(setup_request q, std::optional<std::uint64_t> batch) const {
+    plan_option o;
+    if (auto s = evaluate(o, std::move(q), batch, c.model, c.gpus); !s) {
+      if (s.err().code != error_code::invalid_argument && s.err().code != error_code::out_of_range)
+        return s.err();
       plan_option none;
-      none.estimate_request = b;
-      none.limiting_factor = o.err().field;
-      none.reason = o.err().message;
+      none.request = std::move(o.request);
+      none.limiting_factor = s.err().field;
+      none.reason = s.err().message;
       return none;
     }
-    dress(*o, c, gpu, nullptr, {});
+    dress(o, c, gpu, nullptr, {});
     return o;
   }
 
@@ -795,7 +571,7 @@ struct solver {
     solved out;
     out.kind = solve_kind::max_model_len;
     const std::uint64_t derived = c.arch.derived_max_model_len();
-    const std::uint64_t upper = derived > 0 ? derived : kMaxTokens;
+    const std::uint64_t upper = derived > 0 ? derived : kMaxContextTokens;
     auto first = at(with_context(body, 1), batch);
     if (!first) return first.err();
     if (!first->fits) {
@@ -847,7 +623,7 @@ struct solver {
       out.reason = "not even one sequence fits: " + first->second.reason;
       return out;
     }
-    std::uint64_t lo = 1, hi = kMaxBatch;
+    std::uint64_t lo = 1, hi = kMaxBatchSequences;
     while (lo < hi) {
       const std::uint64_t mid = lo + (hi - lo + 1) / 2;
       auto r = ok(mid);
@@ -1098,10 +874,10 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
       out.summary = "Nothing that fits " + workload + " is within the budget of " +
                     usd(*r.budget_usd_per_hour) + "/hour; the cheapest that fits is " +
                     setup_text(*cheapest_fit) + ", " + cost_text(*cheapest_fit) + ".";
-      out.suggestions.push_back(
-          {"budget",
-           "raise the budget to " + cost_text(*cheapest_fit) + " for " + setup_text(*cheapest_fit),
-           {{"gpu", cheapest_fit->gpu}, {"num_gpus", cheapest_fit->num_gpus}}});
+      out.suggestions.push_back(suggestion(
+          "budget",
+          "raise the budget to " + cost_text(*cheapest_fit) + " for " + setup_text(*cheapest_fit),
+          *cheapest_fit));
     } else {
       const std::string where =
           r.num_gpus && types.size() == 1 && !out.options.empty()
@@ -1112,12 +888,12 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
     if (best_trade) {
       out.summary += " Trading precision (" + best_trade->trades_precision + ") it fits on " +
                      setup_text(*best_trade) + ", " + cost_text(*best_trade) + ".";
-      out.suggestions.push_back({"precision",
-                                 best_trade->trades_precision + " fits on " +
-                                     setup_text(*best_trade) + ": " + best_trade->vllm_command,
-                                 {{"gpu", best_trade->gpu},
-                                  {"num_gpus", best_trade->num_gpus},
-                                  {"trades_precision", best_trade->trades_precision}}});
+      out.suggestions.push_back(suggestion("precision",
+                                           best_trade->trades_precision + " fits on " +
+                                               setup_text(*best_trade) + ": " +
+                                               best_trade->vllm_command,
+                                           *best_trade));
+      out.suggestions.back().details.trades_precision = best_trade->trades_precision;
     }
   }
   if (!best_exact && !cheapest_fit) {
@@ -1153,27 +929,27 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
           return better(a, b, false);
         });
         for (std::size_t i = 0; i < more.size() && i < 3; ++i) {
-          out.suggestions.push_back({"more_gpus",
-                                     "fits on " + setup_text(more[i]) + ", " + cost_text(more[i]) +
-                                         ": " + more[i].vllm_command,
-                                     {{"gpu", more[i].gpu},
-                                      {"num_gpus", more[i].num_gpus},
-                                      {"tensor_parallel_size", more[i].tp},
-                                      {"pipeline_parallel_size", more[i].pp}}});
+          out.suggestions.push_back(suggestion("more_gpus",
+                                               "fits on " + setup_text(more[i]) + ", " +
+                                                   cost_text(more[i]) + ": " + more[i].vllm_command,
+                                               more[i]));
+          out.suggestions.back().details.tensor_parallel_size = more[i].tp;
+          out.suggestions.back().details.pipeline_parallel_size = more[i].pp;
         }
       }
       // A shorter context, or fewer sequences, on the closest setup.
       const gpu_entry* g = closest->gpu.empty() ? nullptr : gpus.find(closest->gpu);
-      solver sv{c, g, closest->estimate_request};
+      solver sv{c, g, closest->request};
       auto len = sv.max_model_len(r.batch);
       if (!len) return len.err();
       if (len->found && len->value < static_cast<double>(out.max_model_len)) {
         const auto v = static_cast<std::uint64_t>(len->value);
-        out.suggestions.push_back(
-            {"shorter_context",
-             setup_text(*closest) + " fits up to max_model_len " + std::to_string(v) +
-                 (r.batch ? " for " + std::to_string(*r.batch) + " sequences" : std::string()),
-             {{"gpu", closest->gpu}, {"num_gpus", closest->num_gpus}, {"max_model_len", v}}});
+        out.suggestions.push_back(suggestion(
+            "shorter_context",
+            setup_text(*closest) + " fits up to max_model_len " + std::to_string(v) +
+                (r.batch ? " for " + std::to_string(*r.batch) + " sequences" : std::string()),
+            *closest));
+        out.suggestions.back().details.max_model_len = v;
       }
       if (r.batch && closest->starts) {
         auto conc = sv.max_concurrency();
@@ -1181,10 +957,11 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
         if (conc->found) {
           const auto v = static_cast<std::uint64_t>(conc->value);
           out.suggestions.push_back(
-              {"fewer_sequences",
-               setup_text(*closest) + " serves " + std::to_string(v) + " sequences of " +
-                   std::to_string(out.max_model_len) + " tokens at once",
-               {{"gpu", closest->gpu}, {"num_gpus", closest->num_gpus}, {"max_batch_size", v}}});
+              suggestion("fewer_sequences",
+                         setup_text(*closest) + " serves " + std::to_string(v) + " sequences of " +
+                             std::to_string(out.max_model_len) + " tokens at once",
+                         *closest));
+          out.suggestions.back().details.max_batch_size = v;
         }
       }
     }
@@ -1192,95 +969,6 @@ result<plan_result> plan(const plan_request& r0, const model_db& db, const gpu_c
   }
   if (r.max_options > 0 && out.options.size() > r.max_options) out.options.resize(r.max_options);
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON
-
-namespace {
-
-json instance_json(const cloud_instance& i) {
-  return {{"provider", i.provider},
-          {"instance", i.instance},
-          {"gpus", i.gpus},
-          {"price_usd_per_hour", i.price_usd_per_hour ? json(*i.price_usd_per_hour) : json()},
-          {"price_type", i.price_type},
-          {"region", i.region},
-          {"date", i.date},
-          {"source", i.source}};
-}
-
-json option_json(const plan_option& o) {
-  const json full = to_json(o.est);
-  const deployment& d = o.est.deploy;
-  json j;
-  j["gpu"] = o.gpu.empty() ? json(nullptr) : json(o.gpu);
-  j["gpu_name"] = o.gpu_name;
-  j["num_gpus"] = o.num_gpus;
-  j["nodes"] = o.nodes;
-  j["tensor_parallel_size"] = o.tp;
-  j["pipeline_parallel_size"] = o.pp;
-  j["fits"] = o.fits;
-  j["starts"] = o.starts;
-  j["limiting_factor"] = o.limiting_factor;
-  j["reason"] = o.reason;
-  j["trades_precision"] = o.trades_precision.empty() ? json(nullptr) : json(o.trades_precision);
-  j["precision"] = {
-      {"weights", d.quant.is_none() ? std::to_string(d.act_bits) + "-bit"
-                                    : std::string(quant_method_name(d.quant.method))},
-      {"kv_cache", d.kv_bits == 8 ? std::string("fp8") : std::to_string(d.kv_bits) + "-bit"}};
-  j["max_model_len"] = d.max_model_len;
-  j["max_num_seqs"] = d.max_num_seqs;
-  j["max_model_len_fit"] = o.est.startup.max_model_len_fit;
-  j["max_concurrency"] = round2(o.est.startup.max_concurrency);
-  j["kv_cache_tokens"] = o.est.startup.kv_cache_tokens;
-  j["vllm_startup"] = full.contains("vllm_startup") ? full["vllm_startup"] : json(nullptr);
-  j["vllm_command"] = o.vllm_command;
-  if (o.price) {
-    j["price"] = {{"usd_per_gpu_hour", o.price->usd_per_gpu_hour}, {"source", o.price->source}};
-    if (o.price->instance) j["price"]["instance"] = instance_json(*o.price->instance);
-  } else {
-    j["price"] = nullptr;
-  }
-  j["hourly_cost_usd"] = o.hourly_cost_usd ? json(round2(*o.hourly_cost_usd)) : json(nullptr);
-  j["monthly_cost_usd"] = o.monthly_cost_usd ? json(round2(*o.monthly_cost_usd)) : json(nullptr);
-  j["within_budget"] = o.within_budget ? json(*o.within_budget) : json(nullptr);
-  j["cloud_instance"] = o.rent ? instance_json(*o.rent) : json(nullptr);
-  j["notes"] = o.notes;
-  j["estimate_request"] = o.estimate_request;
-  return j;
-}
-
-}  // namespace
-
-json to_json(const plan_result& p) {
-  json j;
-  j["model_name"] = p.model_name;
-  j["resolved_model_id"] = p.resolved_model_id.empty() ? json(nullptr) : json(p.resolved_model_id);
-  j["model_source"] = p.model_source;
-  j["workload"] = {{"max_model_len", p.max_model_len},
-                   {"max_batch_size", p.batch ? json(*p.batch) : json(nullptr)},
-                   {"max_model_len_from_model", p.context_from_model}};
-  j["summary"] = p.summary;
-  json opts = json::array();
-  for (const auto& o : p.options) opts.push_back(option_json(o));
-  j["options"] = std::move(opts);
-  json sug = json::array();
-  for (const auto& s : p.suggestions)
-    sug.push_back({{"kind", s.kind}, {"text", s.text}, {"details", s.details}});
-  j["suggestions"] = std::move(sug);
-  json skipped = json::array();
-  for (const auto& [id, why] : p.skipped_gpus) skipped.push_back({{"gpu", id}, {"reason", why}});
-  j["skipped_gpus"] = std::move(skipped);
-  j["warnings"] = p.warnings;
-  j["notes"] = {
-      "fits: vLLM starts and its KV cache holds max_batch_size sequences of max_model_len tokens "
-      "at once (without max_batch_size: vLLM starts)",
-      "hourly_cost_usd = GPUs x the cheapest on-demand price per GPU-hour in the catalog (or the "
-      "request's 'prices'); cloud_instance is the cheapest catalog instance with that many GPUs; "
-      "a month is 730 hours",
-      "vllm_startup is the /estimate-gpu-memory figure for the option's estimate_request, per GPU"};
-  return j;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1298,51 +986,6 @@ const char* solve_kind_name(solve_kind k) {
       return "min_gpus";
   }
   return "max_model_len";
-}
-
-result<solve_request> parse_solve_request(const json& body, const gpu_catalog& gpus) {
-  static const std::vector<std::string> extras = {"solve", "num_gpus", "max_gpus", "gpus_per_node",
-                                                  "prices"};
-  auto setup = decode_setup(body, gpus, extras, kMoreGpusLimit);
-  if (!setup) return setup.err();
-  if (!setup->base.gpu && !setup->base.gpu_memory_gib) {
-    return bad("gpu", "'gpu' (or 'gpu_memory_gib') is required: the solves are for one GPU setup");
-  }
-  solve_request r;
-  r.setup = std::move(*setup);
-  if (present(body, "solve")) {
-    const json& v = body["solve"];
-    std::vector<std::string> names;
-    if (v.is_string()) {
-      names.push_back(v.get<std::string>());
-    } else if (v.is_array() && !v.empty() && v.size() <= 4) {
-      for (const auto& x : v) {
-        if (!x.is_string()) return bad("solve", "'solve' must be a name or a list of names");
-        names.push_back(x.get<std::string>());
-      }
-    } else {
-      return bad("solve", "'solve' must be a name or a list of 1 to 4 names");
-    }
-    static const solve_kind kinds[] = {solve_kind::max_model_len, solve_kind::max_concurrency,
-                                       solve_kind::min_gpu_memory_utilization,
-                                       solve_kind::min_gpus};
-    std::vector<std::string> known;
-    for (auto k : kinds) known.push_back(solve_kind_name(k));
-    for (const auto& n : names) {
-      auto it = std::find(known.begin(), known.end(), n);
-      if (it == known.end()) {
-        std::string msg = "unknown solve '" + n +
-                          "'; use max_model_len, max_concurrency, "
-                          "min_gpu_memory_utilization or min_gpus";
-        const std::string hint = closest_name(n, known);
-        if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-        return bad("solve", msg);
-      }
-      const solve_kind k = kinds[it - known.begin()];
-      if (std::find(r.solves.begin(), r.solves.end(), k) == r.solves.end()) r.solves.push_back(k);
-    }
-  }
-  return r;
 }
 
 namespace {
@@ -1401,7 +1044,7 @@ result<solve_result> solve(const solve_request& r0, const model_db& db, const gp
   const gpu_entry* g = st->g;
   solve_result out;
   out.setup = std::move(st->setup);
-  solver sv{c, g, out.setup.estimate_request};
+  solver sv{c, g, out.setup.request};
   std::vector<solve_kind> kinds = r0.solves;
   if (kinds.empty()) {
     kinds = {solve_kind::max_model_len, solve_kind::max_concurrency,
@@ -1435,152 +1078,14 @@ result<solve_result> solve(const solve_request& r0, const model_db& db, const gp
   return out;
 }
 
-namespace {
-
-json compact_option(const plan_option& o) {
-  return {{"fits", o.fits},
-          {"starts", o.starts},
-          {"limiting_factor", o.limiting_factor},
-          {"num_gpus", o.num_gpus},
-          {"tensor_parallel_size", o.tp},
-          {"pipeline_parallel_size", o.pp},
-          {"max_model_len", o.est.deploy.max_model_len},
-          {"max_num_seqs", o.est.deploy.max_num_seqs},
-          {"gpu_memory_utilization", o.est.gpu_memory_utilization},
-          {"kv_cache_tokens", o.est.startup.kv_cache_tokens},
-          {"max_concurrency", round2(o.est.startup.max_concurrency)},
-          {"max_model_len_fit", o.est.startup.max_model_len_fit},
-          {"hourly_cost_usd", o.hourly_cost_usd ? json(round2(*o.hourly_cost_usd)) : json()},
-          {"vllm_command", o.vllm_command},
-          {"estimate_request", o.estimate_request}};
-}
-
-}  // namespace
-
-json to_json(const solve_result& s) {
-  json j;
-  j["setup"] = option_json(s.setup);
-  json solves = json::object();
-  for (const auto& x : s.solves) {
-    json v;
-    const bool integral = x.kind != solve_kind::min_gpu_memory_utilization;
-    auto num = [&](double d) {
-      return integral ? json(static_cast<std::uint64_t>(d)) : json(std::round(d * 1000) / 1000);
-    };
-    v["found"] = x.found;
-    v["value"] = x.found ? num(x.value) : json(nullptr);
-    v["reason"] = x.reason;
-    if (x.found && x.next > 0) {
-      v["check"] = {{"next", num(x.next)},
-                    {"next_fits", x.next_fits},
-                    {"next_limiting_factor", x.next_limiting_factor}};
-    }
-    if (x.starts_value) v["max_model_len_starts"] = *x.starts_value;
-    v["at_value"] = x.at_value ? compact_option(*x.at_value) : json(nullptr);
-    solves[solve_kind_name(x.kind)] = std::move(v);
-  }
-  j["solves"] = std::move(solves);
-  return j;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Placement
 
-namespace {
-
-// An error about one model of a placement: "models[i]: ..." with the field under it.
-error in_model(std::size_t i, error e) {
+error in_placement_model(std::size_t i, error e) {
   const std::string prefix = "models[" + std::to_string(i) + "]";
   e.field = prefix + (e.field.empty() || e.field == "body" ? "" : "." + e.field);
   e.message = prefix + ": " + e.message;
   return e;
-}
-
-}  // namespace
-
-result<placement_request> parse_placement_request(const json& body, const gpu_catalog& gpus) {
-  if (!body.is_object()) return bad("body", "the request body must be a JSON object");
-  static const std::vector<std::string> fields = {"models", "gpu", "num_gpus", "pool"};
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (contains(fields, it.key())) continue;
-    std::string msg = "unknown field '" + it.key() + "'";
-    const std::string hint = closest_name(it.key(), fields);
-    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-    msg += " (placement takes models, and gpu with num_gpus or pool)";
-    return bad(it.key(), msg);
-  }
-  placement_request r;
-  if (!present(body, "models") || !body["models"].is_array() || body["models"].empty() ||
-      body["models"].size() > 16) {
-    return bad("models",
-               "'models' must be a list of 1 to 16 estimate requests, e.g. [{\"model_name\": "
-               "\"meta-llama/Llama-3.1-8B-Instruct\", \"max_model_len\": 8192}]");
-  }
-  const json& models = body["models"];
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    const std::string prefix = "models[" + std::to_string(i) + "]";
-    if (models[i].is_object()) {
-      for (const char* k :
-           {"gpu", "gpu_memory_gib", "gpu_memory_utilization", "pipeline_parallel_size"}) {
-        if (present(models[i], k)) {
-          return bad(prefix + "." + k, "'" + prefix + "." + k +
-                                           "' is set by the placement (the pool gives the GPUs "
-                                           "and each instance's utilization is solved)");
-        }
-      }
-    }
-    auto m = decode_setup(models[i], gpus, {}, 8);
-    if (!m) return in_model(i, m.err());
-    r.models.push_back(std::move(*m));
-  }
-  if (present(body, "pool")) {
-    if (present(body, "gpu") || present(body, "num_gpus")) {
-      return bad("pool", "give either 'pool' or 'gpu' with 'num_gpus', not both");
-    }
-    const json& p = body["pool"];
-    if (!p.is_array() || p.empty() || p.size() > 16) {
-      return bad("pool",
-                 "'pool' must be a list of {\"gpu\": name, \"count\": n}, e.g. [{\"gpu\": "
-                 "\"H100-80GB\", \"count\": 2}]");
-    }
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      const std::string f = "pool[" + std::to_string(i) + "]";
-      if (!p[i].is_object() || !present(p[i], "gpu") || !p[i]["gpu"].is_string()) {
-        return bad(f + ".gpu", "'" + f + ".gpu' must be a GPU name");
-      }
-      for (auto it = p[i].begin(); it != p[i].end(); ++it) {
-        if (it.key() != "gpu" && it.key() != "count")
-          return bad(f + "." + it.key(),
-                     "unknown field '" + it.key() + "' in '" + f + "' (use gpu and count)");
-      }
-      auto g = usable_gpu(gpus, p[i]["gpu"].get<std::string>(), f + ".gpu");
-      if (!g) return g.err();
-      std::uint64_t n = 1;
-      if (present(p[i], "count")) {
-        auto x = decode_positive_int(p[i]["count"], f + ".count", 64);
-        if (!x) return x.err();
-        n = *x;
-      }
-      r.pool.push_back({(*g)->id, n});
-    }
-  } else {
-    if (!present(body, "gpu") || !body["gpu"].is_string()) {
-      return bad("gpu", "'gpu' (a GPU name, with 'num_gpus') or 'pool' is required");
-    }
-    auto g = usable_gpu(gpus, body["gpu"].get<std::string>(), "gpu");
-    if (!g) return g.err();
-    std::uint64_t n = 1;
-    if (present(body, "num_gpus")) {
-      auto x = decode_positive_int(body["num_gpus"], "num_gpus", 64);
-      if (!x) return x.err();
-      n = *x;
-    }
-    r.pool.push_back({(*g)->id, n});
-  }
-  std::uint64_t total = 0;
-  for (const auto& e : r.pool) total += e.count;
-  if (total > 64) return bad("pool", "the pool may hold at most 64 GPUs");
-  return r;
 }
 
 namespace {
@@ -1636,10 +1141,10 @@ result<placement_result> place(const placement_request& r, const model_db& db,
   for (std::size_t i = 0; i < r.models.size(); ++i) {
     plan_request pr = r.models[i];
     auto model = resolve_model(pr.base, db);
-    if (!model) return in_model(i, model.err());
+    if (!model) return in_placement_model(i, model.err());
     resolved[i] = std::move(*model);
     const resolved_model* const m = &resolved[i];
-    if (auto s = finish_context(pr, m->arch); !s) return in_model(i, s.err());
+    if (auto s = finish_context(pr, m->arch); !s) return in_placement_model(i, s.err());
     const planner_ctx c{pr, *m, m->arch, db, gpus};
     const bool tp_fixed = pr.base.tensor_parallel_size > 1;
     for (const gpu_entry* g : types) {
@@ -1654,9 +1159,9 @@ result<placement_result> place(const placement_request& r, const model_db& db,
           }
           continue;
         }
-        solver sv{c, g, setup_body(pr.estimate_body, g, tp, 1, nullptr)};
+        solver sv{c, g, setup_of(pr, g, tp, 1, nullptr)};
         auto s = sv.min_utilization(pr.batch);
-        if (!s) return in_model(i, s.err());
+        if (!s) return in_placement_model(i, s.err());
         if (!s->found) {
           // Report the largest setup tried (most memory), the closest to fitting.
           const double mem = g->cuda_total_gib * static_cast<double>(tp);
@@ -1798,14 +1303,15 @@ result<placement_result> place(const placement_request& r, const model_db& db,
           "against this instance's budget; its figures are those of the instance alone at " +
           fmt(3, pi.min_gpu_memory_utilization));
     } else {
-      json b = pi.option.estimate_request;
-      b["gpu_memory_utilization"] = pi.gpu_memory_utilization;
-      auto o = evaluate(b, r.models[pi.model_index].batch, resolved[pi.model_index], gpus);
-      if (!o) return o.err();
-      if (!o->fits) {
+      plan_option o;
+      if (auto s = evaluate(o, with_utilization(pi.option.request, pi.gpu_memory_utilization),
+                            r.models[pi.model_index].batch, resolved[pi.model_index], gpus);
+          !s)
+        return s.err();
+      if (!o.fits) {
         pi.gpu_memory_utilization = pi.min_gpu_memory_utilization;
       } else {
-        pi.option = std::move(*o);
+        pi.option = std::move(o);
         pi.footprint_bytes = footprint_bytes(pi.option.est);
       }
       args = pi.option.est.vllm_args;
@@ -1834,71 +1340,8 @@ result<placement_result> place(const placement_request& r, const model_db& db,
   return out;
 }
 
-json to_json(const placement_result& p) {
-  json j;
-  j["fits"] = p.fits;
-  j["reason"] = p.reason.empty() ? json(nullptr) : json(p.reason);
-  j["budget_mode"] = p.budget_mode.empty() ? json(nullptr) : json(p.budget_mode);
-  json gs = json::array();
-  for (std::size_t i = 0; i < p.gpus.size(); ++i) {
-    const pool_gpu& g = p.gpus[i];
-    gs.push_back({{"index", i},
-                  {"gpu", g.gpu},
-                  {"total_gib", round2(static_cast<double>(g.total_bytes) / kGiB)},
-                  {"used_gib", round2(static_cast<double>(g.used_bytes) / kGiB)},
-                  {"free_gib", round2(static_cast<double>(g.total_bytes -
-                                                          std::min(g.total_bytes, g.used_bytes)) /
-                                      kGiB)},
-                  {"instances", g.instances}});
-  }
-  j["gpus"] = std::move(gs);
-  json is = json::array();
-  for (const auto& pi : p.instances) {
-    const json full = to_json(pi.option.est);
-    is.push_back({{"model_index", pi.model_index},
-                  {"model_name", pi.model_name},
-                  {"gpu", pi.gpu},
-                  {"gpu_indices", pi.gpu_indices},
-                  {"tensor_parallel_size", pi.tp},
-                  {"start_order", pi.start_order},
-                  {"gpu_memory_utilization", pi.gpu_memory_utilization},
-                  {"min_gpu_memory_utilization", pi.min_gpu_memory_utilization},
-                  {"footprint_gib", round2(static_cast<double>(pi.footprint_bytes) / kGiB)},
-                  {"fits", pi.option.fits},
-                  {"reason", pi.option.reason},
-                  {"kv_cache_tokens", pi.option.est.startup.kv_cache_tokens},
-                  {"max_concurrency", round2(pi.option.est.startup.max_concurrency)},
-                  {"vllm_command", pi.option.vllm_command},
-                  {"vllm_startup", full.contains("vllm_startup") ? full["vllm_startup"] : json()},
-                  {"estimate_request", pi.option.estimate_request}});
-  }
-  j["instances"] = std::move(is);
-  j["notes"] = p.notes;
-  return j;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sweeps
-
-result<sweep_request> parse_sweep_request(const json& body, const gpu_catalog& gpus) {
-  static const std::vector<std::string> extras = {"context_lengths", "batch_sizes", "num_gpus",
-                                                  "gpus_per_node"};
-  auto setup = decode_setup(body, gpus, extras, 8);
-  if (!setup) return setup.err();
-  sweep_request r;
-  r.setup = std::move(*setup);
-  if (present(body, "context_lengths")) {
-    auto v = positive_list(body, "context_lengths", kMaxTokens);
-    if (!v) return v.err();
-    r.context_lengths = std::move(*v);
-  }
-  if (present(body, "batch_sizes")) {
-    auto v = positive_list(body, "batch_sizes", kMaxBatch);
-    if (!v) return v.err();
-    r.batch_sizes = std::move(*v);
-  }
-  return r;
-}
 
 result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gpu_catalog& gpus) {
   auto st = prepare_fixed_setup(r0.setup, db, gpus);
@@ -1910,7 +1353,7 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
   out.setup = std::move(st->setup);
   out.has_gpu = out.setup.est.has_gpu;
   out.workload_batch = r.batch;
-  const json& body = out.setup.estimate_request;
+  const setup_request& body = out.setup.request;
   solver sv{c, g, body};
   const std::uint64_t len = out.setup.est.deploy.max_model_len;
 
@@ -1950,11 +1393,11 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
   }
   // A point breaking a rule of the estimate (V0: max_num_batched_tokens below max_model_len)
   // is a point that does not start, with the rule as its error.
-  auto point = [&](const json& b, std::uint64_t x) -> result<sweep_point> {
+  auto point = [&](const setup_request& q, std::uint64_t x) -> result<sweep_point> {
     sweep_point p;
     p.x = x;
-    auto req = parse_estimate_request(b);
-    const status e = req ? estimate(*req, c.model, gpus, p.est) : status(req.err());
+    status e = within_decoder_bounds(q.request);
+    if (e) e = estimate(q.request, c.model, gpus, p.est);
     if (!e) {
       if (e.err().code != error_code::invalid_argument) return e.err();
       p.est = estimate_result{};  // as before: no figures for a point that breaks a rule
@@ -1974,64 +1417,6 @@ result<sweep_result> sweep(const sweep_request& r0, const model_db& db, const gp
     out.batch.push_back(std::move(*p));
   }
   return out;
-}
-
-namespace {
-
-json point_json(const char* axis, const sweep_point& p, std::optional<std::uint64_t> batch,
-                bool has_gpu) {
-  const estimate_result& e = p.est;
-  json j;
-  j[axis] = p.x;
-  if (!p.error.empty()) {
-    if (has_gpu) {
-      j["starts"] = false;
-      j["fits"] = false;
-    }
-    j["error"] = p.error;
-    return j;
-  }
-  j["total_max_memory_gb"] = bytes_to_gb(e.bytes.total_max);
-  j["max_kv_cache_memory_gb"] = bytes_to_gb(e.bytes.max_kv_cache);
-  j["model_params_memory_gb"] = bytes_to_gb(e.bytes.model_params);
-  j["activation_memory_gb"] = bytes_to_gb(e.bytes.activation);
-  j["recommended_memory_gb"] = bytes_to_gb(e.bytes.recommended);
-  if (e.has_gpu) {
-    const startup_result& s = e.startup;
-    j["starts"] = s.fits;
-    j["fits"] = s.fits && (!batch || s.max_concurrency >= static_cast<double>(*batch));
-    j["limiting_factor"] = limiting_factor_name(s.limit);
-    j["kv_cache_tokens"] = s.kv_cache_tokens;
-    j["max_concurrency"] = round2(s.max_concurrency);
-    j["kv_cache_gib"] = bytes_to_gib(static_cast<double>(s.kv_cache_bytes));
-    j["weights_gib"] = bytes_to_gib(static_cast<double>(s.weights.total()));
-    j["activation_peak_gib"] = bytes_to_gib(static_cast<double>(s.activation_peak_bytes));
-    j["kv_needed_gib"] =
-        bytes_to_gib(static_cast<double>(e.bytes.max_kv_cache));  // all sequences full
-    j["max_model_len_fit"] = s.max_model_len_fit;
-  }
-  return j;
-}
-
-}  // namespace
-
-json to_json(const sweep_result& s) {
-  json j;
-  j["setup"] = option_json(s.setup);
-  j["max_model_len_fit"] = s.max_model_len_fit ? json(*s.max_model_len_fit) : json(nullptr);
-  j["max_concurrency_fit"] = s.max_concurrency_fit ? json(*s.max_concurrency_fit) : json(nullptr);
-  json ctx = json::array();
-  for (const auto& p : s.context)
-    ctx.push_back(point_json("max_model_len", p, s.workload_batch, s.has_gpu));
-  j["context"] = std::move(ctx);
-  json bs = json::array();
-  for (const auto& p : s.batch) bs.push_back(point_json("max_batch_size", p, p.x, s.has_gpu));
-  j["batch"] = std::move(bs);
-  j["notes"] = {
-      "context: the setup at each max_model_len (batch fixed); batch: at each max_batch_size "
-      "(context fixed). fits: starts and holds the batch at once. _gb: decimal GB (the seed's "
-      "figures, the whole batch at full length); _gib: GiB (vLLM's startup figures, per GPU)"};
-  return j;
 }
 
 }  // namespace vllm_mem

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "test_support.hpp"
-#include "vllm_mem/plan/planner.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 
 namespace vllm_mem::testing {
 namespace {

@@ -3,16 +3,17 @@
 //
 // Contract:
 //  * Every figure comes from `estimate()` (estimate.hpp) run on an ordinary /estimate-gpu-memory
-//    request body that the planner builds for the setup (GPU, tensor/pipeline parallel sizes,
-//    precision). That body is returned with each answer (`estimate_request`), so posting it to
-//    /estimate-gpu-memory reproduces the per-GPU `vllm_startup` numbers exactly. No second
+//    request that the planner builds for the setup (GPU, tensor/pipeline parallel sizes,
+//    precision): a `setup_request`, the client's request with those fields set. Its body is
+//    returned with each answer (`estimate_request`, written by api/plan_json.hpp), so posting it
+//    to /estimate-gpu-memory reproduces the per-GPU `vllm_startup` numbers exactly. No second
 //    memory formula exists here.
 //  * The workload is `max_model_len` (context per sequence; default: the model's own maximum)
 //    and, optionally, `max_batch_size` (sequences served at once, passed to vLLM as
 //    --max-num-seqs). A setup `fits` when vLLM starts and, if a batch was asked for, its KV cache
 //    holds that many sequences of max_model_len tokens (vLLM's "Maximum concurrency" >= batch).
-//  * Decoders are strict like parse_estimate_request (whose decoder they reuse for the shared
-//    fields): unknown fields, wrong types and broken rules are errors naming the field.
+//  * The planner works on typed values only; the requests are decoded and the answers written by
+//    api/plan_json.hpp, strictly like parse_estimate_request.
 //  * Reverse solves search the forward model (binary search over estimate()), so the value found
 //    fits and the next step (one block more context, one more sequence, 0.001 less utilization,
 //    the next smaller GPU count) does not; the check is part of the answer.
@@ -26,11 +27,10 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/gpu_catalog.hpp"
@@ -44,16 +44,38 @@ inline constexpr double kHoursPerMonth = 730.0;  // 8760 / 12
 // USD per GPU-hour by catalog GPU id, overriding the catalog's prices.
 using gpu_prices = std::map<std::string, double>;
 
-// Decodes a `prices` object ({"H100-80GB": 2.5, ...}; names as the catalog accepts them).
-result<gpu_prices> parse_gpu_prices(const nlohmann::json& v, const gpu_catalog& gpus,
-                                    const std::string& field = "prices");
+// Bounds of the values a search sets: the estimate decoder's (parse_estimate_request), and how far
+// "what would fit" looks for more GPUs (8 nodes of 8).
+inline constexpr std::uint64_t kMaxContextTokens = 1ULL << 31;
+inline constexpr std::uint64_t kMaxBatchSequences = 1ULL << 20;
+inline constexpr std::uint64_t kMoreGpusLimit = 64;
+
+// The client's estimate fields as sent. api/plan_json.hpp defines it and keeps them there to write
+// each setup's /estimate-gpu-memory body (which repeats what the client wrote, hf_config and all);
+// the planner only hands it on.
+struct estimate_body;
+
+// The /estimate-gpu-memory request of one setup: the client's request with the setup's values
+// set. `request` is what estimate() runs. Its body (api/plan_json.hpp) is the client's fields
+// (`client`) with these written over them: `gpu` when the request has one (a setup's GPU is a
+// catalog id; then no gpu_memory_gib), tensor_parallel_size and pipeline_parallel_size when above
+// 1 (else absent), max_seq_len when the client sent none, and the fields marked `sets_*`.
+struct setup_request {
+  estimate_request request;
+  std::shared_ptr<const estimate_body> client;
+  bool sets_kv_cache_dtype = false;  // kv_cache_dtype
+  bool sets_quantization = false;    // quantization (quantization_text)
+  bool sets_context = false;         // max_model_len and max_seq_len
+  bool sets_batch = false;           // max_batch_size (and no max_num_seqs)
+  bool sets_utilization = false;     // gpu_memory_utilization
+};
 
 // ---------------------------------------------------------------------------------------------
 // Plan
 
 struct plan_request {
-  nlohmann::json estimate_body;        // the estimate fields, max_seq_len filled in; validated
-  estimate_request base;               // estimate_body decoded
+  estimate_request base;  // the estimate fields decoded, max_seq_len filled in
+  std::shared_ptr<const estimate_body> client;  // those fields as sent (api/plan_json.hpp)
   bool context_from_model = false;     // no max_model_len / max_seq_len: the model's maximum
   std::optional<std::uint64_t> batch;  // max_batch_size / max_num_seqs, when given
   std::optional<std::uint64_t> num_gpus;
@@ -67,10 +89,6 @@ struct plan_request {
   std::uint64_t max_options = 0;  // 0: all
 };
 
-// The plan-only fields (besides the estimate's).
-const std::vector<std::string>& plan_request_fields();
-result<plan_request> parse_plan_request(const nlohmann::json& body, const gpu_catalog& gpus);
-
 struct gpu_price {
   double usd_per_gpu_hour = 0;
   std::string source;                      // "request" or "catalog"
@@ -81,7 +99,7 @@ struct plan_option {
   std::string gpu;  // catalog id ("" for a gpu_memory_gib GPU)
   std::string gpu_name;
   std::uint64_t num_gpus = 1, tp = 1, pp = 1, nodes = 1;
-  nlohmann::json estimate_request;  // the /estimate-gpu-memory body of this setup
+  setup_request request;  // the /estimate-gpu-memory request of this setup
   estimate_result est;
   bool starts = false;
   bool fits = false;
@@ -96,10 +114,19 @@ struct plan_option {
   std::vector<std::string> notes;
 };
 
+// The setup a suggestion names, and the value it changes.
+struct suggestion_details {
+  std::string gpu;  // catalog id ("" for a gpu_memory_gib GPU)
+  std::uint64_t num_gpus = 0;
+  std::optional<std::uint64_t> tensor_parallel_size, pipeline_parallel_size;
+  std::optional<std::uint64_t> max_model_len, max_batch_size;
+  std::optional<std::string> trades_precision;
+};
+
 struct plan_suggestion {
   std::string kind;  // more_gpus | shorter_context | fewer_sequences | precision | budget
   std::string text;
-  nlohmann::json details;
+  suggestion_details details;
 };
 
 struct plan_result {
@@ -117,7 +144,6 @@ struct plan_result {
 };
 
 result<plan_result> plan(const plan_request& r, const model_db& db, const gpu_catalog& gpus);
-nlohmann::json to_json(const plan_result& p);
 
 // ---------------------------------------------------------------------------------------------
 // Reverse solves for one GPU setup
@@ -134,7 +160,6 @@ struct solve_request {
   plan_request setup;  // gpu or gpu_memory_gib required; num_gpus or tp/pp (default 1 GPU)
   std::vector<solve_kind> solves;  // empty: all
 };
-result<solve_request> parse_solve_request(const nlohmann::json& body, const gpu_catalog& gpus);
 
 struct solved {
   solve_kind kind = solve_kind::max_model_len;
@@ -156,7 +181,6 @@ struct solve_result {
 };
 
 result<solve_result> solve(const solve_request& r, const model_db& db, const gpu_catalog& gpus);
-nlohmann::json to_json(const solve_result& s);
 
 // ---------------------------------------------------------------------------------------------
 // Several models on shared GPUs
@@ -170,8 +194,8 @@ struct placement_request {
   std::vector<plan_request> models;  // each instance's model and workload (estimate fields)
   std::vector<pool_entry> pool;      // the GPUs, in order (their indices are CUDA_VISIBLE_DEVICES)
 };
-result<placement_request> parse_placement_request(const nlohmann::json& body,
-                                                  const gpu_catalog& gpus);
+// An error about one model of a placement: "models[i]: ..." with the field under it.
+error in_placement_model(std::size_t i, error e);
 
 struct placed_instance {
   std::size_t model_index = 0;
@@ -204,7 +228,6 @@ struct placement_result {
 
 result<placement_result> place(const placement_request& r, const model_db& db,
                                const gpu_catalog& gpus);
-nlohmann::json to_json(const placement_result& p);
 
 // ---------------------------------------------------------------------------------------------
 // Sweeps (arrays for plots)
@@ -214,7 +237,6 @@ struct sweep_request {
   std::vector<std::uint64_t> context_lengths;  // empty: powers of two 1024.. model max
   std::vector<std::uint64_t> batch_sizes;      // empty: powers of two 1..1024
 };
-result<sweep_request> parse_sweep_request(const nlohmann::json& body, const gpu_catalog& gpus);
 
 struct sweep_point {
   std::uint64_t x = 0;
@@ -233,6 +255,5 @@ struct sweep_result {
 };
 
 result<sweep_result> sweep(const sweep_request& r, const model_db& db, const gpu_catalog& gpus);
-nlohmann::json to_json(const sweep_result& s);
 
 }  // namespace vllm_mem
