@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <utility>
 
 #include "vllm_mem/util/text.hpp"
 
@@ -87,6 +89,7 @@ result<gpu_prices> parse_gpu_prices(const json& v, const gpu_catalog& gpus,
 namespace {
 
 const std::vector<std::string>& plan_only_fields() {
+  // The search's bounds and what it may trade, price and return (the rest are the estimate's).
   static const std::vector<std::string> f = {"num_gpus",
                                              "gpus",
                                              "max_gpus",

@@ -7,7 +7,7 @@
 //    They keep the client's estimate fields as sent (`estimate_body`), because an answer's
 //    `estimate_request` repeats them (an hf_config object, 2048.0 written as 2048.0).
 //  * An answer's `estimate_request` is the /estimate-gpu-memory body of its setup_request: the
-//    client's estimate fields with the setup's values written over them (planner.hpp says which);
+//    client's estimate fields with the setup's values written over them (setup.hpp says which);
 //    it decodes to the setup's request, so posting it reproduces the setup's figures.
 //  * `to_json` writes each answer; objects print their keys in sorted order (nlohmann's std::map).
 // Pure (catalogs passed in), thread-safe.
@@ -19,7 +19,11 @@
 #include <nlohmann/json.hpp>
 
 #include "vllm_mem/ingest/gpu_catalog.hpp"
-#include "vllm_mem/plan/planner.hpp"
+#include "vllm_mem/plan/placement.hpp"
+#include "vllm_mem/plan/plan.hpp"
+#include "vllm_mem/plan/setup.hpp"
+#include "vllm_mem/plan/solve.hpp"
+#include "vllm_mem/plan/sweep.hpp"
 #include "vllm_mem/util/result.hpp"
 
 namespace vllm_mem {
