@@ -272,11 +272,17 @@ struct placer {
         args = pi.option.est.vllm_args;
       }
       for (auto gi : pi.gpu_indices) out.gpus[gi].used_bytes += pi.footprint_bytes;
-      std::string devices;
-      for (auto gi : pi.gpu_indices) devices += (devices.empty() ? "" : ",") + std::to_string(gi);
-      pi.option.vllm_command =
-          serve_command(pi.model_name, args, false, "CUDA_VISIBLE_DEVICES=" + devices + " ") +
-          " --port " + std::to_string(8000 + pi.start_order);
+      // Built by appending: GCC 12 -O3 warns falsely (-Wrestrict) on "..." + std::string here.
+      std::string env = "CUDA_VISIBLE_DEVICES=";
+      for (std::size_t k = 0; k < pi.gpu_indices.size(); ++k) {
+        if (k > 0) env += ',';
+        env += std::to_string(pi.gpu_indices[k]);
+      }
+      env += ' ';
+      std::string& command = pi.option.vllm_command;
+      command = serve_command(pi.model_name, args, false, env);
+      command += " --port ";
+      command += std::to_string(8000 + pi.start_order);
     }
     return ok_status();
   }
