@@ -12,9 +12,9 @@
 
 #include "router.hpp"
 #include "vllm_mem/api/estimate_json.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/catalogs.hpp"
-#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/util/json_limits.hpp"
 
 namespace {

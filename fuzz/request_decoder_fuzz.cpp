@@ -9,8 +9,8 @@
 
 #include "fuzz_support.hpp"
 #include "vllm_mem/api/estimate_json.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
-#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/util/json_limits.hpp"
 
 using namespace vllm_mem;

@@ -12,7 +12,11 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "vllm_mem/plan/planner.hpp"
+#include "vllm_mem/api/plan_json.hpp"
+#include "vllm_mem/plan/placement.hpp"
+#include "vllm_mem/plan/plan.hpp"
+#include "vllm_mem/plan/solve.hpp"
+#include "vllm_mem/plan/sweep.hpp"
 #include "vllm_mem/util/json_limits.hpp"
 
 namespace vllm_mem::cli {

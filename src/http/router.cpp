@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "vllm_mem/api/estimate_json.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/model/weights.hpp"
-#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/util/text.hpp"
 #include "vllm_mem/version.hpp"

@@ -16,9 +16,9 @@
 #include "json_schema.hpp"
 #include "router.hpp"
 #include "test_support.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
 #include "vllm_mem/model/architecture.hpp"
-#include "vllm_mem/plan/planner.hpp"
 #include "vllm_mem/version.hpp"
 
 namespace vllm_mem::testing {

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "test_support.hpp"
+#include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
-#include "vllm_mem/plan/planner.hpp"
 
 namespace vllm_mem::testing {
 namespace {
