@@ -92,11 +92,13 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("gpu");
     e.gpu_id.empty() ? w.null() : w.string(e.gpu_id);
     w.key("gpu_memory_utilization").f64(e.gpu_memory_utilization);
+    w.key("interconnect").string(interconnect_name(e.deploy.interconnect));
     w.key("kv_cache_bytes").i64(s.kv_cache_bytes);
     w.key("kv_cache_gib").f64(gib(s.kv_cache_bytes));
     w.key("kv_cache_groups").u64(s.kv.groups);
     w.key("kv_cache_tokens").u64(s.kv_cache_tokens);
     w.key("limiting_factor").string(limiting_factor_name(s.limit));
+    if (e.deploy.lora.enabled) w.key("lora_weights_gib").f64(gib(s.weights.lora));
     w.key("max_concurrency").f64(std::round(s.max_concurrency * 100.0) / 100.0);
     w.key("max_model_len").u64(e.deploy.max_model_len);
     w.key("max_model_len_fit").u64(s.max_model_len_fit);

@@ -104,6 +104,13 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "block_size",
                                                   "enforce_eager",
                                                   "enable_expert_parallel",
+                                                  "interconnect",
+                                                  "enable_lora",
+                                                  "max_loras",
+                                                  "max_lora_rank",
+                                                  "max_cpu_loras",
+                                                  "lora_dtype",
+                                                  "fully_sharded_loras",
                                                   "vllm_version",
                                                   "vllm_engine",
                                                   "max_num_seqs",
@@ -113,6 +120,68 @@ const std::vector<std::string>& estimate_request_fields() {
 }
 
 namespace {
+
+// vLLM's LoRA flags (EngineArgs / LoRAConfig). Without enable_lora vLLM builds no LoRAConfig
+// and ignores the sizes; so does the estimate (they are still checked).
+template <class Field>
+status decode_lora(const Field& field, estimate_request& r) {
+  lora_config& c = r.lora;
+  const json* v = nullptr;
+  if ((v = field("enable_lora"))) {
+    if (!v->is_boolean())
+      return bad("enable_lora", "'enable_lora' must be true or false, got " + json_excerpt(*v));
+    c.enabled = v->get<bool>();
+  }
+  if ((v = field("max_loras"))) {
+    auto x = positive_int(*v, "max_loras", 1024);
+    if (!x) return x.err();
+    c.max_loras = *x;
+  }
+  if ((v = field("max_lora_rank"))) {
+    auto x = positive_int(*v, "max_lora_rank", 512);
+    if (!x) return x.err();
+    // LoRAConfig.max_lora_rank's choices.
+    constexpr std::array<std::uint64_t, 9> ranks{1, 8, 16, 32, 64, 128, 256, 320, 512};
+    if (std::find(ranks.begin(), ranks.end(), *x) == ranks.end()) {
+      return bad("max_lora_rank",
+                 "'max_lora_rank' must be one of 1, 8, 16, 32, 64, 128, 256, 320, 512 (vLLM's "
+                 "choices), got " +
+                     std::to_string(*x));
+    }
+    c.max_lora_rank = *x;
+  }
+  if ((v = field("max_cpu_loras"))) {
+    auto x = positive_int(*v, "max_cpu_loras", 1 << 20);
+    if (!x) return x.err();
+    if (*x < c.max_loras) {
+      return bad("max_cpu_loras", "max_cpu_loras (" + std::to_string(*x) +
+                                      ") must be >= max_loras (" + std::to_string(c.max_loras) +
+                                      ")");
+    }
+    c.max_cpu_loras = *x;
+  }
+  if ((v = field("lora_dtype"))) {
+    auto s = string_field(*v, "lora_dtype");
+    if (!s) return s.err();
+    if (iequals(*s, "auto")) {
+      c.dtype_bits = 0;
+    } else if (iequals(*s, "float16") || iequals(*s, "half") || iequals(*s, "bfloat16")) {
+      c.dtype_bits = 16;
+    } else if (iequals(*s, "float32") || iequals(*s, "float")) {
+      c.dtype_bits = 32;
+    } else {
+      return bad("lora_dtype", "'lora_dtype' must be auto, float16, bfloat16 or float32, got \"" +
+                                   std::string(*s) + "\"");
+    }
+  }
+  if ((v = field("fully_sharded_loras"))) {
+    if (!v->is_boolean())
+      return bad("fully_sharded_loras",
+                 "'fully_sharded_loras' must be true or false, got " + json_excerpt(*v));
+    c.fully_sharded = v->get<bool>();
+  }
+  return ok_status();
+}
 
 // vLLM's deployment fields: the device, parallelism, scheduler sizes, version and engine.
 // `field(name)` is the value of a present, non-null field, else nullptr.
@@ -175,6 +244,19 @@ status decode_deployment(const Field& field, estimate_request& r) {
       return bad(k, std::string("'") + k + "' must be true or false, got " + json_excerpt(*v));
     *out = v->get<bool>();
   }
+  if ((v = field("interconnect"))) {
+    auto s = string_field(*v, "interconnect");
+    if (!s) return s.err();
+    if (iequals(*s, "nvlink")) {
+      r.interconnect = interconnect_kind::nvlink;
+    } else if (iequals(*s, "pcie")) {
+      r.interconnect = interconnect_kind::pcie;
+    } else {
+      return bad("interconnect",
+                 "'interconnect' must be \"nvlink\" or \"pcie\", got \"" + std::string(*s) + "\"");
+    }
+  }
+  if (auto ok = decode_lora(field, r); !ok) return ok.err();
   if ((v = field("vllm_version"))) {
     auto s = string_field(*v, "vllm_version");
     if (!s) return s.err();

@@ -68,6 +68,14 @@ double bytes_to_gib(double bytes) { return std::round(bytes / kGiB * 100.0) / 10
 
 namespace {
 
+// The catalog's interconnect text as NCCL's transport class: "NVLink ..." (SXM/HGX, NVL bridges
+// first) is NVLink; "PCIe ..." (also "PCIe ...; NVLink bridge": a bridge joins pairs only) is
+// PCIe; other fabrics (Infinity Fabric, RoCE) keep the NVLink-class term, as before.
+interconnect_kind interconnect_of(const gpu_entry& g) {
+  const std::string ic = to_lower(g.interconnect);
+  return ic.rfind("pcie", 0) == 0 ? interconnect_kind::pcie : interconnect_kind::nvlink;
+}
+
 // The device: a catalog GPU or a bare memory size, and whether vLLM's batch defaults treat it as a
 // big GPU.
 status resolve_device(const estimate_request& r, const gpu_catalog& gpus, estimate_result& out,
@@ -99,6 +107,24 @@ status resolve_device(const estimate_request& r, const gpu_catalog& gpus, estima
   // vLLM picks its batch defaults by device size and name (§8.2). For a bare memory size, the
   // catalog tells whether that size is an A100's (79.15 GiB) rather than an H100's.
   big_gpu = gpu ? gpu->big_for_vllm_defaults() : false;
+  // The interconnect: the request's, else the catalog GPU's; for a bare memory size, the
+  // interconnect of the catalog GPUs with that CUDA total when they all agree, else NVLink.
+  if (r.interconnect) {
+    d.interconnect = *r.interconnect;
+  } else if (gpu) {
+    d.interconnect = interconnect_of(*gpu);
+  } else if (r.gpu_memory_gib) {
+    std::optional<interconnect_kind> seen;
+    bool agree = true;
+    for (const auto& g : gpus.entries()) {
+      if (g.cuda_total_gib <= 0 || std::fabs(g.cuda_total_gib - *r.gpu_memory_gib) >= 0.005)
+        continue;
+      const interconnect_kind k = interconnect_of(g);
+      if (seen && *seen != k) agree = false;
+      seen = k;
+    }
+    d.interconnect = seen && agree ? *seen : interconnect_kind::nvlink;
+  }
   if (!gpu && r.gpu_memory_gib && *r.gpu_memory_gib >= 70.0) {
     big_gpu = true;
     for (const auto& g : gpus.entries()) {
@@ -276,8 +302,8 @@ status compute_seed(const estimate_request& r, const model_arch& a, estimate_res
                        std::to_string(r.max_seq_len) + " tokens (max_batch_size x max_seq_len)",
                    "reduce 'max_seq_len' or 'max_batch_size'");
   // Each part is at most 2^60 bytes, so these sums are exact.
-  c.cuda_overhead =
-      s.cuda_context_bytes + s.non_torch_bytes + s.cuda_graph_bytes + s.weights.buffers;
+  c.cuda_overhead = s.cuda_context_bytes + s.non_torch_bytes + s.cuda_graph_bytes +
+                    s.weights.buffers + s.weights.lora;
   c.total_min = c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead;
   c.total_max = c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead;
   const double recommended = static_cast<double>(c.total_max) / r.gpu_memory_utilization;
@@ -380,6 +406,14 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
     append_u64(args, d.block_size);
   }
   if (d.enforce_eager) args += " --enforce-eager";
+  if (d.lora.enabled) {
+    args += " --enable-lora --max-loras ";
+    append_u64(args, d.lora.max_loras);
+    args += " --max-lora-rank ";
+    append_u64(args, d.lora.max_lora_rank);
+    if (d.lora.fully_sharded) args += " --fully-sharded-loras";
+    if (d.lora.dtype_bits == 32) args += " --lora-dtype float32";
+  }
 }
 
 // The estimate into `out`, whose `model` holds the request's resolved model.
@@ -397,6 +431,7 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   d.tp = r.tensor_parallel_size;
   d.pp = r.pipeline_parallel_size;
   d.expert_parallel = r.enable_expert_parallel;
+  d.lora = r.lora;
   if (auto ok = check_parallel_sizes(a, d.tp, d.pp); !ok) return ok.err();
   out.num_gpus = d.tp * d.pp;
   d.gpu_memory_utilization = r.gpu_memory_utilization;

@@ -18,6 +18,45 @@ bool has_required(const arch_spec& s) {
   return s.num_layers && s.hidden_size && s.num_heads && s.vocab_size;
 }
 
+// A GGUF repository ("...-GGUF", "..._gguf"): vLLM loads GGUF files through its own loader
+// (model_loader/gguf_loader.py: one file, llama.cpp's block-quantized tensors dequantized per
+// kernel, the tokenizer from the base), a weight layout this calculator does not model.
+bool names_gguf(std::string_view name) {
+  const std::string lower = to_lower(name);
+  const auto at = lower.find("gguf");
+  if (at == std::string::npos) return false;
+  const bool start = at == 0 || lower[at - 1] == '-' || lower[at - 1] == '_' ||
+                     lower[at - 1] == '/' || lower[at - 1] == '.';
+  const std::size_t end = at + 4;
+  return start && (end == lower.size() || lower[end] == '-' || lower[end] == '_');
+}
+
+// The database id closest to `name` by edit distance (with or without the organisation), when
+// it is close: at most 2 edits, or a tenth of the name.
+std::string close_database_id(std::string_view name, const model_db& db) {
+  const std::string lower = to_lower(name);
+  const auto slash = lower.rfind('/');
+  const std::string_view base = slash == std::string::npos
+                                    ? std::string_view(lower)
+                                    : std::string_view(lower).substr(slash + 1);
+  std::string best;
+  std::size_t best_d = static_cast<std::size_t>(-1);
+  for (const auto& e : db.entries()) {
+    if (e.closed) continue;
+    const std::string id = to_lower(e.id);
+    const auto es = id.rfind('/');
+    const std::string_view ebase =
+        es == std::string::npos ? std::string_view(id) : std::string_view(id).substr(es + 1);
+    const std::size_t d = std::min(edit_distance(lower, id), edit_distance(base, ebase));
+    if (d < best_d) {
+      best_d = d;
+      best = e.id;
+    }
+  }
+  const std::size_t limit = std::max<std::size_t>(2, base.size() / 10);
+  return best_d > 0 && best_d <= limit ? best : std::string();
+}
+
 }  // namespace
 
 // resolve_model, writing into the estimate's own result (no copy of the resolved model).
@@ -25,6 +64,16 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
   arch_spec base;
   const model_arch* entry_arch = nullptr;
   std::optional<model_match> match = db.resolve(r.model_name);
+  if (!r.hf_config && !r.params_billions && !(r.architecture && has_required(*r.architecture)) &&
+      (!match || match->kind != match_kind::exact) && names_gguf(r.model_name)) {
+    return make_error(error_code::invalid_argument,
+                      "'" + r.model_name +
+                          "' is a GGUF checkpoint: vLLM loads GGUF files through a separate "
+                          "loader (llama.cpp's block-quantized tensors, dequantized per kernel) "
+                          "whose memory this calculator does not model. Give the base model's "
+                          "name with 'quantization', or 'params_billions'.",
+                      "model_name");
+  }
   std::optional<quant_spec> name_quant;
   if (r.hf_config) {
     base = *r.hf_config;
@@ -97,6 +146,16 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
     out.match = match_kind_name(match->kind);
     out.source = "database";
     if (match->quant_from_name) name_quant = match->quant_from_name;
+    if (match->kind == match_kind::finetune) {
+      std::string w = "'" + r.model_name + "' is not in the database; resolved as " + e.id +
+                      ", the base its name states (its '" + match->finetune_token +
+                      "' token names a fine-tune or re-release with the base's architecture)";
+      if (match->quant_from_name) {
+        w += ", with the quantization its name states (" + match->quant_suffix + " -> " +
+             std::string(quant_method_name(match->quant_from_name->method)) + ")";
+      }
+      out.warnings.push_back(w + "; give 'architecture' if its config differs");
+    }
     if (match->kind == match_kind::quantized) {
       out.warnings.push_back("'" + r.model_name + "' is not in the database; resolved as " + e.id +
                              " with the quantization its name states (" + match->quant_suffix +
@@ -140,7 +199,16 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
           "' is not in the database and its name has no size; a 7B "
           "Llama-style architecture was assumed. Give 'params_billions' or 'architecture'.");
     }
+    if (const std::string hint = close_database_id(r.model_name, db); !hint.empty()) {
+      out.warnings.back() += " Did you mean '" + hint + "'?";
+    }
     base = arch_from_params(p, experts);
+    // The quantization a name states holds for an estimated architecture too ("-AWQ", "-INT4").
+    if (auto q = strip_quant_suffix(r.model_name)) {
+      name_quant = q->quant;
+      out.warnings.back() += " Its weights follow the quantization its name states (" + q->suffix +
+                             " -> " + std::string(quant_method_name(q->quant.method)) + ").";
+    }
   }
 
   if (entry_arch) {

@@ -22,6 +22,8 @@ const char* match_kind_name(match_kind k) {
       return "reupload";
     case match_kind::quantized:
       return "quantized_checkpoint";
+    case match_kind::finetune:
+      return "finetune_of_base";
   }
   return "exact";
 }
@@ -53,7 +55,7 @@ struct suffix_rule {
 };
 
 // Longest first, so "-GPTQ-Int4" wins over "-Int4". Layouts: vllm-memory-model.md §9.3.
-constexpr std::array<suffix_rule, 30> kQuantSuffixes{{
+constexpr std::array<suffix_rule, 32> kQuantSuffixes{{
     {"-unsloth-bnb-4bit", quant_method::bitsandbytes, 4, 64},
     {"-autoround-gptq-4bit", quant_method::gptq, 4, 128},
     {"-quantized.w4a16", quant_method::w4a16, 4, 128},
@@ -63,6 +65,7 @@ constexpr std::array<suffix_rule, 30> kQuantSuffixes{{
     {"-fp8-dynamic", quant_method::fp8, 8, 0},
     {"-fp8_dynamic", quant_method::fp8, 8, 0},
     {"-fp8-static", quant_method::fp8, 8, 0},
+    {"-awq-int4", quant_method::awq, 4, 128},  // hugging-quants/...-AWQ-INT4
     {"-gptq-int4", quant_method::gptq, 4, 128},
     {"-gptq-int8", quant_method::gptq, 8, 128},
     {"-gptq-4bit", quant_method::gptq, 4, 128},
@@ -84,7 +87,51 @@ constexpr std::array<suffix_rule, 30> kQuantSuffixes{{
     {"-fp8", quant_method::fp8, 8, 0},
     {"-fp4", quant_method::nvfp4, 4, 16},
     {"-nf4", quant_method::bitsandbytes, 4, 64},
+    // A bare "-4bit" (Unsloth's older uploads: bitsandbytes NF4) after every "-<method>-4bit".
+    {"-4bit", quant_method::bitsandbytes, 4, 64},
 }};
+
+// Fine-tune tokens: whole words naming a fine-tune of the same architecture (Qwen2.5-Math-7B
+// and Qwen2.5-Coder-1.5B are Qwen2.5-7B and -1.5B layouts). Tried only when the name itself and
+// its quantized form match nothing, so a fine-tune with an entry of its own (Qwen2.5-Coder-7B,
+// DeepSeek-Coder-V2-Lite) always wins. "-Distill-" is not one: the student follows the token
+// (DeepSeek-R1-Distill-Qwen-7B is Qwen2.5-Math-7B, not "Qwen-7B"), so those need entries.
+constexpr std::array<std::string_view, 2> kFinetuneTokens{"math", "coder"};
+
+// The name with fine-tune tokens removed from its basename (organisation kept; never the first
+// word), and the first token removed in `removed`; empty when it has none.
+std::string strip_finetune_tokens(std::string_view name, std::string& removed) {
+  const auto slash = name.rfind('/');
+  const std::size_t start = slash == std::string_view::npos ? 0 : slash + 1;
+  std::string out(name.substr(0, start));
+  const std::string_view base = name.substr(start);
+  bool any = false, first = true;
+  std::size_t pos = 0;
+  while (pos <= base.size()) {
+    const auto dash = base.find('-', pos);
+    const std::string_view tok =
+        base.substr(pos, dash == std::string_view::npos ? base.size() - pos : dash - pos);
+    // A release tag (YYMM: "-2507" of Qwen3-4B-Instruct-2507) names a re-trained checkpoint of the
+    // same architecture; its context fields may differ (the warning says so).
+    const bool date =
+        tok.size() == 4 && tok[0] == '2' &&
+        std::all_of(tok.begin(), tok.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    const bool ft =
+        pos > 0 && (date || std::any_of(kFinetuneTokens.begin(), kFinetuneTokens.end(),
+                                        [&](std::string_view t) { return iequals(tok, t); }));
+    if (ft) {
+      if (!any) removed = std::string(tok);
+      any = true;
+    } else {
+      if (!first) out.push_back('-');
+      out += tok;
+      first = false;
+    }
+    if (dash == std::string_view::npos) break;
+    pos = dash + 1;
+  }
+  return any ? out : std::string();
+}
 
 // Variant tokens: whole hyphen-separated words that name a tuning stage or format of the same
 // architecture. Matched as tokens, so "-it" never strips the end of "...-split" and "-pt" never
@@ -458,11 +505,27 @@ std::optional<model_match> model_db::resolve(std::string_view name) const {
   if (auto m = resolve_unquantized(name)) return m;
   // A quantized checkpoint the database does not know: its base model plus the quantization its
   // name states. Only the outermost suffix counts ("X-AWQ" and "X-GPTQ-Int4", not "X-FP8-AWQ").
-  if (auto q = strip_quant_suffix(name)) {
+  const auto q = strip_quant_suffix(name);
+  if (q) {
     if (auto m = resolve_unquantized(q->base_name); m && !m->entry->closed) {
       m->kind = match_kind::quantized;
       m->quant_from_name = q->quant;
       m->quant_suffix = q->suffix;
+      return m;
+    }
+  }
+  // A fine-tune (-Math-, -Coder-) of a base in the database, possibly quantized.
+  std::string token;
+  const std::string stripped =
+      strip_finetune_tokens(q ? std::string_view(q->base_name) : name, token);
+  if (!stripped.empty()) {
+    if (auto m = resolve_unquantized(stripped); m && !m->entry->closed) {
+      m->kind = match_kind::finetune;
+      m->finetune_token = token;
+      if (q) {
+        m->quant_from_name = q->quant;
+        m->quant_suffix = q->suffix;
+      }
       return m;
     }
   }

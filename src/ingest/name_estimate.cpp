@@ -105,13 +105,23 @@ arch_spec arch_from_params(double params, std::uint64_t experts) {
   // plus untied embeddings 2*V*h. Solve a*h^2 + b*h - P = 0 for h.
   const double a = static_cast<double>(L) * 12.5;
   const double b = static_cast<double>(L) * (2.0 * kv * d + 2.0) + 2.0 * V;
-  double h = (-b + std::sqrt(b * b + 4.0 * a * P)) / (2.0 * a);
-  std::uint64_t hidden = static_cast<std::uint64_t>(std::llround(h / 128.0)) * 128;
-  if (hidden < 256) hidden = 256;
-  const std::uint64_t head_dim = hidden >= 1024 ? 128 : 64;
-  const std::uint64_t heads = std::max<std::uint64_t>(1, hidden / head_dim);
-  std::uint64_t kv_heads = std::min<std::uint64_t>(8, heads);
-  while (heads % kv_heads != 0) --kv_heads;
+  const double h = (-b + std::sqrt(b * b + 4.0 * a * P)) / (2.0 * a);
+  // vLLM splits heads and KV heads over the tensor-parallel ranks (both divisible by tp, or KV
+  // heads replicated): the hidden size is a multiple of 8 heads, so 8 query heads per KV head
+  // group and 8 KV heads (Llama's GQA) divide by tp 1, 2, 4 and 8.
+  const std::uint64_t head_dim = h >= 960.0 ? 128 : 64;
+  const std::uint64_t step = 8 * head_dim;
+  const std::uint64_t hidden =
+      std::max<std::uint64_t>(
+          1, static_cast<std::uint64_t>(std::llround(h / static_cast<double>(step)))) *
+      step;
+  const std::uint64_t heads = hidden / head_dim;
+  const std::uint64_t kv_heads = 8;
+  // The rounding moves the count; the depth is solved again for it.
+  const double hd = static_cast<double>(hidden);
+  const double per_layer = 12.5 * hd * hd + hd * (2.0 * kv * static_cast<double>(head_dim) + 2.0);
+  L = std::max<std::uint64_t>(
+      1, static_cast<std::uint64_t>(std::llround(std::max(0.0, P - 2.0 * V * hd) / per_layer)));
   const std::uint64_t inter = std::max<std::uint64_t>(
       256,
       static_cast<std::uint64_t>(std::llround(3.5 * static_cast<double>(hidden) / 256.0)) * 256);

@@ -48,9 +48,27 @@ result<vllm_version> parse_vllm_version(std::string_view text, const std::string
   return v;
 }
 
+std::uint64_t nccl_pcie_device_bytes() {
+  constexpr std::uint64_t kLL = 8ULL * 512 * 8 * 16;      // DEFAULT_LL_BUFFSIZE
+  constexpr std::uint64_t kLL128 = 120ULL * 640 * 8 * 8;  // DEFAULT_LL128_BUFFSIZE
+  constexpr std::uint64_t kSimple = 4ULL << 20;           // DEFAULT_BUFFSIZE
+  constexpr std::uint64_t kConnections = 2ULL * 4 * 3;    // communicators x channels x conns
+  return kConnections * (kLL + kLL128 + kSimple);
+}
+
 engine_kind default_engine(const vllm_version& v) {
   return v < vllm_version{0, 8, 0} ? engine_kind::v0 : engine_kind::v1;
 }
+
+namespace {
+
+// PCIe: NCCL's PCIe device buffers, never more than the version's NVLink term.
+double pcie_gib(const vllm_profile& p) {
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  return std::min(p.non_torch_nccl_gib, static_cast<double>(nccl_pcie_device_bytes()) / kGiB);
+}
+
+}  // namespace
 
 result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   vllm_profile p;
@@ -76,6 +94,7 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
     p.startup_free_check = false;
     p.max_len_error_has_estimate = false;
     p.chunked_prefill_always = false;
+    p.v0_check_splits_blocks_by_pp = vllm_version{0, 6, 4} <= v;
     if (v < vllm_version{0, 6, 4}) {
       p.budget = budget_mode::free_delta;
     } else if (v < vllm_version{0, 6, 5}) {
@@ -93,6 +112,7 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
                           : v < vllm_version{0, 7, 0} ? 0.26
                                                       : 0.05;
     p.non_torch_nccl_gib = v < vllm_version{0, 7, 0} ? 1.8 : 2.0;
+    p.non_torch_pcie_gib = pcie_gib(p);
     // Graphs (rows 29, 36, 39): small and nearly independent of depth in V0.
     p.graph_base_gib = 0.25;
     p.graph_per_layer_gib = 0.005;
@@ -126,7 +146,8 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
     p.activation_base_gib = 0.0;
     p.non_torch_tp1_gib = 0.05;
     p.non_torch_nccl_gib = 0.13;
-    p.graph_base_gib = 0.3;  // piecewise graphs only (rows 40, 42, 43, 45, 46)
+    p.non_torch_pcie_gib = pcie_gib(p);  // 0.13: the calibrated term is already below the PCIe one
+    p.graph_base_gib = 0.3;              // piecewise graphs only (rows 40, 42, 43, 45, 46)
     p.graph_per_layer_gib = 0.0075;
     p.graph_moe_gib = 0.5;
     p.graph_reference_count = 67;
@@ -140,6 +161,7 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   // all-reduce buffers allocated during the profile add 1.82 GiB at tp 2 (rows 85, 100, 103).
   p.non_torch_tp1_gib = v < vllm_version{0, 18, 0} ? 0.13 : 0.25;
   p.non_torch_nccl_gib = 1.82;
+  p.non_torch_pcie_gib = pcie_gib(p);
   // FULL_AND_PIECEWISE graphs (rows 48-105 at 0.19): 0.45 GiB + 13.5 MiB per layer, MoE +0.55.
   p.graph_base_gib = 0.45;
   p.graph_per_layer_gib = 0.0135;

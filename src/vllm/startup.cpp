@@ -212,6 +212,16 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
   return static_cast<std::uint64_t>(std::llround(peak));
 }
 
+// V1 from 0.10.2 captures every size twice with LoRA on (CompilationConfig
+// .cudagraph_specialize_lora = True: keys product(capture_sizes, [True, False]) in
+// cudagraph_dispatcher.py); V0 and earlier V1 capture one set.
+std::uint64_t lora_graph_cases(const deployment& d) {
+  return d.lora.enabled && d.profile.engine == engine_kind::v1 &&
+                 vllm_version{0, 10, 2} <= d.profile.version
+             ? 2
+             : 1;
+}
+
 // CUDA graph memory (§5.2): fitted per era (docs/accuracy.md); it grows with depth and with MoE
 // buffers, and shrinks when fewer graphs are captured (small max_num_seqs).
 std::uint64_t graph_bytes(const model_arch& a, const deployment& d, std::uint64_t stage_layers,
@@ -220,9 +230,11 @@ std::uint64_t graph_bytes(const model_arch& a, const deployment& d, std::uint64_
   const vllm_profile& p = d.profile;
   double gib = p.graph_base_gib + p.graph_per_layer_gib * static_cast<double>(stage_layers);
   if (a.is_moe()) gib += p.graph_moe_gib;
-  const double ratio = static_cast<double>(graphs) /
+  const std::uint64_t cases = lora_graph_cases(d);
+  const double ratio = static_cast<double>(graphs / cases) /
                        static_cast<double>(std::max<std::uint64_t>(1, p.graph_reference_count));
   gib *= std::min(1.0, std::sqrt(ratio));
+  gib *= static_cast<double>(cases);
   return gib_to_bytes(gib);
 }
 
@@ -232,7 +244,13 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
   wo.quant = d.quant;
   wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
   wo.checkpoint_bytes = d.checkpoint_bytes;
-  return weights_per_rank(a, wo);
+  auto w = weights_per_rank(a, wo);
+  if (w && d.lora.enabled) {
+    const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
+    w->lora = lora_slot_bytes(a, d.lora, d.profile.version, d.tp, r.first, r.last, stage == 0,
+                              stage + 1 == d.pp, d.act_bits);
+  }
+  return w;
 }
 
 // One stage's figures for `M` batched tokens; the weights (which do not depend on the lengths)
@@ -247,7 +265,11 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
   f.activation = activation_peak(a, d, r, last, M);
   const vllm_profile& p = d.profile;
   double nt = p.non_torch_tp1_gib;
-  if (d.tp * d.pp > 1) nt += p.non_torch_nccl_gib;
+  if (d.tp * d.pp > 1) {
+    // NCCL's buffers live on the GPU with P2P transports; over PCIe NCCL opens few channels
+    // (issue13-rules §a, profile.hpp nccl_pcie_device_bytes).
+    nt += d.interconnect == interconnect_kind::pcie ? p.non_torch_pcie_gib : p.non_torch_nccl_gib;
+  }
   if (p.budget == budget_mode::global) nt += p.cuda_context_gib;  // §4.2 counts everything
   f.non_torch = gib_to_bytes(nt);
   f.graphs = graph_bytes(a, d, r.last - r.first, graphs);
@@ -277,7 +299,7 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
     if (f.available <= 0 || f.blocks == 0) return 0;  // fails at every length
     std::uint64_t stage_max = upper;
     if (d.profile.engine == engine_kind::v0) {
-      stage_max = f.blocks / d.pp * B;
+      stage_max = f.blocks / (d.profile.v0_check_splits_blocks_by_pp ? d.pp : 1) * B;
     } else {
       const stage_kv& k = f.kv;
       std::uint64_t per_block = 0;  // bytes of one block-sized step of one request
@@ -299,6 +321,10 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
 }
 
 }  // namespace
+
+const char* interconnect_name(interconnect_kind k) {
+  return k == interconnect_kind::pcie ? "pcie" : "nvlink";
+}
 
 const char* limiting_factor_name(limiting_factor f) {
   switch (f) {
@@ -336,7 +362,8 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   out.cuda_context_bytes = gib_to_bytes(p.cuda_context_gib);
   out.cuda_graph_in_budget = p.cuda_graph_in_budget;
   const std::uint64_t M = d.max_num_batched_tokens;
-  out.cuda_graphs = d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M);
+  out.cuda_graphs =
+      d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M) * lora_graph_cases(d);
 
   std::vector<stage_figures> stages;
   stages.reserve(d.pp);
@@ -388,12 +415,14 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   // Does it start? In the order vLLM would fail.
   const std::uint64_t derived = a.derived_max_model_len();
   const std::uint64_t context = out.cuda_context_bytes;
+  const std::uint64_t v0_check_pp = p.v0_check_splits_blocks_by_pp ? d.pp : 1;
   auto fails_at = [&](std::uint64_t len, const std::vector<stage_figures>& st) {
     for (const auto& f : st) {
       if (f.available <= 0 || f.blocks == 0) return true;
       if (p.engine == engine_kind::v0) {
-        // V0 splits the blocks between pipeline stages' virtual engines before the check.
-        if (len > f.blocks / d.pp * B) return true;
+        // V0 >= 0.6.4 splits the blocks between pipeline stages' virtual engines before the
+        // check; earlier V0 checks all of them.
+        if (len > f.blocks / v0_check_pp * B) return true;
       } else if (needed_bytes(a, d, f.kv, len) > static_cast<std::uint64_t>(f.available)) {
         return true;
       }
@@ -499,7 +528,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     if (p.engine == engine_kind::v0) {
       message(out.error)("The model's max seq len (")
           .u64(X)(") is larger than the maximum number of tokens that can be stored in KV cache (")
-          .u64(blocks / d.pp * B)(
+          .u64(blocks / v0_check_pp * B)(
               "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
               "initializing the engine.");
     } else {

@@ -59,6 +59,8 @@ struct estimate_request {
   std::optional<std::uint64_t> block_size;
   bool enforce_eager = false;
   bool enable_expert_parallel = false;
+  std::optional<interconnect_kind> interconnect;  // absent: from the GPU (catalog), else NVLink
+  lora_config lora;  // enable_lora, max_loras, max_lora_rank, max_cpu_loras, lora_dtype, ...
   std::optional<vllm_version> version;
   std::optional<engine_kind> engine;
 };

@@ -79,6 +79,7 @@ enum class match_kind : std::uint8_t {
   suffix_variant,  // -hf/-Instruct/-chat/-it/-base variant of a known model
   reupload,        // another organisation's copy of a known model
   quantized,       // a quantized checkpoint name resolved to its base model + quantization
+  finetune,        // a fine-tune (-Math-, -Coder-) of a base entry, with any quantized suffix
 };
 const char* match_kind_name(match_kind k);
 
@@ -87,6 +88,7 @@ struct model_match {
   match_kind kind = match_kind::exact;
   std::optional<quant_spec> quant_from_name;  // for match_kind::quantized
   std::string quant_suffix;                   // the suffix that named it ("FP8-dynamic")
+  std::string finetune_token{};               // for match_kind::finetune: "Coder", "Math"
   // The name differs from the entry's by variant tokens (-Instruct, -chat, -hf, ...), not only by
   // organisation or case: the variant's own config may differ in context fields.
   bool variant = false;

@@ -6,7 +6,9 @@
 // the largest size token, and ignoring version numbers and tokens glued to letters ("A3B").
 // `arch_from_params` returns a Llama-style architecture (grouped-query attention with up to 8
 // KV heads of 128, gated MLP of 3.5x hidden, 32000-token vocabulary) whose parameter count is
-// close to `params`: depth by range, hidden size from the quadratic of the parameter equation.
+// close to `params`: depth by range, hidden size from the quadratic of the parameter equation,
+// rounded to a multiple of 8 heads (heads and the 8 KV heads divide by tensor_parallel_size 1, 2,
+// 4 and 8, as vLLM requires), then the depth solved again for that hidden size.
 // Pure, thread-safe.
 #pragma once
 

@@ -55,7 +55,11 @@ struct vllm_profile {
   bool startup_free_check = true;            // V1 >= 0.9.2: free memory >= T*u at start
   bool max_len_error_has_estimate = true;    // the "estimated maximum model length" sentence
   bool chunked_prefill_always = true;        // V1
-  std::uint32_t cudagraph_modes = 1;         // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
+  // V0 >= 0.6.4 checks max_model_len against each pipeline stage's share of the blocks
+  // (blocks // pp * B); earlier V0 against all of them (raise_if_cache_size_invalid's 3-argument
+  // form: max_seq_len = block_size * num_gpu_blocks), although the scheduler splits them.
+  bool v0_check_splits_blocks_by_pp = true;
+  std::uint32_t cudagraph_modes = 1;  // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
 
   // Calibrated constants: each is fitted on the dev cases of its era; docs/accuracy.md lists the
   // cases behind every number.
@@ -64,13 +68,23 @@ struct vllm_profile {
   double moe_workspace_factor = 0.8;      // share of the fused-MoE workspace that stays allocated
   double vision_activation_factor = 8.0;  // h_vis-sized tensors per token in the encoder profile
   double non_torch_tp1_gib = 0.25;        // non-torch growth during profiling, single GPU
-  double non_torch_nccl_gib = 1.8;        // extra with tensor/pipeline parallelism
+  double non_torch_nccl_gib = 1.8;        // extra with tensor/pipeline parallelism over NVLink
+  double non_torch_pcie_gib = 0.2153;     // the same over PCIe (nccl_pcie_device_bytes, code)
   double cuda_context_gib = 0.5;          // CUDA context + kernels (before the snapshot), §2.4
   double graph_base_gib = 0.45;           // CUDA graphs: fixed part
   double graph_per_layer_gib = 0.0135;    // CUDA graphs: per decoder layer on the stage
   double graph_moe_gib = 0.55;            // CUDA graphs: extra for MoE layers (fused-MoE buffers)
   std::uint64_t graph_reference_count = 102;  // graphs captured at the era's default settings
 };
+
+// NCCL's device buffers for a PCIe ring/tree (issue13-rules §a.1-a.2, NVIDIA/nccl src/init.cc
+// DEFAULT_LL_BUFFSIZE 512 KiB + DEFAULT_LL128_BUFFSIZE 4,915,200 B + DEFAULT_BUFFSIZE 4 MiB per
+// connection): 2 communicators (pynccl + torch's ProcessGroupNCCL) x 4 PCIe channels x 3
+// connections (ring recv, tree up and down) = 24 connections, 0.2153 GiB. Over NVLink NCCL opens
+// 16-32 channels (and NVLS on NVSwitch), which is the calibrated 1.8-2.0 GiB term; without P2P
+// the buffers sit in pinned host memory. Custom all-reduce adds 16 MiB non-torch at most
+// (custom_all_reduce.py: meta + buffer of 8 MiB each) and is off on more than two PCIe GPUs.
+std::uint64_t nccl_pcie_device_bytes();
 
 result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine);
 engine_kind default_engine(const vllm_version& v);

@@ -17,9 +17,15 @@
 #include "vllm_mem/model/quantization.hpp"
 #include "vllm_mem/model/weights.hpp"
 #include "vllm_mem/util/result.hpp"
+#include "vllm_mem/vllm/lora.hpp"
 #include "vllm_mem/vllm/profile.hpp"
 
 namespace vllm_mem {
+
+// How the GPUs of one engine talk (NCCL's transport): NVLink/NVSwitch (or another P2P fabric), or
+// PCIe. It decides the non-torch term with tensor/pipeline parallelism (profile.hpp).
+enum class interconnect_kind : std::uint8_t { nvlink, pcie };
+const char* interconnect_name(interconnect_kind k);
 
 struct deployment {
   std::uint64_t gpu_total_bytes = 0;  // T: what CUDA reports for one device
@@ -27,6 +33,7 @@ struct deployment {
   std::uint64_t tp = 1;
   std::uint64_t pp = 1;
   bool expert_parallel = false;
+  interconnect_kind interconnect = interconnect_kind::nvlink;
   std::uint64_t max_model_len = 2048;               // X
   std::uint64_t max_num_seqs = 256;                 // S
   std::uint64_t max_num_batched_tokens = 2048;      // M
@@ -38,6 +45,7 @@ struct deployment {
   std::uint32_t kv_bits = 16;   // KV cache element width
   // Exact checkpoint tensor bytes (weights.hpp); 0: the computed sizes.
   std::uint64_t checkpoint_bytes = 0;
+  lora_config lora;  // --enable-lora and its sizes
   vllm_profile profile;
 };
 

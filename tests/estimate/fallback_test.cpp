@@ -1,0 +1,78 @@
+// fallback_test.cpp — the offline fallback: an architecture estimated from a size must be one
+// vLLM accepts at tensor_parallel_size 1, 2, 4 and 8 (heads and KV heads divisible), with the
+// count it was asked for; a misspelt database name says which name it probably meant.
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+#include "vllm_mem/ingest/name_estimate.hpp"
+
+namespace vllm_mem::testing {
+namespace {
+
+TEST(Fallback, EstimatedArchitecturesRunAtTensorParallel1248) {
+  for (double p : {0.1e9, 0.35e9, 0.5e9, 1.1e9, 1.5e9, 1.8e9, 2.7e9, 3e9, 7e9, 9e9, 13e9, 14e9,
+                   22e9, 34e9, 40e9, 70e9, 123e9, 180e9, 405e9}) {
+    SCOPED_TRACE(p);
+    auto a = resolve_arch(arch_from_params(p), "");
+    ASSERT_TRUE(a.ok()) << a.err().message;
+    EXPECT_EQ(a->num_kv_heads, 8u);  // Llama's GQA
+    EXPECT_EQ(a->num_heads % 8, 0u);
+    EXPECT_EQ(a->num_heads * a->head_dim, a->hidden_size);
+    for (std::uint64_t tp : {1, 2, 4, 8}) {
+      EXPECT_TRUE(check_parallel_sizes(*a, tp, 1).ok()) << "tp " << tp;
+    }
+    auto c = count_parameters(*a);
+    ASSERT_TRUE(c.ok());
+    EXPECT_NEAR(static_cast<double>(c->total) / p, 1.0, 0.08);
+  }
+}
+
+TEST(Fallback, HandCheckedSevenB) {
+  // 7e9: depth 32 gives h = 4024 from the quadratic, rounded to 4096 (32 heads of 128, 8 KV
+  // heads); the depth solved again: (7e9 - 2*32000*4096) / (12.5*4096^2 + 4096*(2*8*128 + 2))
+  // = 6,737,856,000 / 218,112,000 = 30.89 -> 31 layers; I = 3.5*4096 = 14336.
+  const arch_spec s = arch_from_params(7e9);
+  EXPECT_EQ(s.hidden_size, 4096u);
+  EXPECT_EQ(s.num_heads, 32u);
+  EXPECT_EQ(s.num_kv_heads, 8u);
+  EXPECT_EQ(s.num_layers, 31u);
+  EXPECT_EQ(s.intermediate_size, 14336u);
+}
+
+TEST(Fallback, NameEstimateAtTensorParallel8IsAccepted) {
+  const estimate_result r = run({{"model_name", "acme/brand-new-13b"},
+                                 {"max_seq_len", 2048},
+                                 {"gpu", "H100-80GB"},
+                                 {"tensor_parallel_size", 8}});
+  EXPECT_EQ(r.model.source, "name_estimate");
+  EXPECT_EQ(r.deploy.tp, 8u);
+}
+
+TEST(Fallback, NameEstimateKeepsTheQuantizationTheNameStates) {
+  const estimate_result r = run({{"model_name", "acme/brand-new-13b-AWQ"}, {"max_seq_len", 2048}});
+  EXPECT_EQ(r.model.source, "name_estimate");
+  EXPECT_EQ(r.model.arch.quantization.method, quant_method::awq);
+  EXPECT_EQ(r.model.arch.quantization.bits, 4u);
+  EXPECT_NE(r.warnings.back().find("AWQ -> awq"), std::string::npos) << r.warnings.back();
+  const estimate_result plain = run({{"model_name", "acme/brand-new-13b"}, {"max_seq_len", 2048}});
+  EXPECT_LT(r.bytes.model_params * 3, plain.bytes.model_params);
+}
+
+TEST(Fallback, MisspeltDatabaseNameSaysDidYouMean) {
+  const estimate_result r =
+      run({{"model_name", "Qwen/Qwen2.5-7B-Instrcut"}, {"max_seq_len", 2048}});
+  // Not a variant token: it falls through to the name estimate, but says what it was close to.
+  EXPECT_EQ(r.model.source, "name_estimate");
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings.back().find("Did you mean 'Qwen/Qwen2.5-7B"), std::string::npos)
+      << r.warnings.back();
+  const estimate_result s = run({{"model_name", "meta-lama/Lama-3.1-8B"}, {"max_seq_len", 2048}});
+  EXPECT_NE(s.warnings.back().find("Did you mean 'meta-llama/Llama-3.1-8B'"), std::string::npos)
+      << s.warnings.back();
+  // A name far from every id has no hint.
+  const estimate_result t = run({{"model_name", "acme/brand-new-13b"}, {"max_seq_len", 2048}});
+  EXPECT_EQ(t.warnings.back().find("Did you mean"), std::string::npos) << t.warnings.back();
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing
