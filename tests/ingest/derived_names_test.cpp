@@ -85,29 +85,10 @@ TEST(DerivedNames, RealRepositoryNamesResolveToTheirBase) {
       << j["warning"];
 }
 
-TEST(DerivedNames, TheBlokesGptqResolvesOnceTheBaseIsInTheDatabase) {
-  // mistralai/Mistral-7B-Instruct-v0.2 is not in the database yet (neither v0.1 nor v0.3 is it):
-  // the name falls back to an estimate. With the entry added (here in a test database of our
-  // own), TheBloke's GPTQ upload resolves to it with GPTQ 4-bit.
-  EXPECT_FALSE(cats().models.resolve("TheBloke/Mistral-7B-Instruct-v0.2-GPTQ").has_value());
-  const std::string extra = R"({"schema_version": 1, "models": [{
-    "id": "mistralai/Mistral-7B-Instruct-v0.2", "display_name": "Mistral-7B-Instruct-v0.2",
-    "family": "Mistral",
-    "architecture": {"model_type": "mistral", "num_layers": 32, "hidden_size": 4096,
-      "num_heads": 32, "num_kv_heads": 8, "intermediate_size": 14336, "vocab_size": 32000,
-      "tie_word_embeddings": false, "max_position_embeddings": 32768, "rope_theta": 1000000.0,
-      "torch_dtype": "bfloat16"},
-    "params": {"official_total": 7240000000, "text": "7.24B", "status": "official",
-      "source": "test entry"},
-    "source": ["test entry"], "verification": "A"}]})";
-  std::vector<model_db::source_file> files;
-  for (const auto& f : embedded_files()) {
-    if (f.name.rfind("data/models/", 0) == 0) files.push_back({std::string(f.name), f.text});
-  }
-  files.push_back({"test/mistral-v0.2.json", extra});
-  auto db = model_db::load(files);
-  ASSERT_TRUE(db.ok()) << db.err().message;
-  auto m = db->resolve("TheBloke/Mistral-7B-Instruct-v0.2-GPTQ");
+TEST(DerivedNames, TheBlokesGptqResolvesToItsBaseWithGptq4Bit) {
+  // TheBloke's GPTQ upload of Mistral-7B-Instruct-v0.2 (set-2 row 1003): the database's v0.2
+  // entry with the 4-bit GPTQ layout the name states.
+  auto m = cats().models.resolve("TheBloke/Mistral-7B-Instruct-v0.2-GPTQ");
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->entry->id, "mistralai/Mistral-7B-Instruct-v0.2");
   EXPECT_EQ(m->kind, match_kind::quantized);
