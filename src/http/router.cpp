@@ -7,6 +7,7 @@
 #include "vllm_mem/api/plan_json.hpp"
 #include "vllm_mem/estimate/estimate.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
+#include "vllm_mem/ingest/config_json.hpp"
 #include "vllm_mem/model/weights.hpp"
 #include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/util/text.hpp"
@@ -387,7 +388,10 @@ response router::web_file(std::string_view name) const {
 }
 
 void router::estimate(std::string_view body, response& out) const {
-  auto parsed = parse_json_strict(body);
+  // hf_config is a config.json as Python writes it: NaN / Infinity there read as null
+  // (config_json.hpp); the rest of the body stays strict.
+  const auto relaxed = python_nonfinite_to_null(body, "hf_config");
+  auto parsed = parse_json_strict(relaxed ? std::string_view(*relaxed) : body);
   if (!parsed) {
     out = error_response(400, parsed.err().message, parsed.err().field);
     return;

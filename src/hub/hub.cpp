@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "http_get.hpp"
+#include "vllm_mem/ingest/config_json.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/ingest/hf_config.hpp"
 #include "vllm_mem/ingest/safetensors.hpp"
 #include "vllm_mem/util/json_limits.hpp"
@@ -85,8 +87,14 @@ result<std::string> read_bytes(const fs::path& file, std::uint64_t max_bytes) {
   return text;
 }
 
-result<json> parse_file_json(std::string_view text, const std::string& what) {
-  auto j = parse_json_strict(text, kFileLimits);
+// A config.json is written by Python: its NaN / Infinity / -Infinity read as null
+// (config_json.hpp). Every other file is strict JSON.
+enum class file_kind { strict, config };
+
+result<json> parse_file_json(std::string_view text, const std::string& what,
+                             file_kind kind = file_kind::strict) {
+  auto j = kind == file_kind::config ? parse_config_json(text, kFileLimits)
+                                     : parse_json_strict(text, kFileLimits);
   if (!j) return io_error(what + ": " + j.err().message);
   return std::move(*j);
 }
@@ -223,14 +231,20 @@ result<hub_options> options_from_env(bool enable_network) {
   return o;
 }
 
-result<json> read_json_file(const fs::path& file, std::uint64_t max_bytes) {
+namespace {
+result<json> read_file_json(const fs::path& file, std::uint64_t max_bytes, file_kind kind) {
   auto text = read_bytes(file, max_bytes);
   if (!text) return text.err();
-  return parse_file_json(*text, file.string());
+  return parse_file_json(*text, file.string(), kind);
+}
+}  // namespace
+
+result<json> read_json_file(const fs::path& file, std::uint64_t max_bytes) {
+  return read_file_json(file, max_bytes, file_kind::strict);
 }
 
 result<json> read_config_file(const fs::path& file) {
-  return read_json_file(file, kLocalConfigMaxBytes);
+  return read_file_json(file, kLocalConfigMaxBytes, file_kind::config);
 }
 
 result<external_model> read_model_dir(const fs::path& dir) {
@@ -422,7 +436,8 @@ result<external_model> model_locator::fetch(std::string_view id_view) const {
                           (moved ? " (a redirect to another host, not followed)" : hub_says),
                       "model_name");
   }
-  auto config = parse_file_json(cfg.body, "the config.json of " + id + " from " + opt_.endpoint);
+  auto config = parse_file_json(cfg.body, "the config.json of " + id + " from " + opt_.endpoint,
+                                file_kind::config);
   if (!config) return config.err();
 
   external_model m;

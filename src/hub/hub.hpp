@@ -59,7 +59,8 @@ result<hub_options> options_from_env(bool enable_network);
 // A JSON file no larger than `max_bytes`, parsed strictly (bounded depth, no duplicate keys).
 result<nlohmann::json> read_json_file(const std::filesystem::path& file, std::uint64_t max_bytes);
 
-// --hf-config FILE: a config.json (<= 4 MiB).
+// --hf-config FILE: a config.json (<= 4 MiB), read as Python writes it (NaN, Infinity and
+// -Infinity read as null: ingest/config_json.hpp). Every config.json below is read so.
 result<nlohmann::json> read_config_file(const std::filesystem::path& file);
 
 // --model-dir DIR.
