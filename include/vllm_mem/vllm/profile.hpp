@@ -56,6 +56,10 @@ struct vllm_profile {
   bool max_len_error_has_estimate = true;    // the "estimated maximum model length" sentence
   bool chunked_prefill_always = true;        // V1
   std::uint32_t cudagraph_modes = 1;         // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
+  // Hybrid models: prefix caching on by default with mamba_cache_mode "align" (two state pages
+  // per request) instead of "none" (one). vLLM PR #50991 (merged 2026-08-04, after 0.27.1):
+  // taken as 0.28.0.
+  bool mamba_align_default = false;
 
   // Calibrated constants: each is fitted on the dev cases of its era; docs/accuracy.md lists the
   // cases behind every number.
