@@ -550,6 +550,44 @@ error translate(error e, const builder& b, const std::string& text_path) {
   return e;
 }
 
+// Hybrid state layers (issue 15), kept in this one function apart from the rules tables: the
+// gated DeltaNet keys of Qwen3-Next / Qwen3.5 (transformers Qwen3NextConfig) become the canonical
+// `linear_attention` object and `full_attention_interval`. `layer_types`, when given, must be the
+// regular "every n-th layer is full attention" layout vLLM builds from the interval.
+void convert_state_layers(const view& text, u64 num_layers, builder& b, errors& err) {
+  if (!text.has("linear_num_value_heads")) return;
+  json la = {{"kind", "gated_delta_net"}};
+  const std::pair<const char*, const char*> keys[] = {{"linear_num_key_heads", "num_key_heads"},
+                                                      {"linear_num_value_heads", "num_value_heads"},
+                                                      {"linear_key_head_dim", "key_head_dim"},
+                                                      {"linear_value_head_dim", "value_head_dim"},
+                                                      {"linear_conv_kernel_dim", "conv_kernel"}};
+  for (const auto& [hf, canonical] : keys) {
+    if (auto v = text.u64_of(hf)) la[canonical] = *v;
+  }
+  if (auto d = text.str_of("mamba_ssm_dtype")) la["ssm_dtype"] = *d;
+  b.set("linear_attention", la, text.field("linear_num_value_heads"));
+  u64 interval = text.u64_of("full_attention_interval").value_or(4);  // the class default
+  if (const json* lt = text.get("layer_types"); lt != nullptr && lt->is_array() && !lt->empty()) {
+    u64 first_full = 0;
+    while (first_full < lt->size() && (*lt)[first_full] != "full_attention") ++first_full;
+    interval = first_full + 1;
+    for (u64 i = 0; i < lt->size(); ++i) {
+      const bool full = (*lt)[i] == "full_attention";
+      if (full != ((i + 1) % interval == 0) || (!full && (*lt)[i] != "linear_attention")) {
+        err.unsupported(text.field("layer_types"),
+                        "'" + text.field("layer_types") + "' (layer " + std::to_string(i) +
+                            ") is not linear_attention layers with every " +
+                            std::to_string(interval) +
+                            "-th layer full_attention; that layout is not modelled");
+        return;
+      }
+    }
+  }
+  if (num_layers > 0)
+    b.set("full_attention_interval", interval, text.field("full_attention_interval"));
+}
+
 }  // namespace
 
 result<hf_conversion> convert_hf_config(const json& root, const std::string& prefix) {
@@ -1086,7 +1124,8 @@ result<hf_conversion> convert_hf_config(const json& root, const std::string& pre
           const std::string s = t.is_string() ? t.get<std::string>() : std::string();
           if (s == "sliding_attention") {
             sliding[i] = true;
-          } else if (s == "full_attention" || s == "chunked_attention") {
+          } else if (s == "full_attention" || s == "chunked_attention" ||
+                     s == "linear_attention") {  // state layers: convert_state_layers
             sliding[i] = false;
           } else {
             err.unsupported(f, "'" + f + "' has layer type " + view::excerpt(t) + " (layer " +
@@ -1112,6 +1151,7 @@ result<hf_conversion> convert_hf_config(const json& root, const std::string& pre
       if (w.pattern > 0) b.set("sliding_window_pattern", w.pattern, layout_from);
     }
   }
+  convert_state_layers(text, layers.value_or(0), b, err);
   if (err.first) return *err.first;
 
   // --- dtype, quantization, vision -------------------------------------------------------------

@@ -260,5 +260,37 @@ TEST(HybridRequest, BlockSizeOfVllmIsAcceptedForHybridsOnly) {
   EXPECT_EQ(run_error(odd).field, "block_size");
 }
 
+TEST(HybridRequest, HfConfigOfQwen3NextConvertsItsStateLayers) {
+  // Qwen3-Next's config.json keys (linear_*, full_attention_interval) as an hf_config: the same
+  // layout as the database entry, not a dense 48-layer transformer.
+  nlohmann::json cfg = nlohmann::json::parse(R"({"architectures": ["Qwen3NextForCausalLM"],
+      "model_type": "qwen3_next", "hidden_size": 2048, "intermediate_size": 5120,
+      "num_hidden_layers": 48, "num_attention_heads": 16, "num_key_value_heads": 2,
+      "head_dim": 256, "vocab_size": 151936, "max_position_embeddings": 262144,
+      "num_experts": 512, "num_experts_per_tok": 10, "moe_intermediate_size": 512,
+      "shared_expert_intermediate_size": 512, "decoder_sparse_step": 1, "mlp_only_layers": [],
+      "partial_rotary_factor": 0.25, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+      "full_attention_interval": 4, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128,
+      "linear_num_key_heads": 16, "linear_num_value_heads": 32, "linear_value_head_dim": 128})");
+  nlohmann::json body = {
+      {"model_name", "acme/q3n"},  {"max_seq_len", 32768},     {"gpu", "H200"},
+      {"tensor_parallel_size", 2}, {"vllm_version", "0.10.2"}, {"hf_config", cfg}};
+  const estimate_result e = run(body);
+  EXPECT_EQ(e.model.arch.linear.kind, state_layer_kind::gated_delta_net);
+  EXPECT_EQ(e.model.arch.num_attention_layers(0, 48), 12u);
+  EXPECT_EQ(e.deploy.block_size, 544u);
+  EXPECT_EQ(e.startup.weights.total(), 79758585088u);
+  // layer_types instead of the interval: the same; an irregular one is a 400 naming it.
+  cfg.erase("full_attention_interval");
+  nlohmann::json types = nlohmann::json::array();
+  for (int i = 0; i < 48; ++i) types.push_back(i % 4 == 3 ? "full_attention" : "linear_attention");
+  cfg["layer_types"] = types;
+  body["hf_config"] = cfg;
+  EXPECT_EQ(run(body).deploy.block_size, 544u);
+  cfg["layer_types"][0] = "full_attention";
+  body["hf_config"] = cfg;
+  EXPECT_EQ(run_error(body).field, "hf_config.layer_types");
+}
+
 }  // namespace
 }  // namespace vllm_mem::testing
