@@ -6,6 +6,7 @@
 // _get_and_verify_max_len; vllm-memory-model.md §6.1, §7).
 #include "vllm_mem/ingest/hf_config.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
+#include "vllm_mem/ingest/hf_state_layers.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -548,44 +549,6 @@ error translate(error e, const builder& b, const std::string& text_path) {
     replace_all(e.message, "'" + k + ".", "'" + to + ".");
   }
   return e;
-}
-
-// Hybrid state layers (issue 15), kept in this one function apart from the rules tables: the
-// gated DeltaNet keys of Qwen3-Next / Qwen3.5 (transformers Qwen3NextConfig) become the canonical
-// `linear_attention` object and `full_attention_interval`. `layer_types`, when given, must be the
-// regular "every n-th layer is full attention" layout vLLM builds from the interval.
-void convert_state_layers(const view& text, u64 num_layers, builder& b, errors& err) {
-  if (!text.has("linear_num_value_heads")) return;
-  json la = {{"kind", "gated_delta_net"}};
-  const std::pair<const char*, const char*> keys[] = {{"linear_num_key_heads", "num_key_heads"},
-                                                      {"linear_num_value_heads", "num_value_heads"},
-                                                      {"linear_key_head_dim", "key_head_dim"},
-                                                      {"linear_value_head_dim", "value_head_dim"},
-                                                      {"linear_conv_kernel_dim", "conv_kernel"}};
-  for (const auto& [hf, canonical] : keys) {
-    if (auto v = text.u64_of(hf)) la[canonical] = *v;
-  }
-  if (auto d = text.str_of("mamba_ssm_dtype")) la["ssm_dtype"] = *d;
-  b.set("linear_attention", la, text.field("linear_num_value_heads"));
-  u64 interval = text.u64_of("full_attention_interval").value_or(4);  // the class default
-  if (const json* lt = text.get("layer_types"); lt != nullptr && lt->is_array() && !lt->empty()) {
-    u64 first_full = 0;
-    while (first_full < lt->size() && (*lt)[first_full] != "full_attention") ++first_full;
-    interval = first_full + 1;
-    for (u64 i = 0; i < lt->size(); ++i) {
-      const bool full = (*lt)[i] == "full_attention";
-      if (full != ((i + 1) % interval == 0) || (!full && (*lt)[i] != "linear_attention")) {
-        err.unsupported(text.field("layer_types"),
-                        "'" + text.field("layer_types") + "' (layer " + std::to_string(i) +
-                            ") is not linear_attention layers with every " +
-                            std::to_string(interval) +
-                            "-th layer full_attention; that layout is not modelled");
-        return;
-      }
-    }
-  }
-  if (num_layers > 0)
-    b.set("full_attention_interval", interval, text.field("full_attention_interval"));
 }
 
 }  // namespace
@@ -1151,7 +1114,11 @@ result<hf_conversion> convert_hf_config(const json& root, const std::string& pre
       if (w.pattern > 0) b.set("sliding_window_pattern", w.pattern, layout_from);
     }
   }
-  convert_state_layers(text, layers.value_or(0), b, err);
+  if (auto sl = convert_state_layers(nested ? *tc : root, text.field(""), layers.value_or(0))) {
+    for (auto& [key, value, from] : *sl) b.set(key, std::move(value), from);
+  } else {
+    err.fail(sl.err());
+  }
   if (err.first) return *err.first;
 
   // --- dtype, quantization, vision -------------------------------------------------------------

@@ -290,6 +290,13 @@ TEST(HybridRequest, HfConfigOfQwen3NextConvertsItsStateLayers) {
   cfg["layer_types"][0] = "full_attention";
   body["hf_config"] = cfg;
   EXPECT_EQ(run_error(body).field, "hf_config.layer_types");
+  // linear_attention layers of another kind (no gated DeltaNet keys): refused, not dense.
+  cfg["layer_types"][0] = "linear_attention";
+  cfg.erase("linear_num_value_heads");
+  body["hf_config"] = cfg;
+  const error other = run_error(body);
+  EXPECT_EQ(other.field, "hf_config.layer_types");
+  EXPECT_EQ(other.code, error_code::unsupported);
 }
 
 }  // namespace
