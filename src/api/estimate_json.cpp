@@ -96,6 +96,26 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("kv_cache_bytes").i64(s.kv_cache_bytes);
     w.key("kv_cache_gib").f64(gib(s.kv_cache_bytes));
     w.key("kv_cache_groups").u64(s.kv.groups);
+    w.key("kv_cache_layer_groups").begin_array();
+    for (const layer_group_info& g : s.kv.group_list) {
+      w.begin_object();
+      w.key("block_size").u64(g.block_size);
+      if (g.kind == layer_group_kind::state) {
+        w.key("bytes_per_sequence").u64(g.bytes_per_sequence);
+      } else {
+        w.key("bytes_per_token").u64(g.bytes_per_token);
+      }
+      w.key("groups").u64(g.groups);
+      w.key("kind").string(layer_group_kind_name(g.kind));
+      w.key("layers").u64(g.layers);
+      w.key("page_bytes").u64(g.page_bytes);
+      if (g.kind == layer_group_kind::state) {
+        w.key("state_bytes_per_layer").u64(g.state_bytes_per_layer);
+        w.key("state_kind").string(g.state_kind);
+      }
+      w.end_object();
+    }
+    w.end_array();
     w.key("kv_cache_tokens").u64(s.kv_cache_tokens);
     w.key("limiting_factor").string(limiting_factor_name(s.limit));
     if (e.deploy.lora.enabled) w.key("lora_weights_gib").f64(gib(s.weights.lora));
@@ -111,6 +131,7 @@ void append_json(std::string& out, const estimate_result& e) {
             bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
                          (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes))));
     w.key("requested_memory_gib").f64(gib(s.requested_bytes));
+    w.key("state_bytes_per_sequence").u64(s.kv.state_bytes_per_sequence);
     w.key("total_gpu_memory_gib").f64(gib(s.total_bytes));
     w.key("vllm_args").string(e.vllm_args);
     w.key("weights_gib").f64(gib(s.weights.total()));

@@ -228,11 +228,17 @@ status decode_deployment(const Field& field, estimate_request& r) {
     r.max_num_batched_tokens = *x;
   }
   if ((v = field("block_size"))) {
-    auto x = positive_int(*v, "block_size", 1024);
+    // vLLM's choices, or a multiple of 16 above them: the attention block size vLLM computes
+    // for a hybrid model (e.g. 544 for Qwen3-Next at tp 2); the estimate refuses it for a model
+    // without state layers.
+    auto x = positive_int(*v, "block_size", 65536);
     if (!x) return x.err();
-    if (*x != 1 && *x != 8 && *x != 16 && *x != 32 && *x != 64 && *x != 128 && *x != 256) {
+    const bool choice =
+        *x == 1 || *x == 8 || *x == 16 || *x == 32 || *x == 64 || *x == 128 || *x == 256;
+    if (!choice && (*x < 256 || *x % 16 != 0)) {
       return bad("block_size",
-                 "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " +
+                 "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices) or, "
+                 "for a hybrid model, a multiple of 16 (vLLM's enlarged attention block), got " +
                      std::to_string(*x));
     }
     r.block_size = *x;

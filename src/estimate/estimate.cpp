@@ -53,6 +53,19 @@ status check_parallel_sizes(const model_arch& a, std::uint64_t tp, std::uint64_t
                                              " KV heads, or be a multiple of them");
     }
   }
+  // State layers shard their heads (mamba_utils divide(): exact).
+  const state_layers& l = a.linear;
+  const std::uint64_t state_heads[2] = {
+      l.kind == state_layer_kind::gated_delta_net ? l.num_key_heads : l.num_heads,
+      l.kind == state_layer_kind::gated_delta_net ? l.num_value_heads : l.num_heads};
+  for (std::uint64_t h : state_heads) {
+    if (l.any() && h % tp != 0) {
+      return bad("tensor_parallel_size", "tensor_parallel_size (" + std::to_string(tp) +
+                                             ") must divide the " + std::to_string(h) +
+                                             " heads of the " + state_layer_kind_name(l.kind) +
+                                             " layers");
+    }
+  }
   if (pp == 0 || pp > a.num_layers) {
     return bad("pipeline_parallel_size", "pipeline_parallel_size (" + std::to_string(pp) +
                                              ") exceeds the model's " +
@@ -241,6 +254,18 @@ status resolve_scheduler(const estimate_request& r, const model_arch& a, bool bi
   if (engine == engine_kind::v1)
     d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
   d.block_size = r.block_size.value_or(16);
+  if (a.linear.any()) {
+    // vLLM raises a hybrid model's attention block size until a page holds a state page and
+    // keeps a larger configured one (kv_groups.hpp); the request may give the logged value.
+    d.block_size =
+        hybrid_block_size(attention_bytes_per_token(a, d.tp, d.kv_bits),
+                          state_page_bytes(a, d.tp, d.act_bits), r.block_size.value_or(0));
+  } else if (r.block_size && *r.block_size > 256) {
+    return bad("block_size",
+               "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " +
+                   std::to_string(*r.block_size) +
+                   "; larger attention blocks are what vLLM computes for hybrid models only");
+  }
   d.enforce_eager = r.enforce_eager;
   return ok_status();
 }

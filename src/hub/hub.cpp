@@ -13,7 +13,6 @@
 
 #include "http_get.hpp"
 #include "vllm_mem/ingest/config_json.hpp"
-#include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/ingest/hf_config.hpp"
 #include "vllm_mem/ingest/safetensors.hpp"
 #include "vllm_mem/util/json_limits.hpp"

@@ -59,6 +59,7 @@ constexpr u64_bound kU64Bounds[] = {
     {"sliding_window_pattern", 0, kMaxLayers},
     {"attention_chunk_size", 0, kMaxPositions},
     {"no_rope_layer_interval", 0, kMaxLayers},
+    {"full_attention_interval", 1, kMaxLayers},
 };
 
 const u64_bound& bound_of(std::string_view name) {
@@ -79,6 +80,7 @@ std::vector<std::string> make_keys() {
   keys.emplace_back("rope_scaling");
   keys.emplace_back("vision");
   keys.emplace_back("quantization");
+  keys.emplace_back("linear_attention");
   keys.emplace_back("extra");
   return keys;
 }
@@ -160,7 +162,17 @@ status check_unknown_keys(const json& obj, const std::vector<std::string>& allow
 }
 
 // The keys of an `architecture` object, with where each value goes.
-enum class arch_key_kind : std::uint8_t { u64, flag, f64, str, rope_scaling, vision, quant, extra };
+enum class arch_key_kind : std::uint8_t {
+  u64,
+  flag,
+  f64,
+  str,
+  rope_scaling,
+  vision,
+  quant,
+  linear_attention,
+  extra
+};
 struct arch_key {
   std::string_view name;
   arch_key_kind kind;
@@ -192,6 +204,7 @@ const std::vector<arch_key>& arch_key_table() {
     t.push_back({"rope_scaling", arch_key_kind::rope_scaling});
     t.push_back({"vision", arch_key_kind::vision});
     t.push_back({"quantization", arch_key_kind::quant});
+    t.push_back({"linear_attention", arch_key_kind::linear_attention});
     t.push_back({"extra", arch_key_kind::extra});
     return t;
   }();
@@ -263,6 +276,54 @@ result<vision_spec> parse_vision(const json& v, const std::string& field) {
   }
   if (out.num_layers > 1024 || out.hidden_size > 65536 || out.intermediate_size > 1048576) {
     return make_error(error_code::invalid_argument, "'" + field + "' is out of range", field);
+  }
+  return out;
+}
+
+// data/schema.md `linear_attention`: the state layers of a hybrid model.
+result<linear_attention_spec> parse_linear_attention(const json& v, const std::string& field) {
+  if (!v.is_object()) return type_error(field, "an object");
+  static const std::vector<std::string> keys = {
+      "kind",           "num_key_heads",     "num_value_heads", "key_head_dim",
+      "value_head_dim", "num_heads",         "head_dim",        "state_size",
+      "n_groups",       "intermediate_size", "conv_kernel",     "ssm_dtype",
+      "notes"};
+  if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
+  linear_attention_spec out;
+  const std::pair<const char*, std::optional<std::uint64_t> linear_attention_spec::*> ints[] = {
+      {"num_key_heads", &linear_attention_spec::num_key_heads},
+      {"num_value_heads", &linear_attention_spec::num_value_heads},
+      {"key_head_dim", &linear_attention_spec::key_head_dim},
+      {"value_head_dim", &linear_attention_spec::value_head_dim},
+      {"num_heads", &linear_attention_spec::num_heads},
+      {"head_dim", &linear_attention_spec::head_dim},
+      {"state_size", &linear_attention_spec::state_size},
+      {"n_groups", &linear_attention_spec::n_groups},
+      {"intermediate_size", &linear_attention_spec::intermediate_size},
+      {"conv_kernel", &linear_attention_spec::conv_kernel}};
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string f = field + "." + k;
+    if (it->is_null() || k == "notes") continue;
+    if (k == "kind" || k == "ssm_dtype") {
+      if (!it->is_string()) return type_error(f, "a string");
+      if (k == "kind") out.kind = it->get<std::string>();
+      if (k == "ssm_dtype") out.ssm_dtype = it->get<std::string>();
+      continue;
+    }
+    for (const auto& [name, member] : ints) {
+      if (k != name) continue;
+      const std::uint64_t max = k == "intermediate_size" ? kMaxIntermediate
+                                : k == "conv_kernel"     ? 64
+                                                         : kMaxHeadDim;
+      auto x = get_u64(*it, f, 1, max);
+      if (!x) return x.err();
+      out.*member = *x;
+    }
+  }
+  if (out.kind.empty()) {
+    return make_error(error_code::invalid_argument, "'" + field + ".kind' is required",
+                      field + ".kind");
   }
   return out;
 }
@@ -396,6 +457,12 @@ result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix
         a.quantization = *q;
         break;
       }
+      case arch_key_kind::linear_attention: {
+        auto l = parse_linear_attention(*it, f.str());
+        if (!l) return l.err();
+        a.linear_attention = *l;
+        break;
+      }
       case arch_key_kind::extra:
         if (!it->is_object()) return type_error(f, "an object");
         a.has_extra = true;
@@ -408,15 +475,40 @@ result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix
 void write_json(json_writer& w, const model_arch& a) {
   // Keys in byte order: the order nlohmann's std::map objects print (json_writer.hpp).
   w.begin_object();
+  if (a.attn_output_gate) w.key("attn_output_gate").boolean(true);
   if (a.attention_bias) w.key("attention_bias").boolean(true);
   if (a.attention_chunk_size > 0) w.key("attention_chunk_size").u64(a.attention_chunk_size);
   if (a.is_moe() && a.first_k_dense_replace > 0) {
     w.key("first_k_dense_replace").u64(a.first_k_dense_replace);
   }
+  if (a.linear.any()) w.key("full_attention_interval").u64(a.linear.full_attention_interval);
   w.key("head_dim").u64(a.head_dim);
   w.key("hidden_size").u64(a.hidden_size);
   w.key("intermediate_size").u64(a.intermediate_size);
   if (a.is_mla()) w.key("kv_lora_rank").u64(a.kv_lora_rank);
+  if (a.linear.any()) {
+    const state_layers& l = a.linear;
+    w.key("linear_attention").begin_object();
+    w.key("conv_kernel").u64(l.conv_kernel);
+    if (l.kind == state_layer_kind::mamba2) {
+      w.key("head_dim").u64(l.head_dim);
+      w.key("intermediate_size").u64(l.intermediate_size);
+    }
+    if (l.kind == state_layer_kind::gated_delta_net) w.key("key_head_dim").u64(l.key_head_dim);
+    w.key("kind").string(state_layer_kind_name(l.kind));
+    if (l.kind == state_layer_kind::mamba2) {
+      w.key("n_groups").u64(l.n_groups);
+      w.key("num_heads").u64(l.num_heads);
+    }
+    if (l.kind == state_layer_kind::gated_delta_net) {
+      w.key("num_key_heads").u64(l.num_key_heads);
+      w.key("num_value_heads").u64(l.num_value_heads);
+    }
+    if (l.ssm_dtype) w.key("ssm_dtype").string(dtype_name(*l.ssm_dtype));
+    if (l.kind == state_layer_kind::mamba2) w.key("state_size").u64(l.state_size);
+    if (l.kind == state_layer_kind::gated_delta_net) w.key("value_head_dim").u64(l.value_head_dim);
+    w.end_object();
+  }
   if (a.logit_softcapping > 0) w.key("logit_softcapping").f64(a.logit_softcapping);
   if (a.max_position_embeddings > 0) {
     w.key("max_position_embeddings").u64(a.max_position_embeddings);

@@ -8,6 +8,7 @@
 // hf_config_layout.cpp, hf_config_multimodal.cpp and hf_config_quantization.cpp.
 #include "vllm_mem/ingest/hf_config.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
+#include "vllm_mem/ingest/hf_state_layers.hpp"
 
 #include <algorithm>
 #include <string>
@@ -151,6 +152,12 @@ result<hf_conversion> convert_hf_config(const json& root, const std::string& pre
 
   reading r{outer, text, err, b, text_type, cls, family, nested, use_defaults, {}, {}};
   if (!read_text_model(r)) return *err.first;
+  // Linear-attention / state-space layers (hf_state_layers.hpp).
+  if (auto sl = convert_state_layers(nested ? *tc : root, text.field(""), r.layers.value_or(0))) {
+    for (auto& [key, value, from] : *sl) b.set(key, std::move(value), from);
+  } else {
+    return sl.err();
+  }
   if (const json* qc = outer.get("quantization_config")) {
     const std::string f = outer.field("quantization_config");
     json q = quantization_from_hf(*qc, f, err);

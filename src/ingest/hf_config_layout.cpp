@@ -174,7 +174,8 @@ void layer_type_windows(const reading& r, windows& w) {
     const std::string s = t.is_string() ? t.get<std::string>() : std::string();
     if (s == "sliding_attention") {
       w.sliding[i] = true;
-    } else if (s == "full_attention" || s == "chunked_attention") {
+    } else if (s == "full_attention" || s == "chunked_attention" ||
+               s == "linear_attention") {  // state layers: convert_state_layers
       w.sliding[i] = false;
     } else {
       r.err.unsupported(f, "'" + f + "' has layer type " + view::excerpt(t) + " (layer " +

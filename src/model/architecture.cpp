@@ -19,6 +19,7 @@ void arch_spec::overlay(const arch_spec& over) {
   VLLM_MEM_OVERLAY(rope_scaling)
   VLLM_MEM_OVERLAY(vision)
   VLLM_MEM_OVERLAY(quantization)
+  VLLM_MEM_OVERLAY(linear_attention)
 #undef VLLM_MEM_OVERLAY
   has_extra = has_extra || over.has_extra;
 }
@@ -33,6 +34,7 @@ bool arch_spec::empty() const {
   VLLM_MEM_ANY(rope_scaling)
   VLLM_MEM_ANY(vision)
   VLLM_MEM_ANY(quantization)
+  VLLM_MEM_ANY(linear_attention)
 #undef VLLM_MEM_ANY
   return !any;
 }
@@ -335,6 +337,25 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
   }
   a.attention_chunk_size = s.attention_chunk_size.value_or(0);
   a.no_rope_layer_interval = s.no_rope_layer_interval.value_or(0);
+
+  // Hybrid state layers (model/layers.hpp). vLLM's Qwen3NextAttention gates its output unless
+  // the config says otherwise (getattr(config, "attn_output_gate", True)).
+  a.attn_output_gate =
+      s.attn_output_gate.value_or(t.rfind("qwen3_next", 0) == 0 || t.rfind("qwen3_5", 0) == 0);
+  if (s.linear_attention) {
+    auto st = resolve_state_layers(*s.linear_attention, s.full_attention_interval, a.num_layers, p);
+    if (!st) return st.err();
+    a.linear = *st;
+    if (a.is_mla() || a.sliding_window > 0 || a.attention_chunk_size > 0) {
+      return invalid(p + "linear_attention",
+                     "'" + p +
+                         "linear_attention' with MLA, sliding or chunked attention layers is not "
+                         "modelled; only full attention beside the state layers is");
+    }
+  } else if (s.full_attention_interval) {
+    return invalid(p + "full_attention_interval", "'" + p + "full_attention_interval' needs '" + p +
+                                                      "linear_attention' (the other layers)");
+  }
   a.vision = s.vision;
   if (s.quantization) a.quantization = *s.quantization;
   return a;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "vllm_mem/model/layers.hpp"
 #include "vllm_mem/util/checked_math.hpp"
 
 namespace vllm_mem {
@@ -126,6 +127,46 @@ result<weight_bytes> weights_per_rank(const model_arch& a, const weight_options&
 
 namespace {
 
+// A state layer's mixer per rank, bytes (model/layers.hpp), in place of attention.
+std::uint64_t state_mixer_bytes(const model_arch& a, const quant_spec& dense_q, std::uint32_t ab,
+                                std::uint64_t tp, checked& c) {
+  const std::uint64_t H = a.hidden_size;
+  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  auto linear = [&](std::uint64_t in, std::uint64_t out, std::uint64_t in_total) {
+    c.mul(in, out);  // overflow probe of the element count
+    return quantized_linear_bytes(dense_q, in, out, ab, in_total);
+  };
+  const state_layers& sl = a.linear;
+  std::uint64_t m = 0;
+  if (sl.kind == state_layer_kind::gated_delta_net) {
+    // vLLM Qwen3NextGatedDeltaNet: in_proj_qkvz (H -> 2 key_dim + 2 value_dim) and in_proj_ba
+    // (H -> 2 n_v) column-parallel, conv1d weight (conv_dim / tp, 1, K), dt_bias and A_log
+    // (n_v / tp), out_proj (value_dim -> H) row-parallel; the gated norm is counted with norms.
+    const std::uint64_t key_dim = c.mul(sl.num_key_heads, sl.key_head_dim);
+    const std::uint64_t value_dim = c.mul(sl.num_value_heads, sl.value_head_dim);
+    const std::uint64_t conv_dim = 2 * key_dim + value_dim;
+    m = c.add(m, linear(H, ceil_div(2 * key_dim + 2 * value_dim, tp), H));
+    m = c.add(m, linear(H, ceil_div(2 * sl.num_value_heads, tp), H));
+    m = c.add(m, act_bytes(c.mul(ceil_div(conv_dim, tp), sl.conv_kernel)));
+    m = c.add(m, act_bytes(2 * ceil_div(sl.num_value_heads, tp)));
+    m = c.add(m, linear(ceil_div(value_dim, tp), H, value_dim));
+  } else if (sl.kind == state_layer_kind::mamba2) {
+    // vLLM MambaMixer2: in_proj (H -> I + conv_dim + heads, groups padded to shard with the
+    // heads), conv1d weight and bias (conv_dim / tp, K), A, D, dt_bias (heads / tp), gated norm
+    // (I / tp), out_proj (I -> H) row-parallel.
+    const std::uint64_t groups =
+        sl.n_groups % tp == 0 ? sl.n_groups : sl.n_groups + (tp - sl.n_groups % tp);
+    const std::uint64_t conv_dim = sl.intermediate_size + 2 * c.mul(groups, sl.state_size);
+    const std::uint64_t in_out = sl.intermediate_size + conv_dim + sl.num_heads;
+    m = c.add(m, linear(H, ceil_div(in_out, tp), H));
+    m = c.add(m, act_bytes(c.mul(ceil_div(conv_dim, tp), sl.conv_kernel + 1)));
+    m = c.add(m, act_bytes(3 * ceil_div(sl.num_heads, tp)));
+    m = c.add(m, act_bytes(ceil_div(sl.intermediate_size, tp)));
+    m = c.add(m, linear(ceil_div(sl.intermediate_size, tp), H, sl.intermediate_size));
+  }
+  return m;
+}
+
 result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt) {
   checked c;
   weight_bytes w;
@@ -174,12 +215,20 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
     // §9.4: W_UK_T and W_UV derived from kv_b_proj in the activation dtype, kept beside it.
     absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
   } else {
-    const std::uint64_t qkv_out = c.mul(nq + 2 * nkv, d);
+    // attn_output_gate (Qwen3-Next): q_proj yields the query and a gate per head.
+    const std::uint64_t q_heads = a.attn_output_gate ? 2 * nq : nq;
+    const std::uint64_t qkv_out = c.mul(q_heads + 2 * nkv, d);
     attn = c.add(attn, linear(dense_q, H, qkv_out, H));
     attn = c.add(attn, linear(dense_q, c.mul(nq, d), H, c.mul(a.num_heads, d)));
     if (a.qkv_bias || a.attention_bias) attn = c.add(attn, act_bytes(qkv_out));
     if (a.attention_bias) attn = c.add(attn, act_bytes(H));  // o_proj bias (not sharded)
   }
+
+  // A state layer's mixer in place of attention (model/layers.hpp), per rank.
+  const std::uint64_t state_mixer = state_mixer_bytes(a, dense_q, ab, tp, c);
+  const std::uint64_t state_norm = a.linear.kind == state_layer_kind::gated_delta_net
+                                       ? a.linear.value_head_dim
+                                       : 0;  // RMSNormGated(v_dim); Mamba2's is in the mixer
 
   // Dense MLP per layer.
   const std::uint64_t I_rank = ceil_div(a.intermediate_size, tp);
@@ -223,7 +272,7 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
       const std::uint64_t is_r = ceil_div(a.shared_expert_intermediate_size, tp);
       shared = c.add(linear(dense_q, H, 2 * is_r, H),
                      linear(dense_q, is_r, H, a.shared_expert_intermediate_size));
-      if (starts_with(a.model_type, "qwen2_moe"))
+      if (starts_with(a.model_type, "qwen2_moe") || starts_with(a.model_type, "qwen3_next"))
         shared = c.add(shared, act_bytes(H));  // shared_expert_gate
     }
   }
@@ -233,8 +282,17 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   const std::uint64_t norms_per_layer = act_bytes(layer_norm_elements(a, tp));
   const std::uint64_t moe_layers = a.num_moe_layers(layers.first, layers.last);
   const std::uint64_t dense_layers = w.num_layers - moe_layers;
-  w.attention = c.mul(w.num_layers, attn);
+  // Hybrids: attention in the full-attention layers, the state mixer in the others; the
+  // per-head q/k norms belong to attention, the state layer has its own gated norm.
+  const std::uint64_t attn_layers = a.num_attention_layers(layers.first, layers.last);
+  const std::uint64_t state_layer_count = w.num_layers - attn_layers;
+  w.attention = c.add(c.mul(attn_layers, attn), c.mul(state_layer_count, state_mixer));
   w.norms = c.mul(w.num_layers, norms_per_layer);
+  if (state_layer_count > 0) {
+    const std::uint64_t qk_norms = starts_with(a.model_type, "qwen3") ? 2 * a.head_dim : 0;
+    w.norms = c.add(w.norms - state_layer_count * act_bytes(qk_norms),
+                    c.mul(state_layer_count, act_bytes(state_norm)));
+  }
   w.experts = c.mul(moe_layers, experts);
   w.shared_experts = c.mul(moe_layers, shared);
   w.router = c.mul(moe_layers, router);

@@ -133,6 +133,7 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   }
   if (v < vllm_version{0, 9, 0}) p.max_len_error_has_estimate = false;
   if (v >= vllm_version{0, 11, 0}) p.cudagraph_modes = 2;  // FULL_AND_PIECEWISE
+  p.mamba_align_default = v >= vllm_version{0, 28, 0};
   if (v >= vllm_version{0, 21, 0}) {
     p.budget = budget_mode::free_delta_2026;
     p.cuda_graph_in_budget = true;

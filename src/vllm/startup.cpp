@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vllm_mem/util/checked_math.hpp"
+#include "vllm_mem/vllm/kv_groups.hpp"
 
 namespace vllm_mem {
 
@@ -63,10 +64,14 @@ struct stage_kv {
   std::uint64_t full_layers = 0;
   std::uint64_t sliding_layers = 0;
   std::uint64_t chunked_layers = 0;
-  std::uint64_t page_bytes = 0;  // one layer, one block
-  std::uint64_t group_size = 0;  // S_g
-  std::uint64_t full_groups = 0, sliding_groups = 0, chunked_groups = 0;
-  std::uint64_t groups() const { return full_groups + sliding_groups + chunked_groups; }
+  std::uint64_t state_layers = 0;      // hybrid models' state (Mamba / linear-attention) layers
+  std::uint64_t page_bytes = 0;        // one layer, one block (a state page is padded to it)
+  std::uint64_t state_page_bytes = 0;  // one state layer, one sequence, before padding
+  std::uint64_t group_size = 0;        // S_g
+  std::uint64_t full_groups = 0, sliding_groups = 0, chunked_groups = 0, state_groups = 0;
+  std::uint64_t groups() const {
+    return full_groups + sliding_groups + chunked_groups + state_groups;
+  }
   std::uint64_t layers() const { return full_layers + sliding_layers + chunked_layers; }
 };
 
@@ -97,9 +102,19 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) 
     k.full_layers = n - k.sliding_layers;
   }
   // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
-  k.page_bytes = d.block_size * a.kv_heads_per_rank(d.tp) * a.kv_head_size() *
-                 a.kv_entries_per_head() * d.kv_bits / 8;
-  const std::uint64_t counts[3] = {k.full_layers, k.sliding_layers, k.chunked_layers};
+  k.page_bytes = d.block_size * attention_bytes_per_token(a, d.tp, d.kv_bits);
+  if (a.linear.any()) {
+    // Hybrid (model/layers.hpp): only the full-attention layers hold per-token KV; the others
+    // hold one padded state page per sequence (kv_groups.hpp). Sliding and chunked attention
+    // beside state layers are refused by resolve_arch.
+    k.state_layers = a.linear.num_state_layers(r.first, r.last);
+    k.full_layers = n - k.state_layers;
+    k.sliding_layers = 0;
+    k.chunked_layers = 0;
+    k.state_page_bytes = state_page_bytes(a, d.tp, d.act_bits);
+  }
+  const std::uint64_t counts[4] = {k.full_layers, k.sliding_layers, k.chunked_layers,
+                                   k.state_layers};
   std::uint64_t min_c = 0, max_c = 0, kinds = 0;
   for (std::uint64_t c : counts) {
     if (c == 0) continue;
@@ -120,6 +135,7 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) 
   k.full_groups = ceil_div(k.full_layers, k.group_size);
   k.sliding_groups = ceil_div(k.sliding_layers, k.group_size);
   k.chunked_groups = ceil_div(k.chunked_layers, k.group_size);
+  k.state_groups = ceil_div(k.state_layers, k.group_size);
   return k;
 }
 
@@ -143,6 +159,9 @@ std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const
     n = saturating_add(n, saturating_mul(k.sliding_groups, sliding_blocks(a, d, len)));
   if (k.chunked_groups > 0)
     n = saturating_add(n, saturating_mul(k.chunked_groups, chunked_blocks(a, d, len)));
+  // State groups: a fixed number of pages per request whatever its length.
+  if (k.state_groups > 0)
+    n = saturating_add(n, saturating_mul(k.state_groups, state_pages_per_request(d.profile)));
   return n;
 }
 
@@ -305,7 +324,9 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
       std::uint64_t per_block = 0;  // bytes of one block-sized step of one request
       checked_u64 c;
       if (d.profile.hybrid_kv_manager) {
-        if (k.sliding_groups > 0 || k.chunked_groups > 0) return std::nullopt;
+        if (k.sliding_groups > 0 || k.chunked_groups > 0 || k.state_groups > 0) {
+          return std::nullopt;
+        }
         per_block = c.mul(k.group_size, k.page_bytes, k.full_groups);
       } else {
         if (k.full_layers == 0 && k.sliding_layers > 0) return std::nullopt;
@@ -318,6 +339,39 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
     best = std::min(best, stage_max);
   }
   return best;
+}
+
+// The answer's groups by layer kind on stage 0 (kv_groups.hpp layer_group_info).
+void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k, kv_layout& kv) {
+  const std::uint64_t per_token = attention_bytes_per_token(a, d.tp, d.kv_bits);
+  auto attn_group = [&](layer_group_kind kind, std::uint64_t layers, std::uint64_t groups) {
+    if (layers == 0) return;
+    layer_group_info g;
+    g.kind = kind;
+    g.layers = layers;
+    g.groups = groups;
+    g.bytes_per_token = layers * per_token;
+    g.page_bytes = k.page_bytes;
+    g.block_size = d.block_size;
+    kv.group_list.push_back(g);
+  };
+  attn_group(layer_group_kind::full_attention, k.full_layers,
+             d.profile.hybrid_kv_manager ? k.full_groups : 1);
+  attn_group(layer_group_kind::sliding_window, k.sliding_layers, k.sliding_groups);
+  attn_group(layer_group_kind::chunked_local, k.chunked_layers, k.chunked_groups);
+  if (k.state_layers > 0) {
+    layer_group_info g;
+    g.kind = layer_group_kind::state;
+    g.state_kind = state_layer_kind_name(a.linear.kind);
+    g.layers = k.state_layers;
+    g.groups = k.state_groups;
+    g.page_bytes = k.page_bytes;  // padded to the attention page
+    g.state_bytes_per_layer = k.state_page_bytes;
+    g.bytes_per_sequence = k.state_layers * k.page_bytes * state_pages_per_request(d.profile);
+    g.block_size = d.block_size;
+    kv.group_list.push_back(g);
+    kv.state_bytes_per_sequence = g.bytes_per_sequence;
+  }
 }
 
 }  // namespace
@@ -346,12 +400,27 @@ const char* limiting_factor_name(limiting_factor f) {
   return "none";
 }
 
-std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d, std::uint64_t tokens) {
+// The deployment as vLLM runs it: a hybrid model's attention block size enlarged until an
+// attention page holds a state page (kv_groups.hpp).
+static deployment effective_deployment(const model_arch& a, const deployment& in) {
+  deployment d = in;
+  if (a.linear.any()) {
+    d.block_size = hybrid_block_size(attention_bytes_per_token(a, d.tp, d.kv_bits),
+                                     state_page_bytes(a, d.tp, d.act_bits), d.block_size);
+  }
+  return d;
+}
+
+std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d_in,
+                                   std::uint64_t tokens) {
+  const deployment d = effective_deployment(a, d_in);
   const stage_kv k = make_stage_kv(a, d, pp_layer_range(a.num_layers, d.pp, 0));
   return needed_bytes(a, d, k, tokens);
 }
 
-result<startup_result> simulate_startup(const model_arch& a, const deployment& d) {
+result<startup_result> simulate_startup(const model_arch& a, const deployment& d_in) {
+  if (auto s = check_state_layers_supported(a, d_in.profile); !s) return s.err();
+  const deployment d = effective_deployment(a, d_in);
   startup_result out;
   const vllm_profile& p = d.profile;
   const double T = static_cast<double>(d.gpu_total_bytes);
@@ -384,6 +453,8 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
       s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
   out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
   out.kv.layers_per_group = s0.kv.group_size;
+  out.kv.block_size = d.block_size;
+  describe_groups(a, d, s0.kv, out.kv);
 
   std::uint64_t blocks = stages[0].blocks;
   for (const auto& st : stages) blocks = std::min(blocks, st.blocks);

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "hub_support.hpp"
-#include "vllm_mem/api/json_limits.hpp"
 #include "vllm_mem/ingest/config_json.hpp"
 #include "vllm_mem/ingest/hf_config.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 namespace vllm_mem::testing {
 namespace {

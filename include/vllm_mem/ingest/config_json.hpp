@@ -21,7 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vllm_mem/api/json_limits.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 #include "vllm_mem/util/result.hpp"
 
 namespace vllm_mem {

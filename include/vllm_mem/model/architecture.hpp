@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vllm_mem/model/dtype.hpp"
+#include "vllm_mem/model/layers.hpp"
 #include "vllm_mem/model/quantization.hpp"
 #include "vllm_mem/util/result.hpp"
 
@@ -32,10 +33,10 @@ namespace vllm_mem {
   X(shared_expert_intermediate_size) X(first_k_dense_replace) X(moe_layer_freq)           \
   X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim) X(qk_nope_head_dim) X(v_head_dim)    \
   X(sliding_window) X(sliding_window_pattern) X(attention_chunk_size)                     \
-  X(no_rope_layer_interval)
+  X(no_rope_layer_interval) X(full_attention_interval)
 #define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                      \
   X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)       \
-  X(new_decoder_architecture)
+  X(new_decoder_architecture) X(attn_output_gate)
 #define VLLM_MEM_ARCH_F64_FIELDS(X) X(rope_theta) X(partial_rotary_factor) X(logit_softcapping)
 #define VLLM_MEM_ARCH_STR_FIELDS(X) \
   X(model_type) X(multimodal_model_type) X(torch_dtype) X(mlp) X(norm)
@@ -70,6 +71,7 @@ struct arch_spec {
   std::optional<rope_scaling_spec> rope_scaling;
   std::optional<vision_spec> vision;
   std::optional<quant_spec> quantization;
+  std::optional<linear_attention_spec> linear_attention;  // state layers of a hybrid model
   bool has_extra = false;  // `extra`: fields the canonical schema cannot express (kept, not used)
 
   void overlay(const arch_spec& over);
@@ -115,6 +117,9 @@ struct model_arch {
   std::uint64_t sliding_window_pattern = 0;  // 0 with sliding_window: every layer slides
   std::uint64_t attention_chunk_size = 0, no_rope_layer_interval = 0;
   double logit_softcapping = 0.0;
+  bool attn_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head output gate
+  // Hybrid models: the state (linear-attention / Mamba) layers; kind none for transformers.
+  state_layers linear;
   std::optional<vision_spec> vision;
   quant_spec quantization;  // the checkpoint's own (method none: unquantized checkpoint)
 
@@ -127,6 +132,10 @@ struct model_arch {
   // patterns, not by visiting layers (the estimate's hot path).
   std::uint64_t num_moe_layers(std::uint64_t first, std::uint64_t last) const;
   std::uint64_t num_sliding_layers(std::uint64_t first, std::uint64_t last) const;
+  // Attention layers (every layer but the state layers of a hybrid) among [first, last).
+  std::uint64_t num_attention_layers(std::uint64_t first, std::uint64_t last) const {
+    return linear.num_full_layers(first, last);
+  }
   // Values per token per layer of the KV cache for one rank (vLLM's get_num_kv_heads/head_size).
   std::uint64_t kv_heads_per_rank(std::uint64_t tp) const;
   std::uint64_t kv_head_size() const;         // MLA: kv_lora_rank + qk_rope_head_dim

@@ -60,6 +60,10 @@ struct vllm_profile {
   // form: max_seq_len = block_size * num_gpu_blocks), although the scheduler splits them.
   bool v0_check_splits_blocks_by_pp = true;
   std::uint32_t cudagraph_modes = 1;  // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
+  // Hybrid models: prefix caching on by default with mamba_cache_mode "align" (two state pages
+  // per request) instead of "none" (one). vLLM PR #50991 (merged 2026-08-04, after 0.27.1):
+  // taken as 0.28.0.
+  bool mamba_align_default = false;
 
   // Calibrated constants: each is fitted on the dev cases of its era; docs/accuracy.md lists the
   // cases behind every number.

@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "vllm_mem/model/architecture.hpp"
 #include "vllm_mem/model/quantization.hpp"
 #include "vllm_mem/model/weights.hpp"
 #include "vllm_mem/util/result.hpp"
+#include "vllm_mem/vllm/kv_groups.hpp"
 #include "vllm_mem/vllm/lora.hpp"
 #include "vllm_mem/vllm/profile.hpp"
 
@@ -67,6 +69,11 @@ struct kv_layout {
   std::uint64_t bytes_per_token = 0;   // all layers of stage 0, full-length basis
   std::uint64_t groups = 1;            // V1 hybrid groups
   std::uint64_t layers_per_group = 0;  // S_g
+  std::uint64_t block_size = 0;        // tokens per block as run (hybrids: enlarged)
+  // Bytes one sequence holds in the state layers whatever its length (hybrids; padded pages
+  // times the pages per request of the version's mamba_cache_mode), stage 0.
+  std::uint64_t state_bytes_per_sequence = 0;
+  std::vector<layer_group_info> group_list;  // by layer kind, stage 0
 };
 
 struct startup_result {
