@@ -729,6 +729,8 @@ int main(int argc, char** argv) {
   validate->add_flag("--markdown", validate_markdown,
                      "print the per-case table and summary as Markdown");
 
+  auto* versions = app.add_subcommand("versions", "the vLLM versions modelled (GET /versions)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -896,6 +898,11 @@ int main(int argc, char** argv) {
                   ctx.c_str(), notes.c_str());
     }
     std::printf("%zu models\n", all.size());
+    return 0;
+  }
+
+  if (*versions) {
+    std::cout << versions_json().dump(2) << "\n";
     return 0;
   }
 
