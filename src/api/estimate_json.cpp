@@ -1,6 +1,7 @@
 // api/estimate_json.cpp — the /estimate-gpu-memory response body.
 #include "vllm_mem/api/estimate_json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -80,9 +81,11 @@ void append_json(std::string& out, const estimate_result& e) {
     const startup_result& s = e.startup;
     auto gib = [](auto bytes) { return bytes_to_gib(static_cast<double>(bytes)); };
     w.key("vllm_startup").begin_object();
-    w.key("activation_peak_gib").f64(gib(s.activation_peak_bytes));
+    w.key("activation_peak_gib").f64(gib(s.activation_logged_bytes));
     w.key("block_size").u64(e.deploy.block_size);
+    w.key("calibrated").boolean(e.deploy.profile.calibrated);
     w.key("cuda_context_gib").f64(gib(s.cuda_context_bytes));
+    w.key("cuda_graph_estimate_gib").f64(gib(s.cuda_graph_estimate_bytes));
     w.key("cuda_graph_gib").f64(gib(s.cuda_graph_bytes));
     w.key("cuda_graph_in_budget").boolean(s.cuda_graph_in_budget);
     w.key("cuda_graphs_captured").u64(s.cuda_graphs);
@@ -117,6 +120,7 @@ void append_json(std::string& out, const estimate_result& e) {
     }
     w.end_array();
     w.key("kv_cache_tokens").u64(s.kv_cache_tokens);
+    w.key("kv_margin_gib").f64(gib(s.kv_margin_bytes));
     w.key("limiting_factor").string(limiting_factor_name(s.limit));
     if (e.deploy.lora.enabled) w.key("lora_weights_gib").f64(gib(s.weights.lora));
     w.key("max_concurrency").f64(std::round(s.max_concurrency * 100.0) / 100.0);
@@ -124,16 +128,19 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("max_model_len_fit").u64(s.max_model_len_fit);
     w.key("max_num_batched_tokens").u64(e.deploy.max_num_batched_tokens);
     w.key("max_num_seqs").u64(e.deploy.max_num_seqs);
+    w.key("model_runner").string(model_runner_name(e.deploy.runner));
     w.key("non_torch_gib").f64(gib(s.non_torch_bytes));
     w.key("num_gpu_blocks").u64(s.num_gpu_blocks);
     w.key("process_footprint_gib")
-        .f64(
-            bytes_to_gib(static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
-                         (s.cuda_graph_in_budget ? 0.0 : static_cast<double>(s.cuda_graph_bytes))));
+        .f64(bytes_to_gib(
+            static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
+            static_cast<double>(s.cuda_graph_bytes -
+                                std::min(s.cuda_graph_bytes, s.cuda_graph_estimate_bytes))));
     w.key("requested_memory_gib").f64(gib(s.requested_bytes));
     w.key("state_bytes_per_sequence").u64(s.kv.state_bytes_per_sequence);
     w.key("total_gpu_memory_gib").f64(gib(s.total_bytes));
     w.key("vllm_args").string(e.vllm_args);
+    w.key("vllm_version").string(e.deploy.profile.version.text());
     w.key("weights_gib").f64(gib(s.weights.total()));
     w.end_object();
   }
@@ -156,6 +163,67 @@ json to_json(const estimate_result& e) {
   std::string text;
   append_json(text, e);
   return json::parse(text);
+}
+
+namespace {
+
+const char* runner_rule_text(runner_rule r) {
+  switch (r) {
+    case runner_rule::v1_only:
+      return "v1";
+    case runner_rule::qwen3_dense:
+      return "v2 for dense unquantized Qwen3, else v1";
+    case runner_rule::whitelist_023:
+      return "v2 for dense unquantized Qwen3, Llama, Mistral, else v1";
+    case runner_rule::dense:
+      return "v2 for dense (non-MoE, non-hybrid) models, else v1";
+    case runner_rule::all:
+      return "v2";
+  }
+  return "v1";
+}
+
+}  // namespace
+
+json versions_json() {
+  json rows = json::array();
+  rows.push_back({{"range", "0.4-0.7"},
+                  {"from", "0.4.0"},
+                  {"engines", {"v0", "v1"}},
+                  {"runner_default", "v0 (V0 engine); v1 with vllm_engine v1 from 0.7"},
+                  {"budget_rule", "free_delta (<= 0.6.3), global (0.6.4), per_instance (>= 0.6.5)"},
+                  {"cuda_graph_estimate_charged", false},
+                  {"default_gpu_memory_utilization", 0.9},
+                  {"calibrated", true},
+                  {"rows_scored", "set 1 and set 2 (docs/accuracy.md)"}});
+  rows.push_back({{"range", "0.8-0.19"},
+                  {"from", "0.8.0"},
+                  {"engines", {"v1", "v0"}},
+                  {"runner_default", "v1 (v0 with vllm_engine v0, up to 0.10)"},
+                  {"budget_rule", "global (< 0.9.2), per_instance (>= 0.9.2)"},
+                  {"cuda_graph_estimate_charged", false},
+                  {"default_gpu_memory_utilization", 0.9},
+                  {"calibrated", true},
+                  {"rows_scored", "set 1 and set 2 (docs/accuracy.md)"}});
+  for (const auto& r : profile_rows()) {
+    rows.push_back({{"range", r.range},
+                    {"from", r.from.text()},
+                    {"engines", {"v1"}},
+                    {"runner_default", runner_rule_text(r.runner)},
+                    {"budget_rule", budget_mode_name(r.budget)},
+                    {"cuda_graph_estimate_charged", true},
+                    {"mrv2_cuda_graph_estimate", r.mrv2_graph_estimate},
+                    {"kv_tokens_report", r.tokens == kv_tokens_report::blocks_per_group
+                                             ? "(blocks // groups) * block_size"
+                                             : "int(concurrency * max_model_len)"},
+                    {"default_gpu_memory_utilization", r.default_utilization},
+                    {"calibrated", r.calibrated},
+                    {"rows_scored", r.set3_rows}});
+  }
+  return json{{"default_version", std::string(kDefaultVersion)},
+              {"newest_profile", std::string(kNewestProfileVersion)},
+              {"newest_calibrated", std::string(kNewestCalibratedVersion)},
+              {"versions", rows}};
 }
 
 }  // namespace vllm_mem

@@ -72,7 +72,7 @@ std::string json_excerpt(const json& v) {
   return s;
 }
 
-constexpr std::size_t kMaxRequestFields = 32;  // parse_estimate_request's table of values
+constexpr std::size_t kMaxRequestFields = 64;  // parse_estimate_request's table of values
 
 const name_index& request_field_index() {
   static const name_index index = [] {
@@ -115,7 +115,11 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "vllm_engine",
                                                   "max_num_seqs",
                                                   "hf_config",
-                                                  "safetensors"};
+                                                  "safetensors",
+                                                  "kv_cache_memory_bytes",
+                                                  "max_cudagraph_capture_size",
+                                                  "cudagraph_capture_sizes",
+                                                  "cudagraph_mode"};
   return fields;
 }
 
@@ -270,6 +274,51 @@ status decode_deployment(const Field& field, estimate_request& r) {
     if (!ver) return ver.err();
     r.version = *ver;
   }
+  if ((v = field("kv_cache_memory_bytes"))) {
+    auto x = positive_int(*v, "kv_cache_memory_bytes", 1ULL << 50, "a positive number of bytes");
+    if (!x) return x.err();
+    r.kv_cache_memory_bytes = *x;
+  }
+  if ((v = field("max_cudagraph_capture_size"))) {
+    auto x = positive_int(*v, "max_cudagraph_capture_size", kMaxTokens);
+    if (!x) return x.err();
+    r.capture.max_capture_size = *x;
+  }
+  if ((v = field("cudagraph_capture_sizes"))) {
+    if (!v->is_array() || v->empty() || v->size() > 4096) {
+      return bad("cudagraph_capture_sizes",
+                 "'cudagraph_capture_sizes' must be a non-empty array of at most 4096 positive "
+                 "integers, got " +
+                     json_excerpt(*v));
+    }
+    for (const auto& e : *v) {
+      auto x =
+          positive_int(e, "cudagraph_capture_sizes", kMaxTokens, "an array of positive integers");
+      if (!x) return x.err();
+      r.capture.sizes.push_back(*x);
+    }
+    std::sort(r.capture.sizes.begin(), r.capture.sizes.end());
+    r.capture.sizes.erase(std::unique(r.capture.sizes.begin(), r.capture.sizes.end()),
+                          r.capture.sizes.end());
+  }
+  if ((v = field("cudagraph_mode"))) {
+    auto s = string_field(*v, "cudagraph_mode");
+    if (!s) return s.err();
+    if (iequals(*s, "NONE")) {
+      r.capture.mode = cudagraph_mode::none;
+    } else if (iequals(*s, "PIECEWISE")) {
+      r.capture.mode = cudagraph_mode::piecewise;
+    } else if (iequals(*s, "FULL")) {
+      r.capture.mode = cudagraph_mode::full;
+    } else if (iequals(*s, "FULL_AND_PIECEWISE")) {
+      r.capture.mode = cudagraph_mode::full_and_piecewise;
+    } else {
+      return bad("cudagraph_mode",
+                 "'cudagraph_mode' must be one of NONE, PIECEWISE, FULL, FULL_AND_PIECEWISE, got "
+                 "\"" +
+                     std::string(*s) + "\"");
+    }
+  }
   if ((v = field("vllm_engine"))) {
     auto s = string_field(*v, "vllm_engine");
     if (!s) return s.err();
@@ -360,8 +409,17 @@ result<estimate_request> parse_estimate_request(const json& body) {
     if (!x) return x.err();
     r.max_batch_size = *x;
   }
-  if ((v = field("max_model_len"))) {
-    auto x = positive_int(*v, "max_model_len", kMaxTokens);
+  if ((v = field("max_model_len")) &&
+      ((v->is_string() && iequals(*v->get_ptr<const std::string*>(), "auto")) ||
+       (v->is_number_integer() && !v->is_number_unsigned() && v->get<std::int64_t>() == -1))) {
+    // vLLM's auto-fit: the largest length whose KV cache fits (-1 is its spelling of "auto").
+    r.max_model_len_auto = true;
+  } else if (v) {
+    if (v->is_string())
+      return bad(
+          "max_model_len",
+          "'max_model_len' must be a positive integer, \"auto\" or -1, got " + json_excerpt(*v));
+    auto x = positive_int(*v, "max_model_len", kMaxTokens, "a positive integer, \"auto\" or -1");
     if (!x) return x.err();
     r.max_model_len = *x;
   }
@@ -375,6 +433,7 @@ result<estimate_request> parse_estimate_request(const json& body) {
                  "'gpu_memory_utilization' must be in (0, 1], got " + json_excerpt(*v));
     }
     r.gpu_memory_utilization = u;
+    r.gpu_memory_utilization_given = true;
   }
   if ((v = field("quantization"))) {
     auto s = string_field(*v, "quantization");

@@ -108,6 +108,7 @@ command add_solve(CLI::App& app);
 command add_sweep(CLI::App& app);
 command add_place(CLI::App& app);
 command add_models(CLI::App& app);
+command add_versions(CLI::App& app);
 command add_validate(CLI::App& app);
 
 }  // namespace vllm_mem::cli

@@ -9,6 +9,7 @@
 
 #include "../http/router.hpp"
 #include "cli.hpp"
+#include "vllm_mem/api/estimate_json.hpp"
 
 namespace vllm_mem::cli {
 namespace {
@@ -101,6 +102,15 @@ command add_models(CLI::App& app) {
   f->show->add_option("id", f->show_id, "model id")->required();
   f->show->add_flag("--json", f->as_json, "print JSON (default for show)");
   return {models, [f](const catalogs& cat) { return run_models(*f, cat); }};
+}
+
+// `vllm-mem versions`: the vLLM versions modelled, as GET /versions lists them.
+command add_versions(CLI::App& app) {
+  CLI::App* versions = app.add_subcommand("versions", "the vLLM versions modelled (GET /versions)");
+  return {versions, [](const catalogs&) {
+            std::cout << versions_json().dump(2) << "\n";
+            return exit_ok;
+          }};
 }
 
 }  // namespace vllm_mem::cli

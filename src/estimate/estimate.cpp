@@ -152,20 +152,31 @@ status resolve_device(const estimate_request& r, const gpu_catalog& gpus, estima
 // The version's accounting rules and the engine.
 status resolve_profile(const estimate_request& r, estimate_result& out) {
   deployment& d = out.deploy;
-  static const vllm_version newest =
-      parse_vllm_version(kNewestCalibratedVersion, "vllm_version").value();
+  static const vllm_version newest = parse_vllm_version(kDefaultVersion, "vllm_version").value();
   const vllm_version version = r.version.value_or(newest);
   const engine_kind engine = r.engine.value_or(default_engine(version));
   auto profile = make_profile(version, engine);
   if (!profile) return profile.err();
   d.profile = *profile;
-  if (d.profile.extrapolated) {
-    out.warnings.push_back(
-        "vLLM " + version.text() +
-        " is newer than the newest version calibrated on real startup logs (" +
-        std::string(kNewestCalibratedVersion) +
-        "); its figures follow the documented accounting of that version without calibration");
+  if (d.profile.beyond_newest) {
+    out.warnings.push_back("vLLM " + version.text() +
+                           " is newer than the newest modelled version (" +
+                           std::string(kNewestProfileVersion) + "); the " +
+                           std::string(kNewestProfileVersion) + " rules are applied");
   }
+  if (!d.profile.calibrated) {
+    out.warnings.push_back(
+        "vLLM " + version.text() + " (profile " + std::string(d.profile.range) +
+        ") is not calibrated on real startup logs (calibrated up to " +
+        std::string(kNewestCalibratedVersion) +
+        "); its figures follow that version's code (docs/vllm-versions.md) with the 0.19 "
+        "constants");
+  }
+  d.gpu_memory_utilization =
+      r.gpu_memory_utilization_given ? r.gpu_memory_utilization : d.profile.default_utilization;
+  out.gpu_memory_utilization = d.gpu_memory_utilization;
+  d.kv_cache_memory_bytes = r.kv_cache_memory_bytes;
+  d.capture = r.capture;
 
   return ok_status();
 }
@@ -234,9 +245,13 @@ status resolve_scheduler(const estimate_request& r, const model_arch& a, bool bi
   deployment& d = out.deploy;
   const engine_kind engine = d.profile.engine;
   d.max_model_len = r.max_model_len.value_or(r.max_seq_len);
+  // "auto" / -1 starts from the model's derived maximum; estimate_resolved then fits it.
+  if (r.max_model_len_auto && a.derived_max_model_len() > 0)
+    d.max_model_len = a.derived_max_model_len();
   const bool multimodal = a.vision.has_value();
   const scheduler_defaults sched =
-      default_scheduler(d.profile, big_gpu, d.max_model_len, multimodal);
+      default_scheduler(d.profile, big_gpu, d.max_model_len, multimodal,
+                        d.gpu_total_bytes >= 160ULL * 1024 * 1024 * 1024);
   const std::uint64_t seed_batch = r.max_batch_size.value_or(32);
   d.max_num_seqs = r.max_batch_size.value_or(out.has_gpu ? sched.max_num_seqs : seed_batch);
   d.max_num_batched_tokens = r.max_num_batched_tokens.value_or(sched.max_num_batched_tokens);
@@ -331,11 +346,11 @@ status compute_seed(const estimate_request& r, const model_arch& a, estimate_res
                     s.weights.buffers + s.weights.lora;
   c.total_min = c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead;
   c.total_max = c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead;
-  const double recommended = static_cast<double>(c.total_max) / r.gpu_memory_utilization;
+  const double recommended = static_cast<double>(c.total_max) / d.gpu_memory_utilization;
   if (!(recommended <= static_cast<double>(kMaxByteCount)))
     return too_big("gpu_memory_utilization",
                    "the recommended memory (total / gpu_memory_utilization " +
-                       format_g4(r.gpu_memory_utilization) + ")",
+                       format_g4(d.gpu_memory_utilization) + ")",
                    "raise 'gpu_memory_utilization'");
   c.recommended = static_cast<std::uint64_t>(recommended);
   out.kv_cache_bytes_per_token = s.kv.bytes_per_token;
@@ -439,6 +454,10 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
     if (d.lora.fully_sharded) args += " --fully-sharded-loras";
     if (d.lora.dtype_bits == 32) args += " --lora-dtype float32";
   }
+  if (d.kv_cache_memory_bytes > 0) {
+    args += " --kv-cache-memory ";
+    append_u64(args, d.kv_cache_memory_bytes);
+  }
 }
 
 // The estimate into `out`, whose `model` holds the request's resolved model.
@@ -459,11 +478,10 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   d.lora = r.lora;
   if (auto ok = check_parallel_sizes(a, d.tp, d.pp); !ok) return ok.err();
   out.num_gpus = d.tp * d.pp;
-  d.gpu_memory_utilization = r.gpu_memory_utilization;
-  out.gpu_memory_utilization = r.gpu_memory_utilization;
 
   auto prec = resolve_precision(r, a, d);
   if (!prec) return prec.err();
+  d.runner = default_runner(d.profile, a.model_type, a.is_moe(), !d.quant.is_none());
   if (auto ok = resolve_scheduler(r, a, big_gpu, out); !ok) return ok.err();
   if (auto ok = apply_checkpoint(r, a, out); !ok) return ok.err();
 
@@ -476,6 +494,14 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   };
   auto st = simulate_startup(a, d);
   if (!st) return from_model(st.err());
+  if (r.max_model_len_auto && !st->fits && st->limit == limiting_factor::kv_cache &&
+      st->max_model_len_fit > 0) {
+    // vLLM's auto-fit (kv_cache_planning.py get_kv_cache_configs): the largest length whose KV
+    // cache fits the budget. The null block reserved from ≈0.33 is not subtracted here.
+    d.max_model_len = st->max_model_len_fit;
+    st = simulate_startup(a, d);
+    if (!st) return from_model(st.err());
+  }
   out.startup = std::move(*st);
 
   auto params = count_parameters(a);

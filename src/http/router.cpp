@@ -211,6 +211,7 @@ router::router(const catalogs& c, model_lookup lookup, const std::vector<embedde
       {"POST /placement", "several models on a GPU pool: which GPU each runs on, with its flags"},
       {"POST /sweep", "memory and KV capacity versus context length and batch size (arrays)"},
       {"GET /gpus", "the GPU catalog"},
+      {"GET /versions", "the vLLM versions modelled: rules per range, runner, calibration"},
       {"GET /healthz", "liveness"},
       {"GET /readyz", "readiness (database loaded; 503 once the server is stopping)"},
       {"GET /metrics", "counters in Prometheus text format (answered by the server)"},
@@ -259,6 +260,7 @@ router::router(const catalogs& c, model_lookup lookup, const std::vector<embedde
     gpus.push_back(j);
   }
   gpus_body_ = json{{"gpus", gpus}}.dump();
+  versions_body_ = versions_json().dump();
 }
 
 response router::handle(const request& r) const {
@@ -343,6 +345,10 @@ void router::handle(const request& r, response& out) const {
   if (path == "/gpus") {
     if (!get) return method_not_allowed("GET");
     return prerendered(gpus_body_);
+  }
+  if (path == "/versions") {
+    if (!get) return method_not_allowed("GET");
+    return prerendered(versions_body_);
   }
   if (path == "/healthz") {
     if (!get) return method_not_allowed("GET");

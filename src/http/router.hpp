@@ -82,7 +82,8 @@ class router {
   std::string root_body_;
   std::string known_all_body_;
   std::string gpus_body_;
-  std::string openapi_body_;  // docs/openapi.json with the binary's version; empty when absent
+  std::string versions_body_;  // GET /versions (api/estimate_json.hpp versions_json)
+  std::string openapi_body_;   // docs/openapi.json with the binary's version; empty when absent
   std::map<std::string, std::string_view, std::less<>> web_files_;  // "index.html" -> contents
 };
 

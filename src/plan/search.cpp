@@ -261,6 +261,7 @@ setup_request with_batch(setup_request s, std::uint64_t n) {
 
 setup_request with_utilization(setup_request s, double u) {
   s.request.gpu_memory_utilization = u;
+  s.request.gpu_memory_utilization_given = true;
   s.sets_utilization = true;
   return s;
 }

@@ -7,6 +7,173 @@
 
 namespace vllm_mem {
 
+const char* model_runner_name(model_runner r) {
+  switch (r) {
+    case model_runner::v0:
+      return "v0";
+    case model_runner::v1:
+      return "v1";
+    case model_runner::v2:
+      return "v2";
+  }
+  return "v1";
+}
+
+const char* budget_mode_name(budget_mode b) {
+  switch (b) {
+    case budget_mode::free_delta:
+      return "free_delta";
+    case budget_mode::global:
+      return "global";
+    case budget_mode::per_instance:
+      return "per_instance";
+    case budget_mode::free_delta_2026:
+      return "free_delta_2026";
+    case budget_mode::extensible_kv:
+      return "extensible_kv";
+  }
+  return "per_instance";
+}
+
+// vLLM 0.20-0.34, one row per range (docs/vllm-versions.md, /work/notes/issue14-rules.md §1):
+//  * 0.20: the graph estimate is charged and u defaults to 0.92 (PR #38284; set-3 rows 2002,
+//    2003, 2024 at 0.20.0); "GPU KV cache size" is still (blocks // groups) * B.
+//  * 0.21: tokens = int(concurrency * max_model_len) (kv_cache_utils.py get_kv_cache_capacity).
+//  * 0.22 / 0.23 / 0.25.1 / 0.29: Model Runner V2 by default for more architectures
+//    (config/vllm.py use_v2_model_runner, _is_default_v2_model_runner_model).
+//  * 0.27: non-KV from the free-memory delta plus the transient peak (mem_utils.py
+//    memory_profiling; row 2005 at 0.26 still itemises W, P, N_t, rows 2028/2029 at 0.27.1 not).
+//  * 0.28: the >= 160 GiB batch tier (arg_utils.py get_batch_defaults, third party).
+//  * MRv2's graph estimate: gpu/model_runner.py's profile_cudagraph_memory returns 0 (PR #49233
+//    pins the stub to 0.25.1); rows 2028, 2029 (0.27.1) and 2013 (0.28) print an activation that
+//    includes the estimate of 0.08-0.27 GiB against real pools of 0.28-0.78 GiB, so the stub is
+//    kept through 0.28 and the estimator (cudagraph_utils.py) charged from 0.29.
+//  * 0.34: the extensible KV cache (v1/worker/extensible_kv_cache.py measure_kv_cache_blocks),
+//    unset u = 1.0.
+// No range has three set-3 rows the model reproduces yet (most need models the database lacks
+// and hybrid layers), so none is calibrated.
+const std::vector<profile_row>& profile_rows() {
+  using b = budget_mode;
+  using t = kv_tokens_report;
+  using r = runner_rule;
+  static const std::vector<profile_row> rows = {
+      {{0, 20, 0},
+       "0.20",
+       b::per_instance,
+       t::blocks_per_group,
+       r::v1_only,
+       false,
+       false,
+       0.92,
+       false,
+       "2002, 2003, 2024 (unscored: NVFP4 hybrid, not modelled)"},
+      {{0, 21, 0},
+       "0.21",
+       b::per_instance,
+       t::concurrency_times_len,
+       r::v1_only,
+       false,
+       false,
+       0.92,
+       false,
+       ""},
+      {{0, 22, 0},
+       "0.22",
+       b::per_instance,
+       t::concurrency_times_len,
+       r::qwen3_dense,
+       false,
+       false,
+       0.92,
+       false,
+       "2025 (unscored: NVFP4 hybrid)"},
+      {{0, 23, 0},
+       "0.23-0.25.0",
+       b::per_instance,
+       t::concurrency_times_len,
+       r::whitelist_023,
+       false,
+       false,
+       0.92,
+       false,
+       "2004 (unscored: DeepSeek-V4)"},
+      {{0, 25, 1},
+       "0.25.1-0.26",
+       b::per_instance,
+       t::concurrency_times_len,
+       r::dense,
+       false,
+       false,
+       0.92,
+       false,
+       "2005, 2031 (unscored: GLM-5.2, DeepSeek-V4)"},
+      {{0, 27, 0},
+       "0.27",
+       b::free_delta_2026,
+       t::concurrency_times_len,
+       r::dense,
+       false,
+       false,
+       0.92,
+       false,
+       "2028, 2029 (scored: Qwen2.5-0.5B, MRv2)"},
+      {{0, 28, 0},
+       "0.28",
+       b::free_delta_2026,
+       t::concurrency_times_len,
+       r::dense,
+       false,
+       true,
+       0.92,
+       false,
+       "2013, 2014 (unscored: Gemma-4 E4B)"},
+      {{0, 29, 0},
+       "0.29-0.33",
+       b::free_delta_2026,
+       t::concurrency_times_len,
+       r::all,
+       true,
+       true,
+       0.92,
+       false,
+       "2021, 2022, 2023 (2022, 2023 scored where the database has Qwen3-4B)"},
+      {{0, 34, 0},
+       "0.34",
+       b::extensible_kv,
+       t::concurrency_times_len,
+       r::all,
+       true,
+       true,
+       1.0,
+       false,
+       ""},
+  };
+  return rows;
+}
+
+model_runner default_runner(const vllm_profile& p, std::string_view model_type, bool moe,
+                            bool quantized) {
+  if (p.engine == engine_kind::v0) return model_runner::v0;
+  const bool dense = !moe;
+  switch (p.runner) {
+    case runner_rule::v1_only:
+      return model_runner::v1;
+    case runner_rule::qwen3_dense:
+      return model_type == "qwen3" && dense && !quantized ? model_runner::v2 : model_runner::v1;
+    case runner_rule::whitelist_023:
+      return (model_type == "qwen3" || model_type == "llama" || model_type == "mistral") && dense &&
+                     !quantized
+                 ? model_runner::v2
+                 : model_runner::v1;
+    case runner_rule::dense:
+      // Hybrid (Mamba/GDN) models stay on MRv1; the database holds none yet (issue 12).
+      return dense ? model_runner::v2 : model_runner::v1;
+    case runner_rule::all:
+      return model_runner::v2;
+  }
+  return model_runner::v1;
+}
+
 std::string vllm_version::text() const {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
@@ -41,7 +208,8 @@ result<vllm_version> parse_vllm_version(std::string_view text, const std::string
     return make_error(error_code::unsupported,
                       "'" + field + "': vLLM " + v.text() +
                           " is not modelled; supported versions are " +
-                          std::string(kOldestSupportedVersion) + " to 0.x (calibrated up to " +
+                          std::string(kOldestSupportedVersion) + " to 0.x (profiles up to " +
+                          std::string(kNewestProfileVersion) + ", calibrated up to " +
                           std::string(kNewestCalibratedVersion) + ")",
                       field);
   }
@@ -75,6 +243,7 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   p.version = v;
   p.engine = engine;
   p.extrapolated = vllm_version{0, 20, 0} <= v;
+  p.range = "0.4-0.19";
   if (engine == engine_kind::v0 && v >= vllm_version{0, 11, 0}) {
     return make_error(error_code::invalid_argument,
                       "'vllm_engine': the V0 engine was removed in vLLM 0.11; use \"v1\"",
@@ -134,10 +303,25 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   if (v < vllm_version{0, 9, 0}) p.max_len_error_has_estimate = false;
   if (v >= vllm_version{0, 11, 0}) p.cudagraph_modes = 2;  // FULL_AND_PIECEWISE
   p.mamba_align_default = v >= vllm_version{0, 28, 0};
-  if (v >= vllm_version{0, 21, 0}) {
-    p.budget = budget_mode::free_delta_2026;
+  if (v >= vllm_version{0, 20, 0}) {
+    const auto& rows = profile_rows();
+    const profile_row* row = &rows.front();
+    for (const auto& x : rows)
+      if (x.from <= v) row = &x;
+    p.range = row->range;
+    p.calibrated = row->calibrated;
+    p.beyond_newest = rows.back().from < v &&
+                      !(v.major == rows.back().from.major && v.minor == rows.back().from.minor);
+    p.budget = row->budget;
+    p.tokens_report = row->tokens;
+    p.runner = row->runner;
+    p.mrv2_graph_estimate = row->mrv2_graph_estimate;
+    p.huge_gpu_tier = row->huge_gpu_tier;
+    p.default_utilization = row->default_utilization;
     p.cuda_graph_in_budget = true;
-    p.tokens_report = kv_tokens_report::concurrency_times_len;
+    p.requested_ceil = true;
+    // The extensible cache needs no free memory at start (extensible_kv_cache.py).
+    if (p.budget == budget_mode::extensible_kv) p.startup_free_check = false;
   }
   // Sampler dummy run over [min(M, S), vocab] logits (§10.1).
   if (v < vllm_version{0, 11, 0}) {
@@ -172,7 +356,8 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
 }
 
 scheduler_defaults default_scheduler(const vllm_profile& p, bool big_gpu,
-                                     std::uint64_t max_model_len_tokens, bool multimodal) {
+                                     std::uint64_t max_model_len_tokens, bool multimodal,
+                                     bool huge_gpu) {
   scheduler_defaults d;
   const vllm_version& v = p.version;
   if (p.engine == engine_kind::v0) {
@@ -198,10 +383,21 @@ scheduler_defaults default_scheduler(const vllm_profile& p, bool big_gpu,
     d.max_num_seqs = 256;
     d.max_num_batched_tokens = 2048;
   }
+  // 0.28: a tier above for >= 160 GiB devices (B200/B300): 16384 batched tokens.
+  if (p.huge_gpu_tier && huge_gpu) d.max_num_batched_tokens = 16384;
+  if (v >= vllm_version{0, 20, 0}) {
+    // get_batch_defaults' clamps: M <= S * X, S <= M.
+    d.max_num_batched_tokens =
+        std::min(d.max_num_batched_tokens,
+                 std::max<std::uint64_t>(1, d.max_num_seqs * max_model_len_tokens));
+    d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
+  }
   return d;
 }
 
-std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t S, std::uint64_t M) {
+std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t S, std::uint64_t M,
+                               const capture_settings& cs) {
+  if (cs.mode == cudagraph_mode::none) return 0;
   std::uint64_t n = 0;
   const vllm_version& v = p.version;
   auto count_sizes = [&](std::uint64_t limit, bool step16_above_256) {
@@ -220,9 +416,20 @@ std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t S, std::uint
   } else if (v < vllm_version{0, 11, 0}) {
     n = count_sizes(std::min<std::uint64_t>(std::min<std::uint64_t>(2 * S, 512), M), false);
   } else {
-    n = count_sizes(std::min<std::uint64_t>(std::min<std::uint64_t>(2 * S, 512), M), true);
+    // vllm.py _set_cudagraph_sizes: max_cudagraph_capture_size replaces min(2S, 512); an explicit
+    // cudagraph_capture_sizes list is captured as given (sizes above M dropped).
+    const std::uint64_t cap =
+        cs.max_capture_size > 0 ? cs.max_capture_size : std::min<std::uint64_t>(2 * S, 512);
+    n = count_sizes(std::min<std::uint64_t>(cap, M), true);
   }
-  return n * p.cudagraph_modes;
+  if (!cs.sizes.empty() && p.engine == engine_kind::v1) {
+    n = static_cast<std::uint64_t>(
+        std::count_if(cs.sizes.begin(), cs.sizes.end(), [&](std::uint64_t x) { return x <= M; }));
+  }
+  std::uint64_t modes = p.cudagraph_modes;
+  if (cs.mode == cudagraph_mode::piecewise || cs.mode == cudagraph_mode::full) modes = 1;
+  if (cs.mode == cudagraph_mode::full_and_piecewise) modes = 2;
+  return n * modes;
 }
 
 }  // namespace vllm_mem

@@ -182,7 +182,9 @@ struct stage_figures {
   weight_bytes weights;
   std::uint64_t activation = 0;
   std::uint64_t non_torch = 0;
-  std::uint64_t graphs = 0;
+  std::uint64_t graphs = 0;          // G, the real pool
+  std::uint64_t graph_estimate = 0;  // G_est, charged
+  std::uint64_t margin = 0;          // extensible KV cache margin
   std::int64_t available = 0;
   stage_kv kv;
   std::uint64_t blocks = 0;
@@ -197,8 +199,9 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
   const double R = static_cast<double>(std::min(M, d.max_num_seqs));
   const double Md = static_cast<double>(M);
   // §10.1: the sampler dummy run over [R, vocab] logits (last pipeline stage only).
-  const double sampler =
-      last ? p.sampler_bytes_per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
+  const bool mrv2 = d.runner == model_runner::v2;
+  const double per_logit = mrv2 ? p.mrv2_sampler_bytes_per_logit : p.sampler_bytes_per_logit;
+  const double sampler = last ? per_logit * R * static_cast<double>(a.vocab_size) : 0.0;
   // §12 [H]: the forward of M tokens: residual and hidden states plus the widest transient
   // (gated MLP: gate_up output and the activated half; attention: qkv and its output).
   const std::uint64_t moe_layers = a.num_moe_layers(r.first, r.last);
@@ -227,7 +230,8 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
     // vision tower before the language model's dummy forward.
     vision = p.vision_activation_factor * Md * s * static_cast<double>(a.vision->hidden_size);
   }
-  const double peak = p.activation_base_gib * kGiB + std::max(forward, sampler) + moe + vision;
+  const double base = mrv2 ? p.mrv2_activation_base_gib : p.activation_base_gib;
+  const double peak = base * kGiB + std::max(forward, sampler) + moe + vision;
   return static_cast<std::uint64_t>(std::llround(peak));
 }
 
@@ -292,9 +296,32 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
   if (p.budget == budget_mode::global) nt += p.cuda_context_gib;  // §4.2 counts everything
   f.non_torch = gib_to_bytes(nt);
   f.graphs = graph_bytes(a, d, r.last - r.first, graphs);
-  std::int64_t avail = static_cast<std::int64_t>(requested) -
-                       static_cast<std::int64_t>(f.weights.total() + f.activation + f.non_torch);
-  if (p.cuda_graph_in_budget) avail -= static_cast<std::int64_t>(f.graphs);
+  // The estimate charged from 0.20 is modelled as the pool itself (no set-3 range has three rows
+  // to fit their ratio on); MRv2's estimator is a stub returning 0 up to 0.28 (profile.cpp).
+  const bool mrv2_stub = d.runner == model_runner::v2 && !p.mrv2_graph_estimate;
+  f.graph_estimate = p.cuda_graph_in_budget && !mrv2_stub ? f.graphs : 0;
+  std::int64_t avail = 0;
+  if (d.kv_cache_memory_bytes > 0) {
+    // --kv-cache-memory: the KV size as given; gpu_memory_utilization is ignored.
+    avail = static_cast<std::int64_t>(d.kv_cache_memory_bytes);
+  } else if (p.budget == budget_mode::extensible_kv) {
+    // extensible_kv_cache.py measure_kv_cache_blocks: R = what stays resident after warm-up and
+    // capture (weights, non-torch, the real graph pool), headroom = free memory at init - R,
+    // margin = max(1 GiB, 0.75 * transient peak), A = min(requested - R, headroom - margin) - peak.
+    const std::int64_t resident =
+        static_cast<std::int64_t>(f.weights.total() + f.non_torch + f.graphs);
+    const std::int64_t init_free = static_cast<std::int64_t>(d.gpu_total_bytes) -
+                                   static_cast<std::int64_t>(gib_to_bytes(p.cuda_context_gib));
+    f.margin = std::max<std::uint64_t>(
+        1ULL << 30, static_cast<std::uint64_t>(0.75 * static_cast<double>(f.activation)));
+    avail = std::min(static_cast<std::int64_t>(requested) - resident,
+                     init_free - resident - static_cast<std::int64_t>(f.margin)) -
+            static_cast<std::int64_t>(f.activation);
+  } else {
+    avail = static_cast<std::int64_t>(requested) -
+            static_cast<std::int64_t>(f.weights.total() + f.activation + f.non_torch) -
+            static_cast<std::int64_t>(f.graph_estimate);
+  }
   f.available = avail;
   f.kv = make_stage_kv(a, d, r);
   if (avail > 0 && f.kv.page_bytes > 0 && f.kv.group_size > 0) {
@@ -374,6 +401,26 @@ void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k
   }
 }
 
+// The figures vLLM logs on rank 0 of stage 0.
+void report_stage0(const stage_figures& s0, const deployment& d, startup_result& out) {
+  out.weights = s0.weights;
+  out.activation_peak_bytes = s0.activation;
+  out.non_torch_bytes = s0.non_torch;
+  out.cuda_graph_bytes = s0.graphs;
+  out.cuda_graph_estimate_bytes = s0.graph_estimate;
+  out.kv_margin_bytes = s0.margin;
+  // From 0.27 the printed "peak activation" is the transient peak plus the graph estimate.
+  out.activation_logged_bytes =
+      s0.activation + (d.profile.budget == budget_mode::free_delta_2026 ? s0.graph_estimate : 0);
+  out.kv_cache_bytes = s0.available;
+  out.kv.page_bytes = s0.kv.page_bytes;
+  out.kv.layers = s0.kv.layers();
+  out.kv.bytes_per_token =
+      s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
+  out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
+  out.kv.layers_per_group = s0.kv.group_size;
+}
+
 }  // namespace
 
 const char* interconnect_name(interconnect_kind k) {
@@ -425,14 +472,14 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   const vllm_profile& p = d.profile;
   const double T = static_cast<double>(d.gpu_total_bytes);
   out.total_bytes = d.gpu_total_bytes;
-  out.requested_bytes = p.budget == budget_mode::free_delta_2026
+  out.requested_bytes = p.requested_ceil
                             ? static_cast<std::uint64_t>(std::ceil(T * d.gpu_memory_utilization))
                             : static_cast<std::uint64_t>(T * d.gpu_memory_utilization);
   out.cuda_context_bytes = gib_to_bytes(p.cuda_context_gib);
   out.cuda_graph_in_budget = p.cuda_graph_in_budget;
   const std::uint64_t M = d.max_num_batched_tokens;
   out.cuda_graphs =
-      d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M) * lora_graph_cases(d);
+      d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M, d.capture) * lora_graph_cases(d);
 
   std::vector<stage_figures> stages;
   stages.reserve(d.pp);
@@ -442,17 +489,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     stages.push_back(compute_stage(a, d, s, M, out.requested_bytes, out.cuda_graphs, *w));
   }
   const stage_figures& s0 = stages[0];
-  out.weights = s0.weights;
-  out.activation_peak_bytes = s0.activation;
-  out.non_torch_bytes = s0.non_torch;
-  out.cuda_graph_bytes = s0.graphs;
-  out.kv_cache_bytes = s0.available;
-  out.kv.page_bytes = s0.kv.page_bytes;
-  out.kv.layers = s0.kv.layers();
-  out.kv.bytes_per_token =
-      s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
-  out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
-  out.kv.layers_per_group = s0.kv.group_size;
+  report_stage0(s0, d, out);
   out.kv.block_size = d.block_size;
   describe_groups(a, d, s0.kv, out.kv);
 
@@ -512,7 +549,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
         .u64(derived)(
             " from the model's max_position_embeddings and rope scaling). Set "
             "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.");
-  } else if (p.startup_free_check &&
+  } else if (p.startup_free_check && d.kv_cache_memory_bytes == 0 &&
              T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
     out.fits = false;
     out.limit = limiting_factor::gpu_memory_utilization;
@@ -538,6 +575,16 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     out.error =
         "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
         "initializing the engine.";
+  } else if (d.kv_cache_memory_bytes > 0 &&
+             static_cast<double>(max_weights + s0.activation + s0.non_torch + s0.graphs +
+                                 d.kv_cache_memory_bytes + context) > T) {
+    out.fits = false;
+    out.limit = limiting_factor::kv_cache;
+    message(out.error)("CUDA out of memory allocating the KV cache: kv_cache_memory_bytes (")
+        .gib2(static_cast<double>(d.kv_cache_memory_bytes))(
+            " GiB) plus the weights, profile peak, non-torch memory, CUDA graphs and context "
+            "exceed the ")
+        .gib2(T)(" GiB of the GPU. Lower kv_cache_memory_bytes.");
   } else if (fails_at(X, stages)) {
     out.fits = false;
     out.limit = limiting_factor::kv_cache;
@@ -592,7 +639,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
     out.limit = out.max_concurrency < static_cast<double>(d.max_num_seqs)
                     ? limiting_factor::kv_cache
                     : limiting_factor::none;
-  } else if (out.limit == limiting_factor::kv_cache) {
+  } else if (out.limit == limiting_factor::kv_cache && out.error.empty()) {
     // vLLM's own message, with its estimate from the current budget.
     std::uint64_t needed = 0;
     for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));

@@ -39,6 +39,14 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_NE(v.out.find(std::string(kVersion)), std::string::npos);
 }
 
+TEST(Cli, VersionsIsTheVersionsRoute) {
+  const auto r = cli("versions");
+  ASSERT_EQ(r.exit_code, 0);
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["newest_profile"], "0.34.0");
+  EXPECT_EQ(j["versions"].size(), 11u);
+}
+
 TEST(Cli, EstimateJsonIsTheApiBody) {
   const auto r =
       cli("estimate --model meta-llama/Llama-3.1-8B --max-seq-len 8192 --max-num-seqs 64 --gpu "

@@ -152,7 +152,8 @@ TEST(Errors, NonPositiveLengthsAndBatches) {
   expect_400(json{{"model_name", "x"}, {"max_seq_len", -5}}, "max_seq_len", "> 0");
   expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"max_batch_size", 0}},
              "max_batch_size", "> 0");
-  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"max_model_len", -1}},
+  // -1 is vLLM's "auto" (issue 14); other negative lengths are refused.
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"max_model_len", -3}},
              "max_model_len", "> 0");
   expect_400(json{{"model_name", "x"}, {"max_seq_len", 1ULL << 40}}, "max_seq_len", "at most");
 }
@@ -232,6 +233,74 @@ TEST(Errors, ModelAndDeploymentRules) {
              "one of");
   expect_400(json{{"model_name", "claude-3-opus"}, {"max_seq_len", 2048}}, "params_billions",
              "closed model");
+  // vLLM's newer flags (issue 14).
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"kv_cache_memory_bytes", -5}},
+             "kv_cache_memory_bytes", "positive");
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"max_cudagraph_capture_size", 0}},
+             "max_cudagraph_capture_size", "positive");
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"cudagraph_capture_sizes", {1, -2}}},
+             "cudagraph_capture_sizes", "positive");
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"cudagraph_capture_sizes", 8}},
+             "cudagraph_capture_sizes", "array");
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"cudagraph_mode", "HALF"}},
+             "cudagraph_mode", "FULL_AND_PIECEWISE");
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"max_model_len", "big"}},
+             "max_model_len", "auto");
+  expect_400(json{{"model_name", "x"}, {"max_seq_len", 2048}, {"max_model_len", -2}},
+             "max_model_len", "-1");
+}
+
+TEST(Contract, VersionsListsTheProfiles) {
+  const auto r = api().handle({"GET", "/versions", "", "", ""});
+  ASSERT_EQ(r.status, 200);
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["newest_profile"], "0.34.0");
+  ASSERT_EQ(j["versions"].size(), 11u);  // 0.4-0.7, 0.8-0.19, nine rows 0.20-0.34
+  EXPECT_EQ(j["versions"][2]["range"], "0.20");
+  EXPECT_EQ(j["versions"][2]["default_gpu_memory_utilization"], 0.92);
+  EXPECT_EQ(j["versions"][10]["budget_rule"], "extensible_kv");
+  EXPECT_EQ(j["versions"][10]["calibrated"], false);
+  EXPECT_EQ(j["versions"][1]["calibrated"], true);
+}
+
+TEST(Contract, NewerFlagsChangeTheStartup) {
+  // Llama-3.1-8B on an H100 at 0.29 (MRv2): kv_cache_memory_bytes sets the KV size; the answer
+  // says the version, runner and calibration.
+  const json body = {{"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
+                     {"max_seq_len", 8192},
+                     {"gpu", "H100-80GB"},
+                     {"vllm_version", "0.29.0"},
+                     {"kv_cache_memory_bytes", 10737418240ULL}};
+  const auto r = post(body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json s = json::parse(r.body)["vllm_startup"];
+  EXPECT_EQ(s["kv_cache_bytes"], 10737418240LL);
+  EXPECT_EQ(s["vllm_version"], "0.29.0");
+  EXPECT_EQ(s["model_runner"], "v2");
+  EXPECT_EQ(s["calibrated"], false);
+  EXPECT_EQ(s["gpu_memory_utilization"], 0.92);  // the 0.20-0.33 default
+  json eager = body;
+  eager.erase("kv_cache_memory_bytes");
+  eager["cudagraph_mode"] = "NONE";
+  const json e = json::parse(post(eager.dump()).body)["vllm_startup"];
+  EXPECT_EQ(e["cuda_graphs_captured"], 0);
+  EXPECT_EQ(e["cuda_graph_gib"], 0.0);
+  // max_model_len "auto" on an L4: the largest length whose KV cache fits.
+  json autolen = body;
+  autolen["max_model_len"] = "auto";
+  autolen["gpu"] = "L4";
+  autolen.erase("kv_cache_memory_bytes");
+  const json au = json::parse(post(autolen.dump()).body)["vllm_startup"];
+  EXPECT_TRUE(au["fits"].get<bool>());
+  EXPECT_LT(au["max_model_len"].get<std::uint64_t>(), 131072u);
+  EXPECT_EQ(au["max_model_len"], au["max_model_len_fit"]);
+  // 0.34 with gpu_memory_utilization unset: the whole GPU, the margin its own term.
+  json v34 = body;
+  v34.erase("kv_cache_memory_bytes");
+  v34["vllm_version"] = "0.34.0";
+  const json x = json::parse(post(v34.dump()).body)["vllm_startup"];
+  EXPECT_EQ(x["gpu_memory_utilization"], 1.0);
+  EXPECT_EQ(x["kv_margin_gib"], 1.0);
 }
 
 TEST(Errors, NoInputCrashesOrProducesNonFiniteNumbers) {

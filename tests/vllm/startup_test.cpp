@@ -186,7 +186,9 @@ TEST(VersionProfiles, BudgetAndReportingRulesPerVersion) {
   EXPECT_EQ(profile("0.6.5").budget, budget_mode::per_instance);
   EXPECT_EQ(profile("0.8.3").budget, budget_mode::global);
   EXPECT_EQ(profile("0.9.2").budget, budget_mode::per_instance);
-  EXPECT_EQ(profile("0.21.0").budget, budget_mode::free_delta_2026);
+  EXPECT_EQ(profile("0.21.0").budget, budget_mode::per_instance);
+  EXPECT_EQ(profile("0.27.1").budget, budget_mode::free_delta_2026);
+  EXPECT_EQ(profile("0.34.0").budget, budget_mode::extensible_kv);
   EXPECT_EQ(profile("0.7.3").engine, engine_kind::v0);
   EXPECT_EQ(profile("0.8.0").engine, engine_kind::v1);
   EXPECT_EQ(profile("0.9.2").tokens_report, kv_tokens_report::blocks_times_block_size);
@@ -196,6 +198,23 @@ TEST(VersionProfiles, BudgetAndReportingRulesPerVersion) {
   EXPECT_TRUE(profile("0.21.0").cuda_graph_in_budget);
   EXPECT_TRUE(profile("0.21.0").extrapolated);
   EXPECT_FALSE(profile("0.19.0").extrapolated);
+  // 0.20: graph estimate charged, u 0.92, tokens still (blocks // groups) * B (issue-14 notes §1).
+  EXPECT_TRUE(profile("0.20.0").cuda_graph_in_budget);
+  EXPECT_TRUE(profile("0.20.0").requested_ceil);
+  EXPECT_FALSE(profile("0.19.0").requested_ceil);
+  EXPECT_EQ(profile("0.20.0").default_utilization, 0.92);
+  EXPECT_EQ(profile("0.19.0").default_utilization, 0.9);
+  EXPECT_EQ(profile("0.34.0").default_utilization, 1.0);
+  EXPECT_FALSE(profile("0.34.0").startup_free_check);
+  EXPECT_EQ(profile("0.20.0").tokens_report, kv_tokens_report::blocks_per_group);
+  EXPECT_EQ(profile("0.26.0").range, "0.25.1-0.26");
+  EXPECT_EQ(profile("0.25.0").range, "0.23-0.25.0");
+  EXPECT_EQ(profile("0.19.0").range, "0.4-0.19");
+  EXPECT_TRUE(profile("0.19.0").calibrated);
+  EXPECT_FALSE(profile("0.27.1").calibrated);
+  EXPECT_FALSE(profile("0.34.2").beyond_newest);
+  EXPECT_TRUE(profile("0.35.0").beyond_newest);
+  EXPECT_EQ(profile("0.35.0").budget, budget_mode::extensible_kv);
   EXPECT_FALSE(
       make_profile(*parse_vllm_version("0.11.0", "v"), engine_kind::v0).ok());  // V0 removed
   EXPECT_FALSE(make_profile(*parse_vllm_version("0.6.0", "v"), engine_kind::v1).ok());  // no V1 yet
@@ -337,6 +356,125 @@ TEST(Activation, SamplerGrowsWithRequestsTimesVocabulary) {
   const double delta = 14.0 * (1024.0 - 512.0) * 151936.0;
   EXPECT_NEAR(static_cast<double>(big.activation_peak_bytes - small.activation_peak_bytes), delta,
               delta * 0.01);
+}
+
+TEST(VersionProfiles, RunnerByArchitectureAndVersion) {
+  // config/vllm.py use_v2_model_runner (issue-14 notes §6.4).
+  EXPECT_EQ(default_runner(profile("0.21.0"), "qwen3", false, false), model_runner::v1);
+  EXPECT_EQ(default_runner(profile("0.22.1"), "qwen3", false, false), model_runner::v2);
+  EXPECT_EQ(default_runner(profile("0.22.1"), "llama", false, false), model_runner::v1);
+  EXPECT_EQ(default_runner(profile("0.23.0"), "llama", false, false), model_runner::v2);
+  EXPECT_EQ(default_runner(profile("0.23.0"), "llama", false, true), model_runner::v1);
+  EXPECT_EQ(default_runner(profile("0.26.0"), "gemma3", false, true), model_runner::v2);
+  EXPECT_EQ(default_runner(profile("0.26.0"), "qwen3_moe", true, false), model_runner::v1);
+  EXPECT_EQ(default_runner(profile("0.29.0"), "qwen3_moe", true, false), model_runner::v2);
+  EXPECT_EQ(default_runner(profile("0.19.0"), "qwen3", false, false), model_runner::v1);
+  EXPECT_EQ(default_runner(profile("0.6.5"), "llama", false, false), model_runner::v0);
+}
+
+TEST(VersionProfiles, Mrv2ProfilePeakAndNoGraphEstimateAt027) {
+  // Row 2028's setup: Qwen2.5-0.5B, bf16, M 2048, S 256, u 0.85 on 23.99 GiB, vLLM 0.27.1 MRv2.
+  const model_arch& a = arch_of("Qwen/Qwen2.5-0.5B");
+  deployment d = on_gpu(23.99, "0.27.1", 0.85);
+  d.max_model_len = 2048;
+  d.max_num_batched_tokens = 2048;
+  d.runner = model_runner::v2;
+  const startup_result r = sim(a, d);
+  // Sampler 2 B/logit x 256 x 151936 = 77,791,232 B beats the forward (2048 tokens x 2 B x
+  // (2 x 896 + 3 x 4864) = 67,108,864 B); MRv2 has no floor.
+  EXPECT_EQ(r.activation_peak_bytes, 77791232u);
+  EXPECT_EQ(r.cuda_graph_estimate_bytes, 0u);  // the MRv2 stub (profile.cpp)
+  EXPECT_GT(r.cuda_graph_bytes, 0u);           // the real pool is still reported
+  EXPECT_EQ(r.requested_bytes,
+            static_cast<std::uint64_t>(std::ceil(static_cast<double>(d.gpu_total_bytes) * 0.85)));
+  EXPECT_EQ(r.kv_cache_bytes,
+            static_cast<std::int64_t>(r.requested_bytes) -
+                static_cast<std::int64_t>(r.weights.total() + r.activation_peak_bytes +
+                                          r.non_torch_bytes));
+  // 24 layers x 2 KV heads x 64 x 2 (K, V) x 2 B x 16 = 196,608 B per block; one group.
+  EXPECT_EQ(r.num_gpu_blocks, static_cast<std::uint64_t>(r.kv_cache_bytes) / 196608);
+  EXPECT_EQ(r.kv_cache_tokens,
+            static_cast<std::uint64_t>(static_cast<double>(r.num_gpu_blocks) / 128.0 * 2048.0));
+  // MRv1 at the same version: the 0.19 sampler (14 B/logit + 0.18 GiB) and the estimate charged.
+  d.runner = model_runner::v1;
+  const startup_result v1 = sim(a, d);
+  EXPECT_EQ(v1.activation_peak_bytes,
+            static_cast<std::uint64_t>(std::llround(0.18 * kGiB + 14.0 * 256 * 151936)));
+  EXPECT_EQ(v1.cuda_graph_estimate_bytes, v1.cuda_graph_bytes);
+  // From 0.27 the printed activation includes the graph estimate.
+  EXPECT_EQ(v1.activation_logged_bytes, v1.activation_peak_bytes + v1.cuda_graph_estimate_bytes);
+}
+
+TEST(VersionProfiles, GraphEstimateChargedAt020WithOldTokenRule) {
+  const model_arch& a = arch_of("meta-llama/Meta-Llama-3-8B");
+  deployment d = on_gpu(79.19, "0.20.0", 0.92);
+  const startup_result r = sim(a, d);
+  EXPECT_TRUE(r.cuda_graph_in_budget);
+  EXPECT_EQ(r.cuda_graph_estimate_bytes, r.cuda_graph_bytes);
+  EXPECT_EQ(r.kv_cache_bytes,
+            static_cast<std::int64_t>(r.requested_bytes) -
+                static_cast<std::int64_t>(r.weights.total() + r.activation_peak_bytes +
+                                          r.non_torch_bytes + r.cuda_graph_estimate_bytes));
+  EXPECT_EQ(r.kv_cache_tokens, r.num_gpu_blocks * 16);            // one group: (blocks // 1) * 16
+  EXPECT_EQ(r.activation_logged_bytes, r.activation_peak_bytes);  // itemised before 0.27
+}
+
+TEST(VersionProfiles, ExtensibleKvCacheAt034) {
+  // extensible_kv_cache.py: A = min(ceil(T u) - R, (T - context) - R - margin) - P, with
+  // R = W + N_t + G and margin = max(1 GiB, 0.75 P). u = 1.0 (unset): the second term binds.
+  const model_arch& a = arch_of("meta-llama/Meta-Llama-3-8B");
+  deployment d = on_gpu(79.19, "0.34.0", 1.0);
+  const startup_result r = sim(a, d);
+  EXPECT_EQ(r.kv_margin_bytes, 1ULL << 30);  // 0.75 x P < 1 GiB here
+  EXPECT_LT(0.75 * static_cast<double>(r.activation_peak_bytes), static_cast<double>(1ULL << 30));
+  const std::int64_t resident =
+      static_cast<std::int64_t>(r.weights.total() + r.non_torch_bytes + r.cuda_graph_bytes);
+  EXPECT_EQ(r.kv_cache_bytes, static_cast<std::int64_t>(d.gpu_total_bytes) -
+                                  static_cast<std::int64_t>(kGiB / 2) - resident - (1LL << 30) -
+                                  static_cast<std::int64_t>(r.activation_peak_bytes));
+  EXPECT_TRUE(r.fits);
+  // u 0.5 set: the first term binds.
+  const startup_result h = sim(a, on_gpu(79.19, "0.34.0", 0.5));
+  EXPECT_EQ(h.kv_cache_bytes, static_cast<std::int64_t>(h.requested_bytes) - resident -
+                                  static_cast<std::int64_t>(h.activation_peak_bytes));
+}
+
+TEST(VersionProfiles, KvCacheMemoryBytesSetsTheKvSize) {
+  const model_arch& a = arch_of("meta-llama/Meta-Llama-3-8B");
+  deployment d = on_gpu(79.19, "0.27.1", 0.3);  // utilization ignored, no free-memory check
+  d.kv_cache_memory_bytes = 10ULL << 30;
+  const startup_result r = sim(a, d);
+  EXPECT_EQ(r.kv_cache_bytes, 10LL << 30);
+  // 32 layers x 8 KV heads x 128 x 2 x 2 B x 16 = 2 MiB per block.
+  EXPECT_EQ(r.num_gpu_blocks, 5120u);
+  EXPECT_TRUE(r.fits);
+  d.kv_cache_memory_bytes = 80ULL << 30;  // more than the GPU
+  const startup_result big = sim(a, d);
+  EXPECT_FALSE(big.fits);
+  EXPECT_NE(big.error.find("kv_cache_memory_bytes"), std::string::npos);
+}
+
+TEST(Defaults, CaptureSettingsAndNewerBatchDefaults) {
+  const vllm_profile p = profile("0.29.0");
+  capture_settings c;
+  EXPECT_EQ(cuda_graph_count(p, 1024, 8192, c), 102u);  // 51 sizes x 2 modes
+  c.mode = cudagraph_mode::none;
+  EXPECT_EQ(cuda_graph_count(p, 1024, 8192, c), 0u);
+  c.mode = cudagraph_mode::piecewise;
+  EXPECT_EQ(cuda_graph_count(p, 1024, 8192, c), 51u);
+  c.mode = cudagraph_mode::version_default;
+  c.max_capture_size = 256;  // [1,2,4] + 8..248 (31) + 256 = 35, two modes
+  EXPECT_EQ(cuda_graph_count(p, 1024, 8192, c), 70u);
+  c.sizes = {1, 2, 4, 8};
+  EXPECT_EQ(cuda_graph_count(p, 1024, 8192, c), 8u);
+  // 0.28: >= 160 GiB gets 16384 batched tokens; clamps M <= S * X and S <= M from 0.20.
+  EXPECT_EQ(default_scheduler(profile("0.28.0"), true, 8192, false, true).max_num_batched_tokens,
+            16384u);
+  EXPECT_EQ(default_scheduler(profile("0.27.1"), true, 8192, false, true).max_num_batched_tokens,
+            8192u);
+  auto tiny = default_scheduler(profile("0.20.0"), false, 4, false);
+  EXPECT_EQ(tiny.max_num_batched_tokens, 1024u);  // min(2048, 256 x 4)
+  EXPECT_EQ(default_scheduler(profile("0.19.0"), false, 4, false).max_num_batched_tokens, 2048u);
 }
 
 }  // namespace

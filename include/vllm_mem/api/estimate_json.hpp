@@ -35,6 +35,10 @@ result<estimate_request> parse_estimate_request(const nlohmann::json& body);
 void append_json(std::string& out, const estimate_result& e);
 nlohmann::json to_json(const estimate_result& e);
 
+// GET /versions: the vLLM profiles (vllm/profile.hpp profile_rows) with their switches, default
+// runner rule, budget rule and calibration status.
+nlohmann::json versions_json();
+
 // Decodes a positive integer request field (2048.0 is accepted as 2048) of at most `max`, with
 // the decoder's messages; shared by the other request decoders (api/plan_json.hpp).
 result<std::uint64_t> decode_positive_int(const nlohmann::json& v, const std::string& field,

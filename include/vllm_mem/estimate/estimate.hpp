@@ -42,6 +42,10 @@ struct estimate_request {
   std::optional<std::uint64_t> max_batch_size;
   std::optional<std::uint64_t> max_model_len;
   double gpu_memory_utilization = 0.9;
+  bool gpu_memory_utilization_given = false;  // unset: the version's default (0.92, 1.0 at 0.34)
+  std::uint64_t kv_cache_memory_bytes = 0;    // --kv-cache-memory; 0: unset
+  capture_settings capture;                   // cudagraph_mode, capture sizes
+  bool max_model_len_auto = false;            // max_model_len "auto" / -1
   std::optional<quant_spec> quantization;
   std::string quantization_text;
   std::optional<double> params_billions;

@@ -49,6 +49,9 @@ struct deployment {
   std::uint64_t checkpoint_bytes = 0;
   lora_config lora;  // --enable-lora and its sizes
   vllm_profile profile;
+  model_runner runner = model_runner::v1;   // default_runner(profile, ...) unless overridden
+  std::uint64_t kv_cache_memory_bytes = 0;  // --kv-cache-memory: absolute KV size; 0: unset
+  capture_settings capture;                 // cudagraph_mode and capture sizes
 };
 
 enum class limiting_factor : std::uint8_t {
@@ -82,7 +85,10 @@ struct startup_result {
   weight_bytes weights;               // stage 0
   std::uint64_t activation_peak_bytes = 0;
   std::uint64_t non_torch_bytes = 0;
-  std::uint64_t cuda_graph_bytes = 0;
+  std::uint64_t cuda_graph_bytes = 0;           // G: the real pool ("Graph capturing ... took")
+  std::uint64_t cuda_graph_estimate_bytes = 0;  // G_est: charged in the budget (>= 0.20)
+  std::uint64_t activation_logged_bytes = 0;    // as printed: P, or P_tr + G_est from 0.27
+  std::uint64_t kv_margin_bytes = 0;            // 0.34 extensible cache: max(1 GiB, 0.75 P_tr)
   bool cuda_graph_in_budget = false;
   std::uint64_t cuda_context_bytes = 0;
   std::int64_t kv_cache_bytes = 0;    // available KV cache memory (stage 0), may be negative
