@@ -18,7 +18,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr std::uint64_t kMaxTokens = 1ULL << 31;
 constexpr std::uint64_t kMaxBatch = 1ULL << 20;
 

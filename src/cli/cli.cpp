@@ -53,6 +53,14 @@ const field_flag field_flags[] = {
   {estimate_field, "--block-size",                    "block_size",                     "KV cache block size (tokens)"},
   {estimate_field, "--vllm-version",                  "vllm_version",                   "vLLM version, e.g. 0.6.4, 0.10.1, 0.19.0"},
   {estimate_field, "--vllm-engine",                   "vllm_engine",                    "v0 or v1 (default by version)"},
+  {estimate_field, "--interconnect",                  "interconnect",                   "nvlink or pcie between the GPUs (default: the GPU's)"},
+  {estimate_field, "--max-loras",                     "max_loras",                      "LoRA slots on the GPU (with --enable-lora; default 1)"},
+  {estimate_field, "--max-lora-rank",                 "max_lora_rank",                  "largest LoRA rank (with --enable-lora; default 16)"},
+  {estimate_field, "--max-cpu-loras",                 "max_cpu_loras",                  "LoRA adapters cached in host memory"},
+  {estimate_field, "--lora-dtype",                    "lora_dtype",                     "auto, float16, bfloat16 or float32"},
+  {estimate_field, "--kv-cache-memory",               "kv_cache_memory_bytes",          "KV cache size in bytes (vLLM's --kv-cache-memory)"},
+  {estimate_field, "--max-cudagraph-capture-size",    "max_cudagraph_capture_size",     "largest batch captured as a CUDA graph"},
+  {estimate_field, "--cudagraph-mode",                "cudagraph_mode",                 "NONE, PIECEWISE, FULL or FULL_AND_PIECEWISE"},
   {estimate_field, "--num-layers",                    "architecture.num_layers",        "architecture: transformer layers"},
   {estimate_field, "--hidden-size",                   "architecture.hidden_size",       "architecture: hidden size"},
   {estimate_field, "--num-heads",                     "architecture.num_heads",         "architecture: attention heads"},
@@ -87,6 +95,13 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f) {
       "--enforce-eager", [&f](std::int64_t) { f.values.emplace_back("enforce_eager", "true"); },
       "no CUDA graphs");
   cmd->add_flag_function(
+      "--enable-lora", [&f](std::int64_t) { f.values.emplace_back("enable_lora", "true"); },
+      "LoRA slots allocated at start (vLLM's --enable-lora)");
+  cmd->add_flag_function(
+      "--fully-sharded-loras",
+      [&f](std::int64_t) { f.values.emplace_back("fully_sharded_loras", "true"); },
+      "LoRA weights sharded over the tensor-parallel ranks");
+  cmd->add_flag_function(
       "--enable-expert-parallel",
       [&f](std::int64_t) { f.values.emplace_back("enable_expert_parallel", "true"); },
       "expert parallelism for MoE models");
@@ -109,7 +124,8 @@ json build_request(const estimate_flags& f) {
       body["architecture"][field.substr(13)] = flag_value(raw);
     } else if (field == "model_name" || field == "gpu" || field == "dtype" ||
                field == "kv_cache_dtype" || field == "quantization" || field == "vllm_version" ||
-               field == "vllm_engine") {
+               field == "vllm_engine" || field == "interconnect" || field == "lora_dtype" ||
+               field == "cudagraph_mode") {
       body[field] = raw;
     } else {
       body[field] = flag_value(raw);

@@ -118,10 +118,12 @@ result<hf_conversion> convert_hf_config(const json& root, const std::string& pre
   const auto outer_type_raw = outer.str_of("model_type");
   if (err.first) return *err.first;
   if (!outer_type_raw || outer_type_raw->empty()) {
-    return make_error(error_code::invalid_argument,
-                      "'" + outer.field("model_type") +
-                          "' is required: the model_type of the config.json, e.g. \"llama\"",
-                      outer.field("model_type"));
+    // Appended, not "'" + field: GCC 12 at -O3 misreads that prepend as an overlapping copy
+    // (-Wrestrict), which breaks the Release build of make bench.
+    std::string msg = "'";
+    msg += outer.field("model_type");
+    msg += "' is required: the model_type of the config.json, e.g. \"llama\"";
+    return make_error(error_code::invalid_argument, std::move(msg), outer.field("model_type"));
   }
   const std::string outer_type = to_lower(*outer_type_raw);
 

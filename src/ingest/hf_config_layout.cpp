@@ -132,8 +132,10 @@ void pattern_windows(const reading& r, windows& w) {
   if (r.family.windows != window_layout::every_nth && !t.has("sliding_window_pattern")) return;
   const u64 p = t.u64_of("sliding_window_pattern").value_or(6);
   if (p == 0) {
-    r.err.invalid(t.field("sliding_window_pattern"),
-                  "'" + t.field("sliding_window_pattern") + "' must be at least 1");
+    std::string msg = "'";  // appended: GCC 12 -O3 -Wrestrict misreads "'" + string
+    msg += t.field("sliding_window_pattern");
+    msg += "' must be at least 1";
+    r.err.invalid(t.field("sliding_window_pattern"), msg);
   }
   for (u64 i = 0; i < w.sliding.size() && p > 0; ++i) {
     w.sliding[i] = w.window > 0 && ((i + 1) % p != 0);

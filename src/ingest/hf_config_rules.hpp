@@ -132,7 +132,14 @@ class view {
     const json* v = get(key);
     if (v == nullptr) return std::nullopt;
     if (auto x = as(*v)) return x;
-    err_.invalid(field(key), "'" + field(key) + "' must be " + what + ", got " + excerpt(*v));
+    // Appended: GCC 12 at -O3 misreads "'" + string as an overlapping copy (-Wrestrict).
+    std::string msg = "'";
+    msg += field(key);
+    msg += "' must be ";
+    msg += what;
+    msg += ", got ";
+    msg += excerpt(*v);
+    err_.invalid(field(key), msg);
     return std::nullopt;
   }
   // Integers, and floats that hold one exactly (a config written as 4096.0).

@@ -64,6 +64,33 @@ TEST(Cli, EstimateJsonIsTheApiBody) {
   EXPECT_EQ(json::parse(r.out), json::parse(res.body));
 }
 
+// The flags of the interconnect, LoRA and CUDA-graph fields are the API's fields.
+TEST(Cli, DeploymentFlagsAreTheApisFields) {
+  const auto r = cli(
+      "estimate --model Qwen/Qwen3-8B --max-seq-len 4096 --gpu L4 --tp 2 --interconnect pcie "
+      "--enable-lora --max-loras 2 --max-lora-rank 32 --lora-dtype float16 --fully-sharded-loras "
+      "--max-cudagraph-capture-size 64 --cudagraph-mode PIECEWISE --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json body = {{"model_name", "Qwen/Qwen3-8B"},
+                     {"max_seq_len", 4096},
+                     {"gpu", "L4"},
+                     {"tensor_parallel_size", 2},
+                     {"interconnect", "pcie"},
+                     {"enable_lora", true},
+                     {"max_loras", 2},
+                     {"max_lora_rank", 32},
+                     {"lora_dtype", "float16"},
+                     {"fully_sharded_loras", true},
+                     {"max_cudagraph_capture_size", 64},
+                     {"cudagraph_mode", "PIECEWISE"}};
+  const auto res = api_post("/estimate-gpu-memory", body.dump());
+  ASSERT_EQ(res.status, 200) << res.body;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j, json::parse(res.body));
+  EXPECT_EQ(j["vllm_startup"]["interconnect"], "pcie");
+  EXPECT_GT(j["vllm_startup"]["lora_weights_gib"].get<double>(), 0.0);
+}
+
 TEST(Cli, EstimateTableShowsTheFigures) {
   const auto r = cli("estimate -m meta-llama/Llama-2-7b --max-seq-len 2048 --gpu A100-40GB");
   ASSERT_EQ(r.exit_code, 0);
