@@ -1,4 +1,4 @@
-// vllm/lora.cpp — LoRA slot bytes (lora.hpp; issue13-rules.md §b).
+// vllm/lora.cpp — LoRA slot bytes (lora.hpp; docs/research/set2-causes.md §b).
 #include "vllm_mem/vllm/lora.hpp"
 
 #include <algorithm>

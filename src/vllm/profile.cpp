@@ -35,7 +35,7 @@ const char* budget_mode_name(budget_mode b) {
   return "per_instance";
 }
 
-// vLLM 0.20-0.34, one row per range (docs/vllm-versions.md, /work/notes/issue14-rules.md §1):
+// vLLM 0.20-0.34, one row per range (docs/vllm-versions.md, docs/research/vllm-0.20-0.34.md §1):
 //  * 0.20: the graph estimate is charged and u defaults to 0.92 (PR #38284; set-3 rows 2002,
 //    2003, 2024 at 0.20.0); "GPU KV cache size" is still (blocks // groups) * B.
 //  * 0.21: tokens = int(concurrency * max_model_len) (kv_cache_utils.py get_kv_cache_capacity).
@@ -236,6 +236,23 @@ double pcie_gib(const vllm_profile& p) {
   return std::min(p.non_torch_nccl_gib, static_cast<double>(nccl_pcie_device_bytes()) / kGiB);
 }
 
+// The calibrated non-torch and CUDA-graph constants of one era (docs/accuracy.md names the rows).
+struct era_constants {
+  double non_torch_tp1_gib, non_torch_nccl_gib;
+  double graph_base_gib, graph_per_layer_gib, graph_moe_gib;
+  std::uint64_t graph_reference_count;
+};
+
+void set_era_constants(vllm_profile& p, const era_constants& c) {
+  p.non_torch_tp1_gib = c.non_torch_tp1_gib;
+  p.non_torch_nccl_gib = c.non_torch_nccl_gib;
+  p.non_torch_pcie_gib = pcie_gib(p);
+  p.graph_base_gib = c.graph_base_gib;
+  p.graph_per_layer_gib = c.graph_per_layer_gib;
+  p.graph_moe_gib = c.graph_moe_gib;
+  p.graph_reference_count = c.graph_reference_count;
+}
+
 }  // namespace
 
 result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
@@ -277,16 +294,11 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
     // parallelism adds NCCL buffers (row 2: +1.79 GiB at tp 2, row 36: 2.10 GiB at tp 8).
     p.sampler_bytes_per_logit = 40.0;
     p.activation_base_gib = 0.0;
-    p.non_torch_tp1_gib = v < vllm_version{0, 6, 4}   ? 0.45
-                          : v < vllm_version{0, 7, 0} ? 0.26
-                                                      : 0.05;
-    p.non_torch_nccl_gib = v < vllm_version{0, 7, 0} ? 1.8 : 2.0;
-    p.non_torch_pcie_gib = pcie_gib(p);
     // Graphs (rows 29, 36, 39): small and nearly independent of depth in V0.
-    p.graph_base_gib = 0.25;
-    p.graph_per_layer_gib = 0.005;
-    p.graph_moe_gib = 0.2;
-    p.graph_reference_count = 35;
+    set_era_constants(p, {v < vllm_version{0, 6, 4}   ? 0.45
+                          : v < vllm_version{0, 7, 0} ? 0.26
+                                                      : 0.05,
+                          v < vllm_version{0, 7, 0} ? 1.8 : 2.0, 0.25, 0.005, 0.2, 35});
     return p;
   }
   // V1
@@ -329,13 +341,9 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
     // logits); tensor parallelism on one node adds ~0.13 GiB (rows 45, 46).
     p.sampler_bytes_per_logit = 12.5;
     p.activation_base_gib = 0.0;
-    p.non_torch_tp1_gib = 0.05;
-    p.non_torch_nccl_gib = 0.13;
-    p.non_torch_pcie_gib = pcie_gib(p);  // 0.13: the calibrated term is already below the PCIe one
-    p.graph_base_gib = 0.3;              // piecewise graphs only (rows 40, 42, 43, 45, 46)
-    p.graph_per_layer_gib = 0.0075;
-    p.graph_moe_gib = 0.5;
-    p.graph_reference_count = 67;
+    // Piecewise graphs only (rows 40, 42, 43, 45, 46); the NVLink term (0.13) is already below
+    // the PCIe one.
+    set_era_constants(p, {0.05, 0.13, 0.3, 0.0075, 0.5, 67});
     return p;
   }
   // 0.11-0.16 kept several fp32 copies of the logits (37.5 bytes per logit: rows 25, 28, 106,
@@ -344,14 +352,9 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   p.activation_base_gib = 0.18;
   // Non-torch: 0.13 GiB up to 0.17, 0.25 from 0.18 (rows 25, 106-109, 48-105); NCCL and custom
   // all-reduce buffers allocated during the profile add 1.82 GiB at tp 2 (rows 85, 100, 103).
-  p.non_torch_tp1_gib = v < vllm_version{0, 18, 0} ? 0.13 : 0.25;
-  p.non_torch_nccl_gib = 1.82;
-  p.non_torch_pcie_gib = pcie_gib(p);
+  const double non_torch_tp1_gib = v < vllm_version{0, 18, 0} ? 0.13 : 0.25;
   // FULL_AND_PIECEWISE graphs (rows 48-105 at 0.19): 0.45 GiB + 13.5 MiB per layer, MoE +0.55.
-  p.graph_base_gib = 0.45;
-  p.graph_per_layer_gib = 0.0135;
-  p.graph_moe_gib = 0.55;
-  p.graph_reference_count = 102;
+  set_era_constants(p, {non_torch_tp1_gib, 1.82, 0.45, 0.0135, 0.55, 102});
   return p;
 }
 

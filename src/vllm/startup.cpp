@@ -290,7 +290,7 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
   double nt = p.non_torch_tp1_gib;
   if (d.tp * d.pp > 1) {
     // NCCL's buffers live on the GPU with P2P transports; over PCIe NCCL opens few channels
-    // (issue13-rules §a, profile.hpp nccl_pcie_device_bytes).
+    // (docs/research/set2-causes.md §a, profile.hpp nccl_pcie_device_bytes).
     nt += d.interconnect == interconnect_kind::pcie ? p.non_torch_pcie_gib : p.non_torch_nccl_gib;
   }
   if (p.budget == budget_mode::global) nt += p.cuda_context_gib;  // §4.2 counts everything

@@ -198,7 +198,8 @@ TEST(VersionProfiles, BudgetAndReportingRulesPerVersion) {
   EXPECT_TRUE(profile("0.21.0").cuda_graph_in_budget);
   EXPECT_TRUE(profile("0.21.0").extrapolated);
   EXPECT_FALSE(profile("0.19.0").extrapolated);
-  // 0.20: graph estimate charged, u 0.92, tokens still (blocks // groups) * B (issue-14 notes §1).
+  // 0.20: graph estimate charged, u 0.92, tokens still (blocks // groups) * B
+  // (docs/research/vllm-0.20-0.34.md §1).
   EXPECT_TRUE(profile("0.20.0").cuda_graph_in_budget);
   EXPECT_TRUE(profile("0.20.0").requested_ceil);
   EXPECT_FALSE(profile("0.19.0").requested_ceil);
@@ -359,7 +360,7 @@ TEST(Activation, SamplerGrowsWithRequestsTimesVocabulary) {
 }
 
 TEST(VersionProfiles, RunnerByArchitectureAndVersion) {
-  // config/vllm.py use_v2_model_runner (issue-14 notes §6.4).
+  // config/vllm.py use_v2_model_runner (docs/research/vllm-0.20-0.34.md §6.4).
   EXPECT_EQ(default_runner(profile("0.21.0"), "qwen3", false, false), model_runner::v1);
   EXPECT_EQ(default_runner(profile("0.22.1"), "qwen3", false, false), model_runner::v2);
   EXPECT_EQ(default_runner(profile("0.22.1"), "llama", false, false), model_runner::v1);

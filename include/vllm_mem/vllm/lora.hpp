@@ -5,7 +5,7 @@
 // gate_up_proj 2 slices, o_proj, down_proj) and, for model types whose vLLM class lists
 // `embedding_modules`, the embedding and logits wrappers plus the extra-vocabulary rows (up to
 // 0.11). Shapes: vllm/lora/layers (base_linear.py, row_parallel_linear.py, logits_processor.py,
-// vocal_parallel_embedding.py) as read in /work/notes/issue13-rules.md §b.1–b.2; they are
+// vocal_parallel_embedding.py) as read in docs/research/set2-causes.md §b.1–b.2; they are
 // allocated inside the load profiler, so "Model loading took" includes them. MoE experts, MLA
 // projections and vision towers are not wrapped here (not modelled). Pure, thread-safe.
 #pragma once

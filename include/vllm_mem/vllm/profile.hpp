@@ -45,7 +45,7 @@ enum class budget_mode : std::uint8_t {
 };
 
 // Which model runner a V1-engine version runs for an architecture by default (§6.4 of the
-// issue-14 notes; vllm/config/vllm.py use_v2_model_runner).
+// docs/research/vllm-0.20-0.34.md; vllm/config/vllm.py use_v2_model_runner).
 enum class runner_rule : std::uint8_t {
   v1_only,        // <= 0.21: GPUModelRunner (MRv1)
   qwen3_dense,    // 0.22: MRv2 for dense, unquantized Qwen3 generation models
@@ -113,9 +113,9 @@ struct vllm_profile {
   double mrv2_activation_base_gib = 0.0;
 };
 
-// NCCL's device buffers for a PCIe ring/tree (issue13-rules §a.1-a.2, NVIDIA/nccl src/init.cc
-// DEFAULT_LL_BUFFSIZE 512 KiB + DEFAULT_LL128_BUFFSIZE 4,915,200 B + DEFAULT_BUFFSIZE 4 MiB per
-// connection): 2 communicators (pynccl + torch's ProcessGroupNCCL) x 4 PCIe channels x 3
+// NCCL's device buffers for a PCIe ring/tree (docs/research/set2-causes.md §a.1-a.2, NVIDIA/nccl
+// src/init.cc DEFAULT_LL_BUFFSIZE 512 KiB + DEFAULT_LL128_BUFFSIZE 4,915,200 B + DEFAULT_BUFFSIZE 4
+// MiB per connection): 2 communicators (pynccl + torch's ProcessGroupNCCL) x 4 PCIe channels x 3
 // connections (ring recv, tree up and down) = 24 connections, 0.2153 GiB. Over NVLink NCCL opens
 // 16-32 channels (and NVLS on NVSwitch), which is the calibrated 1.8-2.0 GiB term; without P2P
 // the buffers sit in pinned host memory. Custom all-reduce adds 16 MiB non-torch at most
