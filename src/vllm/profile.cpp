@@ -4,35 +4,20 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 
 namespace vllm_mem {
 
+// Names in enum order (profile.hpp).
 const char* model_runner_name(model_runner r) {
-  switch (r) {
-    case model_runner::v0:
-      return "v0";
-    case model_runner::v1:
-      return "v1";
-    case model_runner::v2:
-      return "v2";
-  }
-  return "v1";
+  static constexpr const char* kNames[] = {"v0", "v1", "v2"};
+  return kNames[static_cast<std::size_t>(r)];
 }
 
 const char* budget_mode_name(budget_mode b) {
-  switch (b) {
-    case budget_mode::free_delta:
-      return "free_delta";
-    case budget_mode::global:
-      return "global";
-    case budget_mode::per_instance:
-      return "per_instance";
-    case budget_mode::free_delta_2026:
-      return "free_delta_2026";
-    case budget_mode::extensible_kv:
-      return "extensible_kv";
-  }
-  return "per_instance";
+  static constexpr const char* kNames[] = {"free_delta", "global", "per_instance",
+                                           "free_delta_2026", "extensible_kv"};
+  return kNames[static_cast<std::size_t>(b)];
 }
 
 // vLLM 0.20-0.34, one row per range (docs/vllm-versions.md, docs/research/vllm-0.20-0.34.md §1):
@@ -56,98 +41,19 @@ const std::vector<profile_row>& profile_rows() {
   using b = budget_mode;
   using t = kv_tokens_report;
   using r = runner_rule;
+  // clang-format off
   static const std::vector<profile_row> rows = {
-      {{0, 20, 0},
-       "0.20",
-       b::per_instance,
-       t::blocks_per_group,
-       r::v1_only,
-       false,
-       false,
-       0.92,
-       false,
-       "2002, 2003, 2024 (unscored: NVFP4 hybrid, not modelled)"},
-      {{0, 21, 0},
-       "0.21",
-       b::per_instance,
-       t::concurrency_times_len,
-       r::v1_only,
-       false,
-       false,
-       0.92,
-       false,
-       ""},
-      {{0, 22, 0},
-       "0.22",
-       b::per_instance,
-       t::concurrency_times_len,
-       r::qwen3_dense,
-       false,
-       false,
-       0.92,
-       false,
-       "2025 (unscored: NVFP4 hybrid)"},
-      {{0, 23, 0},
-       "0.23-0.25.0",
-       b::per_instance,
-       t::concurrency_times_len,
-       r::whitelist_023,
-       false,
-       false,
-       0.92,
-       false,
-       "2004 (unscored: DeepSeek-V4)"},
-      {{0, 25, 1},
-       "0.25.1-0.26",
-       b::per_instance,
-       t::concurrency_times_len,
-       r::dense,
-       false,
-       false,
-       0.92,
-       false,
-       "2005, 2031 (unscored: GLM-5.2, DeepSeek-V4)"},
-      {{0, 27, 0},
-       "0.27",
-       b::free_delta_2026,
-       t::concurrency_times_len,
-       r::dense,
-       false,
-       false,
-       0.92,
-       false,
-       "2028, 2029 (scored: Qwen2.5-0.5B, MRv2)"},
-      {{0, 28, 0},
-       "0.28",
-       b::free_delta_2026,
-       t::concurrency_times_len,
-       r::dense,
-       false,
-       true,
-       0.92,
-       false,
-       "2013, 2014 (unscored: Gemma-4 E4B)"},
-      {{0, 29, 0},
-       "0.29-0.33",
-       b::free_delta_2026,
-       t::concurrency_times_len,
-       r::all,
-       true,
-       true,
-       0.92,
-       false,
-       "2021, 2022, 2023 (2022, 2023 scored where the database has Qwen3-4B)"},
-      {{0, 34, 0},
-       "0.34",
-       b::extensible_kv,
-       t::concurrency_times_len,
-       r::all,
-       true,
-       true,
-       1.0,
-       false,
-       ""},
+      {{0, 20, 0}, "0.20", b::per_instance, t::blocks_per_group, r::v1_only, false, false, 0.92, false, "2002, 2003, 2024 (unscored: NVFP4 hybrid, not modelled)"},
+      {{0, 21, 0}, "0.21", b::per_instance, t::concurrency_times_len, r::v1_only, false, false, 0.92, false, ""},
+      {{0, 22, 0}, "0.22", b::per_instance, t::concurrency_times_len, r::qwen3_dense, false, false, 0.92, false, "2025 (unscored: NVFP4 hybrid)"},
+      {{0, 23, 0}, "0.23-0.25.0", b::per_instance, t::concurrency_times_len, r::whitelist_023, false, false, 0.92, false, "2004 (unscored: DeepSeek-V4)"},
+      {{0, 25, 1}, "0.25.1-0.26", b::per_instance, t::concurrency_times_len, r::dense, false, false, 0.92, false, "2005, 2031 (unscored: GLM-5.2, DeepSeek-V4)"},
+      {{0, 27, 0}, "0.27", b::free_delta_2026, t::concurrency_times_len, r::dense, false, false, 0.92, false, "2028, 2029 (scored: Qwen2.5-0.5B, MRv2)"},
+      {{0, 28, 0}, "0.28", b::free_delta_2026, t::concurrency_times_len, r::dense, false, true, 0.92, false, "2013, 2014 (unscored: Gemma-4 E4B)"},
+      {{0, 29, 0}, "0.29-0.33", b::free_delta_2026, t::concurrency_times_len, r::all, true, true, 0.92, false, "2021, 2022, 2023 (2022, 2023 scored where the database has Qwen3-4B)"},
+      {{0, 34, 0}, "0.34", b::extensible_kv, t::concurrency_times_len, r::all, true, true, 1.0, false, ""},
   };
+  // clang-format on
   return rows;
 }
 
