@@ -117,7 +117,7 @@ result<estimate_result> estimate(const estimate_request& r, const model_db& db,
                                  const gpu_catalog& gpus);
 // The same estimate, written into `out` (a default-constructed estimate_result), for a model
 // already resolved from this request (resolve_model(r, db)): for callers that estimate many
-// setups of one model (planner.hpp). Resolution reads only model_name, hf_config,
+// setups of one model (plan/search.hpp). Resolution reads only model_name, hf_config,
 // params_billions, architecture and safetensors, so requests that differ in other fields share
 // it; in place, because an estimate_result is large to move.
 status estimate(const estimate_request& r, const resolved_model& model, const gpu_catalog& gpus,
