@@ -20,7 +20,6 @@ namespace {
 
 // Bounds that keep every byte count of the physics exact in 64-bit arithmetic (the weights code
 // also uses checked multiplication) while leaving room far above any published model.
-constexpr std::uint64_t kMaxLayers = 2048;
 constexpr std::uint64_t kMaxHidden = 131072;
 constexpr std::uint64_t kMaxHeads = 4096;
 constexpr std::uint64_t kMaxHeadDim = 4096;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hf_config_rules.hpp"
+#include "vllm_mem/model/architecture.hpp"
 
 namespace vllm_mem::hf_rules {
 
@@ -584,7 +585,10 @@ const family_rules& find_family(std::string_view name) {
 
 void read_core_sizes(reading& r) {
   for (const auto& row : kCoreSizes) {
-    const auto v = r.size(row.canonical, row.keys, r.cls ? r.cls->*row.dflt : 0, true);
+    auto v = r.size(row.canonical, row.keys, r.cls ? r.cls->*row.dflt : 0, true);
+    // A layer count past the bound is left to the schema's range error (arch_json), and not kept
+    // for the stages that hold a value per layer.
+    if (row.into == &reading::layers && v && *v > kMaxLayers) v.reset();
     if (row.into != nullptr) r.*row.into = v;
   }
 }

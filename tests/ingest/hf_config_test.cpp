@@ -94,6 +94,18 @@ TEST(HfConfig, ErrorsGoThroughTheApiAs400NamingTheField) {
       << out["detail"];
 }
 
+// A layer count far past any model (a fuzzer's find: per-layer tables once allocated for it) is
+// the schema's range error, for a family with a sliding window too.
+TEST(HfConfig, LayerCountPastTheBoundIsARangeError) {
+  json cfg = tiny_qwen2_config();
+  cfg["model_type"] = "mistral";
+  cfg["num_hidden_layers"] = 355555555552ULL;
+  const auto c = convert_hf_config(cfg, "hf_config.");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.err().field, "hf_config.num_hidden_layers");
+  EXPECT_NE(c.err().message.find("2048"), std::string::npos) << c.err().message;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real config.json files convert to the database's architecture.
 

@@ -81,6 +81,10 @@ struct arch_spec {
 // The largest max_position_embeddings (and window) accepted: keeps token arithmetic exact.
 inline constexpr std::uint64_t kMaxPositions = 1ULL << 31;
 
+// The most layers accepted, far above any published model; readers that keep a value per layer
+// rely on it.
+inline constexpr std::uint64_t kMaxLayers = 2048;
+
 // How many x in [lo, hi) are multiples of m (0 when m == 0): layer patterns by arithmetic.
 constexpr std::uint64_t count_multiples(std::uint64_t lo, std::uint64_t hi, std::uint64_t m) {
   return hi <= lo || m == 0 ? 0 : (hi + m - 1) / m - (lo + m - 1) / m;
