@@ -443,7 +443,8 @@ result<estimate_request> parse_estimate_request(const json& body) {
         return bad("quantization",
                    "unsupported quantization '" + std::string(*s) +
                        "'; use Q8, Q4 or null (or vLLM's fp8, int8, w8a8, awq, gptq, "
-                       "w4a16, bitsandbytes, mxfp4, nvfp4)");
+                       "w4a16, bitsandbytes, mxfp4, nvfp4, or compressed-tensors / modelopt "
+                       "with the checkpoint's layout)");
       }
       r.quantization = *q;
       r.quantization_text = *s;

@@ -212,6 +212,15 @@ result<precision> resolve_precision(const estimate_request& r, const model_arch&
   }
   std::optional<quant_spec> requested = r.quantization ? r.quantization : dtype_quant;
   const quant_spec& checkpoint = a.quantization;
+  if (requested && requested->from_checkpoint && !checkpoint.is_none() && requested->is_none()) {
+    requested.reset();  // the family's layout is the checkpoint's
+  } else if (requested && requested->from_checkpoint && requested->is_none()) {
+    return bad("quantization",
+               "quantization '" + r.quantization_text +
+                   "' takes its layout from the checkpoint's quantization_config, which this "
+                   "model's description does not state; name the scheme (e.g. '" +
+                   r.quantization_text + " (w4a16)' or nvfp4), or give the model's hf_config");
+  }
   if (requested && !checkpoint.is_none()) {
     const bool same =
         requested->method == checkpoint.method ||

@@ -339,8 +339,9 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
   }
   if (!v.is_object()) return type_error(field, "an object or a method name");
   static const std::vector<std::string> keys = {
-      "method",       "bits",        "group_size",   "desc_act", "sym",   "weight_block_size",
-      "double_quant", "unquantized", "experts_only", "read",     "notes", "quantize_lm_head"};
+      "method",          "bits",        "group_size",   "desc_act", "sym",   "weight_block_size",
+      "double_quant",    "unquantized", "experts_only", "read",     "notes", "quantize_lm_head",
+      "attention_method"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   if (!v.contains("method") || !v["method"].is_string()) {
     return make_error(error_code::invalid_argument, "'" + field + ".method' is required",
@@ -378,6 +379,18 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
       if (k == "double_quant") q.double_quant = b;
       if (k == "experts_only") q.experts_only = b;
       if (k == "quantize_lm_head") q.quantize_lm_head = b;
+    } else if (k == "attention_method") {
+      // Mixed precision: the attention projections' own scheme, "fp8" or "none" (16 bit).
+      if (!it->is_string()) return type_error(f, "a method name (fp8 or none)");
+      const std::string m = it->get<std::string>();
+      if (m == "none") {
+        q.attention_method = quant_method::none;
+      } else if (auto am = parse_quantization(m); am && !am->from_checkpoint) {
+        q.attention_method = am->method;
+      } else {
+        return make_error(error_code::invalid_argument,
+                          "'" + f + "': unknown quantization method '" + m + "'", f);
+      }
     } else if (k == "weight_block_size") {
       if (!it->is_array() || it->size() != 2) return type_error(f, "an array of two integers");
       auto n = get_u64((*it)[0], f, 1, 1 << 16);
@@ -483,7 +496,7 @@ void write_json(json_writer& w, const model_arch& a) {
   if (a.linear.any()) w.key("full_attention_interval").u64(a.linear.full_attention_interval);
   w.key("head_dim").u64(a.head_dim);
   w.key("hidden_size").u64(a.hidden_size);
-  w.key("intermediate_size").u64(a.intermediate_size);
+  if (a.intermediate_size > 0) w.key("intermediate_size").u64(a.intermediate_size);
   if (a.is_mla()) w.key("kv_lora_rank").u64(a.kv_lora_rank);
   if (a.linear.any()) {
     const state_layers& l = a.linear;
@@ -546,6 +559,8 @@ void write_json(json_writer& w, const model_arch& a) {
   if (!a.quantization.is_none()) {
     const auto& q = a.quantization;
     w.key("quantization").begin_object();
+    if (q.attention_method)
+      w.key("attention_method").string(quant_method_name(*q.attention_method));
     w.key("bits").u64(q.bits);
     if (q.experts_only) w.key("experts_only").boolean(true);
     if (q.method == quant_method::awq || q.method == quant_method::gptq ||
@@ -553,6 +568,7 @@ void write_json(json_writer& w, const model_arch& a) {
       w.key("group_size").u64(q.group_size);
     }
     w.key("method").string(quant_method_name(q.method));
+    if (q.quantize_lm_head) w.key("quantize_lm_head").boolean(true);
     if (q.method == quant_method::fp8_block) {
       w.key("weight_block_size").begin_array().u64(q.block_n).u64(q.block_k).end_array();
     }

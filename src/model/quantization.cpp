@@ -37,7 +37,10 @@ std::string_view quant_method_name(quant_method m) {
   return "none";
 }
 
-std::optional<quant_spec> parse_quantization(std::string_view text) {
+namespace {
+
+// One scheme name: the seed's, or one of vLLM's `--quantization` methods that fixes the layout.
+std::optional<quant_spec> parse_scheme(std::string_view text) {
   quant_spec q;
   // The seed's names: Q8 = 8-bit integer weights with per-channel scales; Q4 = 4-bit weights in
   // groups of 128 with fp16 scales and zero points (the AWQ/GPTQ layout vLLM loads most often).
@@ -104,6 +107,61 @@ std::optional<quant_spec> parse_quantization(std::string_view text) {
     return q;
   }
   return std::nullopt;
+}
+
+// vLLM methods whose config reads the layout from the checkpoint's quantization_config:
+// compressed-tensors (CompressedTensorsConfig picks a scheme per layer group) and ModelOpt's
+// mixed-precision config (ModelOptMixedPrecisionConfig). `modelopt` itself is ModelOptFp8Config,
+// but vLLM overrides it to the checkpoint's quant_algo (modelopt.py override_quantization_method).
+bool is_checkpoint_family(std::string_view word) {
+  return iequals(word, "compressed-tensors") || iequals(word, "compressed_tensors") ||
+         iequals(word, "modelopt") || iequals(word, "modelopt_mixed");
+}
+
+}  // namespace
+
+std::optional<quant_spec> parse_quantization(std::string_view text) {
+  // Words split at spaces and punctuation: "compressed-tensors (nvfp4)", "modelopt nvfp4".
+  std::array<std::string_view, 16> words{};
+  std::size_t n = 0;
+  std::size_t i = 0;
+  auto is_sep = [](char ch) {
+    return ch == ' ' || ch == '(' || ch == ')' || ch == '[' || ch == ']' || ch == ':' ||
+           ch == ';' || ch == ',' || ch == '+' || ch == '/' || ch == '\t';
+  };
+  while (i < text.size() && n < words.size()) {
+    while (i < text.size() && is_sep(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && !is_sep(text[i])) ++i;
+    if (i > start) words[n++] = text.substr(start, i - start);
+  }
+  if (n == 0) return std::nullopt;
+  if (!is_checkpoint_family(words[0])) {
+    // A scheme, perhaps with words after it that only describe it ("awq (4-bit)").
+    return parse_scheme(words[0]);
+  }
+  quant_spec q;
+  q.from_checkpoint = true;
+  for (std::size_t k = 1; k < n; ++k) {
+    if (is_checkpoint_family(words[k])) continue;
+    if (auto s = parse_scheme(words[k])) {
+      s->from_checkpoint = true;
+      return s;
+    }
+  }
+  // ModelOptFp8Config when nothing more is said and the checkpoint states nothing.
+  if (iequals(words[0], "modelopt")) {
+    q.method = quant_method::fp8;
+    q.bits = 8;
+    q.group_size = 0;
+  }
+  return q;
+}
+
+quant_spec attention_scheme(quant_method m) {
+  if (m == quant_method::none) return {};
+  if (auto q = parse_scheme(quant_method_name(m))) return *q;
+  return {};
 }
 
 double quant_spec::approx_bytes_per_weight() const {

@@ -176,6 +176,10 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   const quant_spec none{};
   const quant_spec& dense_q = opt.quant.experts_only ? none : opt.quant;
   const quant_spec& expert_q = opt.quant;
+  // Mixed precision (ModelOpt MIXED_PRECISION): attention and state-mixer projections in their
+  // own scheme.
+  const quant_spec attn_q =
+      opt.quant.attention_method ? attention_scheme(*opt.quant.attention_method) : dense_q;
   auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
   auto linear = [&](const quant_spec& q, std::uint64_t in, std::uint64_t out,
                     std::uint64_t in_total) {
@@ -200,32 +204,32 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   if (a.is_mla()) {
     const std::uint64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
     if (a.q_lora_rank > 0) {
-      attn = c.add(attn, linear(dense_q, H, a.q_lora_rank, H));  // q_a_proj, replicated
-      attn = c.add(attn, act_bytes(a.q_lora_rank));              // q_a_layernorm
-      attn = c.add(attn, linear(dense_q, a.q_lora_rank, c.mul(nq, qk), a.q_lora_rank));
+      attn = c.add(attn, linear(attn_q, H, a.q_lora_rank, H));  // q_a_proj, replicated
+      attn = c.add(attn, act_bytes(a.q_lora_rank));             // q_a_layernorm
+      attn = c.add(attn, linear(attn_q, a.q_lora_rank, c.mul(nq, qk), a.q_lora_rank));
     } else {
-      attn = c.add(attn, linear(dense_q, H, c.mul(nq, qk), H));
+      attn = c.add(attn, linear(attn_q, H, c.mul(nq, qk), H));
     }
-    attn = c.add(attn, linear(dense_q, H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
+    attn = c.add(attn, linear(attn_q, H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
     attn = c.add(attn, act_bytes(a.kv_lora_rank));  // kv_a_layernorm
-    attn = c.add(attn, linear(dense_q, a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim),
+    attn = c.add(attn, linear(attn_q, a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim),
                               a.kv_lora_rank));
     attn =
-        c.add(attn, linear(dense_q, c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
+        c.add(attn, linear(attn_q, c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
     // §9.4: W_UK_T and W_UV derived from kv_b_proj in the activation dtype, kept beside it.
     absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
   } else {
     // attn_output_gate (Qwen3-Next): q_proj yields the query and a gate per head.
     const std::uint64_t q_heads = a.attn_output_gate ? 2 * nq : nq;
     const std::uint64_t qkv_out = c.mul(q_heads + 2 * nkv, d);
-    attn = c.add(attn, linear(dense_q, H, qkv_out, H));
-    attn = c.add(attn, linear(dense_q, c.mul(nq, d), H, c.mul(a.num_heads, d)));
+    attn = c.add(attn, linear(attn_q, H, qkv_out, H));
+    attn = c.add(attn, linear(attn_q, c.mul(nq, d), H, c.mul(a.num_heads, d)));
     if (a.qkv_bias || a.attention_bias) attn = c.add(attn, act_bytes(qkv_out));
     if (a.attention_bias) attn = c.add(attn, act_bytes(H));  // o_proj bias (not sharded)
   }
 
   // A state layer's mixer in place of attention (model/layers.hpp), per rank.
-  const std::uint64_t state_mixer = state_mixer_bytes(a, dense_q, ab, tp, c);
+  const std::uint64_t state_mixer = state_mixer_bytes(a, attn_q, ab, tp, c);
   const std::uint64_t state_norm = a.linear.kind == state_layer_kind::gated_delta_net
                                        ? a.linear.value_head_dim
                                        : 0;  // RMSNormGated(v_dim); Mamba2's is in the mixer
@@ -272,7 +276,8 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
       const std::uint64_t is_r = ceil_div(a.shared_expert_intermediate_size, tp);
       shared = c.add(linear(dense_q, H, 2 * is_r, H),
                      linear(dense_q, is_r, H, a.shared_expert_intermediate_size));
-      if (starts_with(a.model_type, "qwen2_moe") || starts_with(a.model_type, "qwen3_next"))
+      if (starts_with(a.model_type, "qwen2_moe") || starts_with(a.model_type, "qwen3_next") ||
+          starts_with(a.model_type, "qwen3_5_moe"))
         shared = c.add(shared, act_bytes(H));  // shared_expert_gate
     }
   }

@@ -48,12 +48,6 @@ const std::set<std::string> kUnsupported = {
     "nvidia/Llama-3_3-Nemotron-Super-49B-v1",
     "nvidia/Nemotron-H-56B-Base-8K",
     "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",  // Mamba-2 + MoE + 6 attention blocks
-    "Qwen/Qwen3-Next-80B-A3B-Thinking",  // Gated DeltaNet + attention (3:1); its config is not
-                                         // converted yet
-    "Qwen/Qwen3.5-122B-A10B",
-    "Qwen/Qwen3.5-397B-A17B",
-    "nvidia/Qwen3.6-27B-NVFP4",
-    "nvidia/Qwen3.6-35B-A3B-NVFP4",
     "deepseek-ai/DeepSeek-V4-Flash",  // compressed + sparse attention, hyper-connections
     "nvidia/DeepSeek-V4-Flash-NVFP4",
     "deepseek-ai/DeepSeek-V4-Pro",

@@ -95,8 +95,11 @@ TEST(KnownArchitecturesRoute, FiltersByQuantization) {
   const json both = get_json("/known-architectures?family=Qwen3&quantized=1");
   ASSERT_FALSE(both.empty());
   for (auto it = both.begin(); it != both.end(); ++it) {
-    EXPECT_NE(it.key().find("FP8"), std::string::npos) << it.key();
+    EXPECT_EQ(it.value()["quantized"], true) << it.key();
+    EXPECT_EQ(it.value()["family"].get<std::string>().rfind("Qwen3", 0), 0u) << it.key();
   }
+  EXPECT_TRUE(both.contains("Qwen/Qwen3-32B-FP8"));
+  EXPECT_FALSE(both.contains("Qwen/Qwen2.5-72B-Instruct-AWQ"));
 }
 
 TEST(KnownArchitecturesRoute, BadFiltersAreClientErrors) {

@@ -9,6 +9,8 @@
 namespace vllm_mem::testing {
 namespace {
 
+using json = nlohmann::json;
+
 constexpr std::uint64_t kIn = 4096, kOut = 4096, kNumel = kIn * kOut;
 
 std::uint64_t bytes(const char* method, std::uint32_t act_bits = 16) {
@@ -69,6 +71,65 @@ TEST(QuantLayouts, Mxfp4AndNvfp4BlockScales) {
 TEST(QuantLayouts, UnknownMethodsAreRejected) {
   EXPECT_FALSE(parse_quantization("q3_k_m").has_value());
   EXPECT_FALSE(parse_quantization("").has_value());
+}
+
+// vLLM methods whose layout the checkpoint decides, alone or with the scheme in words after them.
+TEST(QuantLayouts, MethodFamiliesTakeTheSchemeNamedAfterThem) {
+  auto ct = parse_quantization("compressed-tensors (nvfp4)");
+  ASSERT_TRUE(ct.has_value());
+  EXPECT_TRUE(ct->from_checkpoint);
+  EXPECT_EQ(ct->method, quant_method::nvfp4);
+  auto mixed = parse_quantization("modelopt (modelopt_mixed: nvfp4 + fp8; nvfp4 moe via marlin)");
+  ASSERT_TRUE(mixed.has_value());
+  EXPECT_TRUE(mixed->from_checkpoint);
+  EXPECT_EQ(mixed->method, quant_method::nvfp4);
+  auto bare = parse_quantization("compressed-tensors");
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_TRUE(bare->from_checkpoint);
+  EXPECT_TRUE(bare->is_none());
+  auto modelopt = parse_quantization("modelopt");  // ModelOptFp8Config unless the checkpoint says
+  ASSERT_TRUE(modelopt.has_value());
+  EXPECT_EQ(modelopt->method, quant_method::fp8);
+  auto described = parse_quantization("awq (4-bit, group 128)");
+  ASSERT_TRUE(described.has_value());
+  EXPECT_FALSE(described->from_checkpoint);
+  EXPECT_EQ(described->method, quant_method::awq);
+  EXPECT_FALSE(parse_quantization("deepseek_v4_fp8 (native)").has_value());
+}
+
+TEST(QuantCheckpoints, FamilyNameLoadsTheCheckpointsOwnLayout) {
+  const json base = {{"model_name", "RedHatAI/Qwen2.5-7B-Instruct-fp8-dynamic"},
+                     {"max_seq_len", 2048}};
+  json named = base;
+  named["quantization"] = "compressed-tensors";
+  EXPECT_EQ(run(named).bytes.model_params, run(base).bytes.model_params);
+  // A model whose description states no quantization: the family alone says no layout.
+  const error e = run_error({{"model_name", "meta-llama/Llama-3.1-8B"},
+                             {"max_seq_len", 2048},
+                             {"quantization", "compressed-tensors"}});
+  EXPECT_EQ(e.field, "quantization");
+  EXPECT_NE(e.message.find("takes its layout from the checkpoint"), std::string::npos) << e.message;
+  // With the scheme named, the base model is quantized to it.
+  json schemed = {{"model_name", "meta-llama/Llama-3.1-8B"},
+                  {"max_seq_len", 2048},
+                  {"quantization", "compressed-tensors (w4a16)"}};
+  EXPECT_EQ(run(schemed).deploy.quant.method, quant_method::w4a16);
+}
+
+// ModelOpt MIXED_PRECISION (nvidia/Qwen3.6-35B-A3B-NVFP4): attention and Gated DeltaNet
+// projections in FP8, experts in NVFP4. Per linear, fp8 minus nvfp4 is
+// in*out*(1 - 1/2 - 1/16) + 4*out - 8 bytes: 30 DeltaNet layers of in_proj_qkvz 2048x12288,
+// in_proj_ba 2048x64 and out_proj 4096x2048 (14,794,984 B), 10 attention layers of qkv 2048x9216
+// (16 query heads with their gates + 2 x 2 KV heads, of 256) and o_proj 4096x2048 (11,972,592 B).
+TEST(QuantCheckpoints, MixedPrecisionAttentionProjectionsInFp8) {
+  const json mixed = {{"model_name", "nvidia/Qwen3.6-35B-A3B-NVFP4"}, {"max_seq_len", 4096}};
+  json all_fp4 = mixed;
+  all_fp4["architecture"] = {
+      {"quantization",
+       {{"method", "nvfp4"}, {"bits", 4}, {"group_size", 16}, {"quantize_lm_head", true}}}};
+  const std::uint64_t with_fp8 = run(mixed).bytes.model_params;
+  const std::uint64_t without = run(all_fp4).bytes.model_params;
+  EXPECT_EQ(with_fp8 - without, 30ULL * 14794984 + 10ULL * 11972592);
 }
 
 TEST(QuantCheckpoints, DevCaseWeightsWithinOnePercentOfModelLoading) {

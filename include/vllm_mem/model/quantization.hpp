@@ -40,6 +40,14 @@ struct quant_spec {
   bool double_quant = true;       // bitsandbytes 4-bit: nested absmax quantization
   bool experts_only = false;      // only the MoE experts are quantized (gpt-oss MXFP4)
   bool quantize_lm_head = false;  // lm_head quantized too (rare; GPTQ lm_head_quantized)
+  // Named as a method family whose layout the checkpoint's quantization_config decides
+  // (compressed-tensors, modelopt): the checkpoint's own quantization wins; `method` is the
+  // scheme the text also named, if any (none: the checkpoint must say).
+  bool from_checkpoint = false;
+  // Mixed precision (ModelOpt MIXED_PRECISION): the attention and state-mixer projections are in
+  // this scheme (fp8, or none for 16 bit) while the MLP and experts follow `method`; unset: all
+  // follow `method`.
+  std::optional<quant_method> attention_method;
 
   bool is_none() const { return method == quant_method::none; }
   // Bytes per weight for a dense estimate (documentation and planners), without sharding.
@@ -48,8 +56,14 @@ struct quant_spec {
 
 std::string_view quant_method_name(quant_method m);
 
-// Parses the `quantization` request field: the seed's "Q8" and "Q4", and vLLM's methods
-// (fp8, int8, w8a8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4, compressed-tensors names).
+// The layout of a mixed-precision checkpoint's attention projections: fp8 with per-tensor scales
+// (ModelOptFp8LinearMethod), or 16 bit for none; the other methods with their default layout.
+quant_spec attention_scheme(quant_method m);
+
+// Parses the `quantization` request field: the seed's "Q8" and "Q4", vLLM's methods (fp8, int8,
+// w8a8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4, compressed-tensors scheme names), and the
+// families compressed-tensors / modelopt / modelopt_mixed, alone or with the scheme in words after
+// them ("compressed-tensors (nvfp4)", "modelopt nvfp4"). Words after a scheme only describe it.
 std::optional<quant_spec> parse_quantization(std::string_view text);
 
 // Bytes on one rank for a linear layer whose per-rank weight has `in` inputs and `out` outputs.
