@@ -249,9 +249,10 @@ result<rope_scaling_spec> parse_rope_scaling(const json& v, const std::string& f
 result<vision_spec> parse_vision(const json& v, const std::string& field) {
   if (!v.is_object()) return type_error(field, "an object");
   static const std::vector<std::string> keys = {
-      "type",          "num_layers", "hidden_size", "intermediate_size",
-      "num_heads",     "patch_size", "image_size",  "params",
-      "params_source", "notes",      "extra"};
+      "type",          "num_layers", "hidden_size",         "intermediate_size",
+      "num_heads",     "patch_size", "image_size",          "params",
+      "params_source", "notes",      "max_tokens_per_item", "spatial_merge_size",
+      "extra"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   vision_spec out;
   for (auto it = v.begin(); it != v.end(); ++it) {
@@ -272,8 +273,11 @@ result<vision_spec> parse_vision(const json& v, const std::string& field) {
     if (k == "patch_size") out.patch_size = *x;
     if (k == "image_size") out.image_size = *x;
     if (k == "params") out.params = *x;
+    if (k == "max_tokens_per_item") out.max_tokens_per_item = *x;
+    if (k == "spatial_merge_size") out.spatial_merge_size = *x;
   }
-  if (out.num_layers > 1024 || out.hidden_size > 65536 || out.intermediate_size > 1048576) {
+  if (out.num_layers > 1024 || out.hidden_size > 65536 || out.intermediate_size > 1048576 ||
+      out.max_tokens_per_item > (1ULL << 24) || out.spatial_merge_size > 64) {
     return make_error(error_code::invalid_argument, "'" + field + "' is out of range", field);
   }
   return out;
@@ -598,17 +602,20 @@ void write_json(json_writer& w, const model_arch& a) {
     const vision_spec& v = *a.vision;
     w.key("vision");
     if (v.type.empty() && !v.num_layers && !v.hidden_size && !v.intermediate_size && !v.num_heads &&
-        !v.patch_size && !v.image_size && !v.params) {
+        !v.patch_size && !v.image_size && !v.params && !v.max_tokens_per_item &&
+        !v.spatial_merge_size) {
       w.null();  // nlohmann prints an object nothing was put into as null
     } else {
       w.begin_object();
       if (v.hidden_size) w.key("hidden_size").u64(v.hidden_size);
       if (v.image_size) w.key("image_size").u64(v.image_size);
       if (v.intermediate_size) w.key("intermediate_size").u64(v.intermediate_size);
+      if (v.max_tokens_per_item) w.key("max_tokens_per_item").u64(v.max_tokens_per_item);
       if (v.num_heads) w.key("num_heads").u64(v.num_heads);
       if (v.num_layers) w.key("num_layers").u64(v.num_layers);
       if (v.params) w.key("params").u64(v.params);
       if (v.patch_size) w.key("patch_size").u64(v.patch_size);
+      if (v.spatial_merge_size) w.key("spatial_merge_size").u64(v.spatial_merge_size);
       if (!v.type.empty()) w.key("type").string(v.type);
       w.end_object();
     }

@@ -224,12 +224,7 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
     const double m = std::min(Md, 32768.0) * static_cast<double>(a.num_experts_per_tok);
     moe = p.moe_workspace_factor * m * s * (3 * I + H);
   }
-  double vision = 0.0;
-  if (a.vision && r.first == 0 && a.vision->hidden_size > 0) {
-    // §10.4: the encoder profile runs a batch of images worth max_num_batched_tokens through the
-    // vision tower before the language model's dummy forward.
-    vision = p.vision_activation_factor * Md * s * static_cast<double>(a.vision->hidden_size);
-  }
+  const double vision = r.first == 0 ? encoder_profile_bytes(a, p, M, s) : 0.0;
   const double base = mrv2 ? p.mrv2_activation_base_gib : p.activation_base_gib;
   const double peak = base * kGiB + std::max(forward, sampler) + moe + vision;
   return static_cast<std::uint64_t>(std::llround(peak));
@@ -463,6 +458,29 @@ std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d_in,
   const deployment d = effective_deployment(a, d_in);
   const stage_kv k = make_stage_kv(a, d, pp_layer_range(a.num_layers, d.pp, 0));
   return needed_bytes(a, d, k, tokens);
+}
+
+// §10.4: the encoder profile runs a batch of images through the vision tower before the language
+// model's dummy forward. With the tower's encoder budget known (vision_spec), vLLM's rule
+// (v1/core/encoder_cache_manager.py compute_encoder_budget; "Encoder cache will be initialized
+// with a budget of B tokens, and profiled with N image items of the maximum feature size"):
+// B = max(M, tokens per item), N = B / tokens per item items of the largest image, each token
+// merge^2 patches; a patch holds the working set of one ViT block at its MLP (residual, normed
+// input, fc1 output and its activation, fc2 output: 4 hidden-wide and 3 intermediate-wide
+// tensors, the count fitted on rows 2002/2003/2024, docs/accuracy.md). Otherwise the per-token
+// fallback fitted on the set-1 towers (M tokens of vision_activation_factor hidden-wide tensors).
+double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, std::uint64_t M,
+                             double s) {
+  if (!a.vision || a.vision->hidden_size == 0) return 0.0;
+  const vision_spec& v = *a.vision;
+  const double h = static_cast<double>(v.hidden_size);
+  if (v.max_tokens_per_item == 0 || v.spatial_merge_size == 0 || v.intermediate_size == 0)
+    return p.vision_activation_factor * static_cast<double>(M) * s * h;
+  const std::uint64_t budget = std::max(M, v.max_tokens_per_item);
+  const std::uint64_t items = budget / v.max_tokens_per_item;
+  const double patches = static_cast<double>(items * v.max_tokens_per_item) *
+                         static_cast<double>(v.spatial_merge_size * v.spatial_merge_size);
+  return patches * s * (4.0 * h + 3.0 * static_cast<double>(v.intermediate_size));
 }
 
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d_in) {

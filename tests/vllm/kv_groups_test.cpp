@@ -302,3 +302,64 @@ TEST(HybridRequest, HfConfigOfQwen3NextConvertsItsStateLayers) {
 
 }  // namespace
 }  // namespace vllm_mem::testing
+
+namespace vllm_mem::testing {
+namespace {
+
+constexpr const char* kQwen36 = "nvidia/Qwen3.6-35B-A3B-NVFP4";
+
+// Row 2002's deployment (RTX 5090, vLLM 0.20.0): fp8 KV, 8192 tokens, 4 sequences, 4096 batched.
+deployment row_2002() {
+  deployment d;
+  d.gpu_total_bytes = static_cast<std::uint64_t>(31.34 * kGiB);
+  d.gpu_memory_utilization = 0.9;
+  d.profile = profile("0.20.0");
+  d.max_model_len = 8192;
+  d.max_num_seqs = 4;
+  d.max_num_batched_tokens = 4096;
+  d.block_size = 16;
+  d.kv_bits = 8;
+  d.quant = arch_of(kQwen36).quantization;  // the checkpoint's NVFP4 / FP8 mix
+  return d;
+}
+
+// Qwen3.6-35B-A3B at TP 1: a Gated DeltaNet layer's state is conv 3 x 8192 in bf16 (49,152 B)
+// plus a float32 recurrent state of 32 x 128 x 128 (2,097,152 B): 2,146,304 B. An fp8 attention
+// layer holds 2 x 2 KV heads x 256 = 1024 B per token, so the block grows to
+// ceil(2146304 / 1024) = 2096 tokens (a multiple of 16), which vLLM 0.20 prints ("Setting
+// attention block size to 2096 tokens"). 10 attention + 30 state layers: 4 groups of 10; a block
+// is 10 pages of 2,146,304 B. In align mode (prefix caching on) a request of 8192 tokens needs
+// ceil(8192 / 2096) = 4 attention blocks + 2 per state group: 10.
+TEST(HybridBlock, Qwen36StateInFloat32SetsTheBlockAndAlignModeTheConcurrency) {
+  const model_arch& a = arch_of(kQwen36);
+  auto r = simulate_startup(a, row_2002());
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  ASSERT_GT(r->kv_cache_bytes, 0);
+  EXPECT_EQ(r->kv.block_size, 2096u);
+  EXPECT_EQ(r->kv.page_bytes, 2146304u);
+  const std::uint64_t blocks = static_cast<std::uint64_t>(r->kv_cache_bytes) / (10 * 2146304ULL);
+  EXPECT_EQ(r->num_gpu_blocks, blocks);
+  EXPECT_EQ(r->kv_cache_tokens, blocks / 4 * 2096);
+  EXPECT_DOUBLE_EQ(r->max_concurrency, static_cast<double>(blocks) / 10.0);
+}
+
+// The encoder budget (vLLM compute_encoder_budget): max(max_num_batched_tokens, 16384 tokens of
+// the largest image), in whole images; each token is 2 x 2 patches of the ViT, each holding
+// 4 x 1152 + 3 x 4304 = 17,520 bf16 values: 16384 x 4 x 17520 x 2 B = 2,296,381,440 B per image.
+TEST(EncoderProfile, BudgetInWholeImagesOfTheLargestSize) {
+  const model_arch& a = arch_of(kQwen36);
+  const vllm_profile p = profile("0.20.0");
+  const double one_image = 16384.0 * 4 * 17520 * 2;
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, 4096, 2.0), one_image);       // row 2002: 1 image
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, 30000, 2.0), one_image);      // still 1 whole image
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, 65536, 2.0), 4 * one_image);  // row 2024: 4
+  // Without a tower nothing; a tower without its budget falls back to M hidden-wide tensors.
+  EXPECT_EQ(encoder_profile_bytes(arch_of(kQwen3Next), p, 8192, 2.0), 0.0);
+  model_arch bare = a;
+  bare.vision->max_tokens_per_item = 0;
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(bare, p, 8192, 2.0),
+                   p.vision_activation_factor * 8192 * 2.0 * 1152);
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing

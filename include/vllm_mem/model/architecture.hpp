@@ -53,6 +53,10 @@ struct vision_spec {
   std::uint64_t num_layers = 0, hidden_size = 0, intermediate_size = 0, num_heads = 0;
   std::uint64_t patch_size = 0, image_size = 0;
   std::uint64_t params = 0;  // stated parameter count (tower + projector); 0 = estimate
+  // The encoder budget (vLLM compute_encoder_budget): the most encoder output tokens one image
+  // yields (the processor's largest image over (patch_size * spatial_merge_size)^2), and how many
+  // patches merge into one token per side. 0: not stated (the per-token fallback of §10.4).
+  std::uint64_t max_tokens_per_item = 0, spatial_merge_size = 0;
 };
 
 struct arch_spec {

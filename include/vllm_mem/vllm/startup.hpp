@@ -109,4 +109,10 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
 // (sliding-window layers capped at their window with the hybrid manager).
 std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d, std::uint64_t tokens);
 
+// Peak bytes of the encoder profile (the vision tower's dummy batch) at max_num_batched_tokens
+// `M` with activations of `act_bytes` bytes: vLLM's encoder budget where the tower states it,
+// else the per-token fallback (startup.cpp). 0 without a vision tower.
+double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, std::uint64_t M,
+                             double act_bytes);
+
 }  // namespace vllm_mem
