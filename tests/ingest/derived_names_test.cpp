@@ -60,7 +60,10 @@ TEST(DerivedNames, RealRepositoryNamesResolveToTheirBase) {
        quant_method::none},
       {"Qwen/Qwen2.5-Coder-1.5B-Instruct-AWQ", "Qwen/Qwen2.5-1.5B-Instruct", "finetune_of_base",
        quant_method::awq},
-      {"Qwen/Qwen3-4B-Instruct-2507", "Qwen/Qwen3-4B", "finetune_of_base", quant_method::none},
+      // The 2507 refresh has an entry of its own (262144-token context); a mirror finds it.
+      {"Qwen/Qwen3-4B-Instruct-2507", "Qwen/Qwen3-4B-Instruct-2507", "exact", quant_method::none},
+      {"unsloth/Qwen3-4B-Instruct-2507", "Qwen/Qwen3-4B-Instruct-2507", "reupload",
+       quant_method::none},
       // A fine-tune with its own entry keeps it (Qwen2.5-Coder-7B, a Distill).
       {"Qwen/Qwen2.5-Coder-7B-Instruct", "Qwen/Qwen2.5-Coder-7B", "suffix_variant",
        quant_method::none},
