@@ -57,6 +57,46 @@ std::string close_database_id(std::string_view name, const model_db& db) {
   return best_d > 0 && best_d <= limit ? best : std::string();
 }
 
+// The family stem of a repository name: its words before the first size word ("7b", "1.5b",
+// "e4b", "a3b", "350m"), lower case; empty without a size word.
+std::string family_stem(std::string_view name) {
+  const std::string lower = to_lower(name);
+  const auto slash = lower.rfind('/');
+  const std::string base = slash == std::string::npos ? lower : lower.substr(slash + 1);
+  auto is_size_word = [](std::string_view w) {
+    std::size_t i = 0;
+    if (i < w.size() && (w[i] == 'e' || w[i] == 'a')) ++i;  // Gemma's E4B, MoE's A3B
+    const std::size_t digits = i;
+    while (i < w.size() && ((w[i] >= '0' && w[i] <= '9') || w[i] == '.')) ++i;
+    return i > digits && i + 1 == w.size() && (w[i] == 'b' || w[i] == 'm');
+  };
+  std::size_t pos = 0;
+  while (pos < base.size()) {
+    const std::size_t dash = base.find_first_of("-_", pos);
+    const std::size_t end = dash == std::string::npos ? base.size() : dash;
+    if (is_size_word(std::string_view(base).substr(pos, end - pos))) {
+      return pos > 1 ? base.substr(0, pos - 1) : std::string();
+    }
+    if (dash == std::string::npos) break;
+    pos = dash + 1;
+  }
+  return {};
+}
+
+// An entry of the name's family when every open entry of that family is one the calculator does
+// not model (Gemma 4, DeepSeek-V4, Nemotron-H): a size-estimated Llama would be silently wrong.
+const model_entry* unsupported_family_entry(std::string_view name, const model_db& db) {
+  const std::string stem = family_stem(name);
+  if (stem.size() < 3) return nullptr;
+  const model_entry* found = nullptr;
+  for (const auto& e : db.entries()) {
+    if (e.closed || family_stem(e.id) != stem) continue;
+    if (e.unsupported.empty()) return nullptr;
+    if (found == nullptr) found = &e;
+  }
+  return found;
+}
+
 }  // namespace
 
 // resolve_model, writing into the estimate's own result (no copy of the resolved model).
@@ -179,6 +219,15 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
   } else if (r.architecture && has_required(*r.architecture)) {
     out.source = "request_architecture";
   } else {
+    // (params_billions was handled above: with it the user asks for the rough estimate.)
+    if (const model_entry* fam = unsupported_family_entry(r.model_name, db)) {
+      return make_error(
+          error_code::unsupported,
+          "'" + r.model_name + "' is not in the database, but its family is (" + fam->id +
+              "), and this calculator does not model that architecture: " + fam->unsupported +
+              ". Give 'params_billions' for a rough dense-transformer estimate.",
+          "model_name");
+    }
     auto named = params_from_name(r.model_name);
     double p = 7e9;
     std::uint64_t experts = 0;

@@ -116,5 +116,25 @@ TEST(DerivedNames, GgufIsRefusedWithTheReason) {
   EXPECT_EQ(r.model.source, "name_estimate");
 }
 
+// A name not in the database whose family is, and only with architectures the calculator does
+// not model (Gemma 4's E2B/E4B beside the 26B-A4B and 31B entries), gets that reason instead of a
+// size-estimated Llama; params_billions still asks for the rough estimate. A family with modelled
+// entries keeps the size estimate.
+TEST(DerivedNames, UnknownMemberOfAnUnmodelledFamilyIsRefusedWithTheReason) {
+  for (const char* n : {"google/gemma-4-E4B-it-qat-w4a16-ct", "google/gemma-4-E2B-it"}) {
+    SCOPED_TRACE(n);
+    const error e = run_error({{"model_name", n}, {"max_seq_len", 2048}});
+    EXPECT_EQ(e.code, error_code::unsupported);
+    EXPECT_EQ(e.field, "model_name");
+    EXPECT_NE(e.message.find("its family is (google/gemma-4-"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("Gemma 4 attention"), std::string::npos) << e.message;
+  }
+  const estimate_result rough =
+      run({{"model_name", "google/gemma-4-E2B-it"}, {"max_seq_len", 2048}, {"params_billions", 5}});
+  EXPECT_EQ(rough.model.source, "params_billions");
+  const estimate_result sized = run({{"model_name", "Qwen/Qwen3-77B-Foo"}, {"max_seq_len", 2048}});
+  EXPECT_EQ(sized.model.source, "name_estimate");
+}
+
 }  // namespace
 }  // namespace vllm_mem::testing
