@@ -46,9 +46,10 @@ inline void check_error(const error& e, std::string_view input) {
 }
 
 // Keys whose value may legitimately be negative: vLLM's "Available KV cache memory", which is
-// below zero when the model does not fit (startup.hpp, docs/api.md).
+// below zero when the model does not fit, and the signed margin past the start check
+// (startup.hpp, docs/api.md).
 inline bool may_be_negative(std::string_view key) {
-  return key == "kv_cache_bytes" || key == "kv_cache_gib";
+  return key == "kv_cache_bytes" || key == "kv_cache_gib" || key == "margin_gib";
 }
 
 // A size, count or memory figure: must be a number (a NaN written as null would hide here).

@@ -123,6 +123,7 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("kv_margin_gib").f64(gib(s.kv_margin_bytes));
     w.key("limiting_factor").string(limiting_factor_name(s.limit));
     if (e.deploy.lora.enabled) w.key("lora_weights_gib").f64(gib(s.weights.lora));
+    w.key("margin_gib").f64(gib(s.margin_bytes));
     w.key("max_concurrency").f64(std::round(s.max_concurrency * 100.0) / 100.0);
     w.key("max_model_len").u64(e.deploy.max_model_len);
     w.key("max_model_len_fit").u64(s.max_model_len_fit);
@@ -139,6 +140,10 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("requested_memory_gib").f64(gib(s.requested_bytes));
     w.key("state_bytes_per_sequence").u64(s.kv.state_bytes_per_sequence);
     w.key("total_gpu_memory_gib").f64(gib(s.total_bytes));
+    w.key("uncertainty_gib").f64(gib(s.uncertainty_bytes));
+    w.key("verdict").string(startup_verdict_name(s.verdict));
+    w.key("verdict_advice");
+    s.verdict_advice.empty() ? w.null() : w.string(s.verdict_advice);
     w.key("vllm_args").string(e.vllm_args);
     w.key("vllm_version").string(e.deploy.profile.version.text());
     w.key("weights_gib").f64(gib(s.weights.total()));

@@ -71,6 +71,17 @@ void print_table(const json& r) {
                                    std::to_string(v["max_model_len"].get<std::uint64_t>()) +
                                    " tokens");
     row("starts", v["fits"].get<bool>() ? "yes" : "no");
+    {
+      // The verdict in words: the margin against the era's error bar (docs/accuracy.md).
+      const std::string verdict = v["verdict"].get<std::string>();
+      const std::string words = verdict == "fits"       ? "fits"
+                                : verdict == "marginal" ? "marginal (within the error bar)"
+                                                        : "does not fit";
+      row("verdict", words + ": margin " + fixed(v["margin_gib"].get<double>()) +
+                         " GiB, error bar " + fixed(v["uncertainty_gib"].get<double>()) + " GiB");
+      if (v["verdict_advice"].is_string())
+        row("to be safe", v["verdict_advice"].get<std::string>());
+    }
     row("largest max_model_len that starts",
         std::to_string(v["max_model_len_fit"].get<std::uint64_t>()));
     row("limiting factor", v["limiting_factor"].get<std::string>());

@@ -165,6 +165,12 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   vllm_profile p;
   p.version = v;
   p.engine = engine;
+  // docs/accuracy.md "Verdicts and their error bars": p80 of |KV error| / GPU memory per era
+  // (V0 16 cases, V1 <= 0.10 12, 0.11-0.19 29, >= 0.20 9).
+  p.kv_uncertainty_share = engine == engine_kind::v0    ? 0.017
+                           : v < vllm_version{0, 11, 0} ? 0.049
+                           : v < vllm_version{0, 20, 0} ? 0.0024
+                                                        : 0.057;
   p.extrapolated = vllm_version{0, 20, 0} <= v;
   p.range = "0.4-0.19";
   if (engine == engine_kind::v0 && v >= vllm_version{0, 11, 0}) {

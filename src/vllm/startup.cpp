@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <vector>
@@ -422,6 +423,18 @@ const char* interconnect_name(interconnect_kind k) {
   return k == interconnect_kind::pcie ? "pcie" : "nvlink";
 }
 
+const char* startup_verdict_name(startup_verdict v) {
+  switch (v) {
+    case startup_verdict::fits:
+      return "fits";
+    case startup_verdict::marginal:
+      return "marginal";
+    case startup_verdict::does_not_fit:
+      return "does_not_fit";
+  }
+  return "does_not_fit";
+}
+
 const char* limiting_factor_name(limiting_factor f) {
   switch (f) {
     case limiting_factor::none:
@@ -482,6 +495,94 @@ double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, std::ui
                          static_cast<double>(v.spatial_merge_size * v.spatial_merge_size);
   return patches * s * (4.0 * h + 3.0 * static_cast<double>(v.intermediate_size));
 }
+
+namespace {
+
+// The verdict with its error bar (docs/accuracy.md "Verdicts and their error bars"): the margin
+// past the check that decides the start, the era's uncertainty, and what to change to be safe.
+void set_verdict(const model_arch& a, const deployment& d, const std::vector<stage_figures>& stages,
+                 std::uint64_t X, std::uint64_t max_weights, double T, std::uint64_t context,
+                 startup_result& out) {
+  const double u = d.gpu_memory_utilization;
+  const auto bytes = [](double x) { return static_cast<std::int64_t>(std::llround(x)); };
+  // The KV check: available minus one max_model_len request, on the tightest stage.
+  std::int64_t kv_margin = std::numeric_limits<std::int64_t>::max();
+  for (const auto& f : stages) {
+    const std::uint64_t need = needed_bytes(a, d, f.kv, X);
+    kv_margin = std::min(kv_margin, f.available - static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                                      need, std::uint64_t{1} << 60)));
+  }
+  std::int64_t margin = kv_margin;
+  const std::uint64_t graphs = stages.empty() ? 0 : stages.front().graphs;
+  if (out.limit == limiting_factor::gpu_memory_utilization) {
+    margin = bytes(T - static_cast<double>(context) - T * u);  // the free-memory check
+  } else if (out.limit == limiting_factor::weights && !out.fits) {
+    margin = std::min(margin, bytes(T - static_cast<double>(max_weights + context)));
+  } else if (out.limit == limiting_factor::cuda_graphs) {
+    margin = bytes(T * (1.0 - u) - static_cast<double>(graphs + context));
+  }
+  out.margin_bytes = margin;
+  const double unc = std::max(0.1 * kGiB, d.profile.kv_uncertainty_share * T);
+  out.uncertainty_bytes = static_cast<std::uint64_t>(std::llround(unc));
+  const bool memory_check = out.limit != limiting_factor::max_position_embeddings || out.fits;
+  if (!memory_check) {
+    out.verdict = startup_verdict::does_not_fit;
+  } else if (std::abs(static_cast<double>(margin)) <= unc) {
+    out.verdict = startup_verdict::marginal;
+  } else {
+    out.verdict = out.fits ? startup_verdict::fits : startup_verdict::does_not_fit;
+  }
+  if (out.verdict == startup_verdict::fits || !memory_check) return;
+  // What to change so the margin covers the error bar.
+  message m(out.verdict_advice);
+  const double short_by = unc - static_cast<double>(margin);
+  if (out.limit == limiting_factor::gpu_memory_utilization) {
+    const double safe = std::floor((T - static_cast<double>(context) - unc) / T * 100.0) / 100.0;
+    if (safe > 0.0) m("lower --gpu-memory-utilization to ").utilization(safe);
+    return;
+  }
+  if (out.limit == limiting_factor::cuda_graphs) {
+    const double safe = std::floor((u - short_by / T) * 100.0) / 100.0;
+    m("lower --gpu-memory-utilization to ")
+        .utilization(std::max(0.01, safe))(", or pass --enforce-eager");
+    return;
+  }
+  if (out.limit == limiting_factor::weights && !out.fits) {
+    m("use more GPUs (--tensor-parallel-size / --pipeline-parallel-size) or a quantized "
+      "checkpoint");
+    return;
+  }
+  const double raise = std::ceil((u + short_by / T) * 100.0) / 100.0;
+  bool any = false;
+  if (raise <= 0.99) {
+    m("raise --gpu-memory-utilization to ").utilization(raise);
+    any = true;
+  }
+  // The longest context whose request leaves the error bar free on every stage.
+  auto safe_at = [&](std::uint64_t len) {
+    for (const auto& f : stages) {
+      if (static_cast<double>(f.available) - static_cast<double>(needed_bytes(a, d, f.kv, len)) <
+          unc)
+        return false;
+    }
+    return true;
+  };
+  std::uint64_t lo = 0, hi = X;
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (safe_at(mid)) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  const std::uint64_t safe_len = lo / 256 * 256;  // a round figure a user would type
+  if (safe_len >= 256 && safe_len < X) {
+    m(any ? ", or " : "")("lower --max-model-len to ").u64(safe_len);
+  }
+}
+
+}  // namespace
 
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d_in) {
   if (auto s = check_state_layers_supported(a, d_in.profile); !s) return s.err();
@@ -682,6 +783,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
         "initializing the engine.");
     }
   }
+  set_verdict(a, d, stages, X, max_weights, T, context, out);
   return out;
 }
 

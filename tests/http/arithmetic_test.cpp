@@ -33,7 +33,7 @@ void expect_sane_numbers(const json& j, const std::string& key, const std::strin
   } else if (j.is_number()) {
     const double x = j.get<double>();
     EXPECT_TRUE(std::isfinite(x)) << key << " in " << where;
-    if (key != "kv_cache_bytes" && key != "kv_cache_gib") {
+    if (key != "kv_cache_bytes" && key != "kv_cache_gib" && key != "margin_gib") {
       EXPECT_GE(x, 0.0) << key << " in " << where;
     }
     // No byte count beyond 2^60 (checked_math.hpp); GiB/GB figures far below it.

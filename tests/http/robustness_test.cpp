@@ -456,7 +456,8 @@ void mutate(json& j, std::mt19937& rng, int depth = 0) {
 void expect_sane(const json& j, const std::string& where) {
   if (j.is_object()) {
     for (const auto& [k, v] : j.items()) {
-      if (v.is_number() && v.get<double>() < 0 && k != "kv_cache_gib" && k != "kv_cache_bytes") {
+      if (v.is_number() && v.get<double>() < 0 && k != "kv_cache_gib" && k != "kv_cache_bytes" &&
+          k != "margin_gib") {
         for (const char* unit : {"bytes", "_gb", "_gib", "tokens", "memory", "size", "params"}) {
           EXPECT_EQ(k.find(unit), std::string::npos) << where << ": " << k << " = " << v;
         }

@@ -480,3 +480,65 @@ TEST(Defaults, CaptureSettingsAndNewerBatchDefaults) {
 
 }  // namespace
 }  // namespace vllm_mem::testing
+
+namespace vllm_mem::testing {
+namespace {
+
+// Verdicts with their error bar: Llama-3.1-8B on a 24 GiB GPU with vLLM 0.19 (uncertainty share
+// 0.0024 of the GPU, 0.058 GiB, so the 0.1 GiB floor; docs/accuracy.md). The margin is the
+// available KV cache minus one request of max_model_len (128 KiB per token: 32 layers x 8 KV heads
+// x 128 x 2 x 2 B, in 16-token blocks).
+TEST(Verdict, MarginAgainstTheErrorBar) {
+  const model_arch& a = arch_of("meta-llama/Llama-3.1-8B");
+  deployment d = on_gpu(24.0, "0.19.0");
+  const startup_result base = sim(a, d);
+  ASSERT_TRUE(base.fits);
+  const std::int64_t kv = base.kv_cache_bytes;
+  constexpr std::int64_t kPerToken = 131072;
+  EXPECT_EQ(base.margin_bytes, kv - 8192 * kPerToken);
+  EXPECT_EQ(base.uncertainty_bytes, static_cast<std::uint64_t>(std::llround(0.1 * kGiB)));
+  EXPECT_EQ(base.verdict, startup_verdict::fits);
+  EXPECT_TRUE(base.verdict_advice.empty());
+
+  // A context that leaves about 0.05 GiB: it starts, but within the error bar.
+  const std::int64_t tight = (kv - static_cast<std::int64_t>(0.05 * kGiB)) / kPerToken / 16 * 16;
+  d.max_model_len = static_cast<std::uint64_t>(tight);
+  const startup_result close = sim(a, d);
+  EXPECT_TRUE(close.fits);
+  EXPECT_EQ(close.margin_bytes, kv - tight * kPerToken);
+  EXPECT_EQ(close.verdict, startup_verdict::marginal);
+  EXPECT_NE(close.verdict_advice.find("raise --gpu-memory-utilization to 0.9"), std::string::npos)
+      << close.verdict_advice;
+  EXPECT_NE(close.verdict_advice.find("lower --max-model-len to "), std::string::npos)
+      << close.verdict_advice;
+
+  // 0.05 GiB short: vLLM refuses it, yet the model cannot tell that apart from a start.
+  d.max_model_len = static_cast<std::uint64_t>(
+      (kv + static_cast<std::int64_t>(0.05 * kGiB)) / kPerToken / 16 * 16 + 16);
+  const startup_result short_by = sim(a, d);
+  EXPECT_FALSE(short_by.fits);
+  EXPECT_LT(short_by.margin_bytes, 0);
+  EXPECT_EQ(short_by.verdict, startup_verdict::marginal);
+
+  // Far beyond: does not fit, and a longer context than the GPU holds is not suggested.
+  d.max_model_len = 2 * static_cast<std::uint64_t>(kv / kPerToken);
+  ASSERT_LT(d.max_model_len, 131072u);  // a memory limit, not the positions
+  const startup_result far = sim(a, d);
+  EXPECT_EQ(far.verdict, startup_verdict::does_not_fit);
+  EXPECT_NE(far.verdict_advice.find("lower --max-model-len to "), std::string::npos)
+      << far.verdict_advice;
+}
+
+// Not a memory limit (max_model_len beyond the model's positions): does_not_fit, no advice.
+TEST(Verdict, PositionLimitIsNotAMemoryVerdict) {
+  const model_arch& a = arch_of("meta-llama/Llama-2-7b-hf");  // 4096 positions
+  deployment d = on_gpu(80.0, "0.19.0");
+  d.max_model_len = 8192;
+  const startup_result r = sim(a, d);
+  EXPECT_EQ(r.limit, limiting_factor::max_position_embeddings);
+  EXPECT_EQ(r.verdict, startup_verdict::does_not_fit);
+  EXPECT_TRUE(r.verdict_advice.empty());
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing

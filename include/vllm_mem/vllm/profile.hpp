@@ -111,6 +111,10 @@ struct vllm_profile {
   // dtype, sampling without the top-k/top-p sort; no floor. Followed from the code, not fitted.
   double mrv2_sampler_bytes_per_logit = 2.0;
   double mrv2_activation_base_gib = 0.0;
+  // How far the available KV cache may be off, as a share of the GPU's memory: the 80th
+  // percentile of |predicted - logged| KV GiB / total GiB over the dev cases of the era
+  // (docs/accuracy.md "Verdicts and their error bars"). Sets the `marginal` band.
+  double kv_uncertainty_share = 0.0024;
 };
 
 // NCCL's device buffers for a PCIe ring/tree (docs/research/set2-causes.md §a.1-a.2, NVIDIA/nccl

@@ -66,6 +66,11 @@ enum class limiting_factor : std::uint8_t {
 };
 const char* limiting_factor_name(limiting_factor f);
 
+// fits / marginal / does_not_fit: the startup's outcome with its error bar. marginal when the
+// margin lies within the uncertainty, either side of zero.
+enum class startup_verdict : std::uint8_t { fits, marginal, does_not_fit };
+const char* startup_verdict_name(startup_verdict v);
+
 struct kv_layout {
   std::uint64_t page_bytes = 0;        // one block of one layer (V1 page), rank 0
   std::uint64_t layers = 0;            // attention layers on stage 0
@@ -101,6 +106,13 @@ struct startup_result {
   limiting_factor limit = limiting_factor::none;
   kv_layout kv;
   std::uint64_t cuda_graphs = 0;  // graphs captured
+  // Per GPU: what is left over past the limit that decides the start (available KV minus one
+  // max_model_len request; or the shortfall, negative, of the memory check that fails), and how
+  // far the model may be off (profile kv_uncertainty_share x GPU memory, at least 0.1 GiB).
+  std::int64_t margin_bytes = 0;
+  std::uint64_t uncertainty_bytes = 0;
+  startup_verdict verdict = startup_verdict::does_not_fit;
+  std::string verdict_advice;  // what to change to be safe, when not a safe fit
 };
 
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d);
