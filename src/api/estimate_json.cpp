@@ -52,6 +52,11 @@ void append_json(std::string& out, const estimate_result& e) {
   w.key("total_min").u64(c.total_min);
   w.end_object();
   w.key("cuda_overhead_gb").f64(overhead_gb);
+  if (e.from_vllm_command) {
+    w.key("ignored_flags").begin_array();
+    for (const auto& f : e.ignored_flags) w.string(f);
+    w.end_array();
+  }
   w.key("max_kv_cache_memory_gb").f64(max_kv_gb);
   w.key("min_kv_cache_memory_gb").f64(min_kv_gb);
   w.key("model_match");
@@ -76,6 +81,10 @@ void append_json(std::string& out, const estimate_result& e) {
   w.key("tensor_parallel_size").u64(e.deploy.tp);
   w.key("total_max_memory_gb").f64(bytes_to_gb(c.total_max));
   w.key("total_min_memory_gb").f64(bytes_to_gb(c.total_min));
+  if (e.from_vllm_command) {
+    // The canonical command back: it parses to the same estimate.
+    w.key("vllm_command").string("vllm serve " + e.model_name + " " + e.vllm_args);
+  }
   w.key("vllm_engine").string(e.deploy.profile.engine == engine_kind::v0 ? "v0" : "v1");
   if (e.has_gpu) {
     const startup_result& s = e.startup;

@@ -474,6 +474,8 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   out.model_name = r.model_name;
   out.model_origin = r.model_origin;
   out.checkpoint = r.safetensors;
+  out.from_vllm_command = r.from_vllm_command;
+  out.ignored_flags = r.ignored_flags;
   const model_arch& a = out.model.arch;
   out.warnings = out.model.warnings;
   deployment& d = out.deploy;

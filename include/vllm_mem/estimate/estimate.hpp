@@ -67,6 +67,9 @@ struct estimate_request {
   lora_config lora;  // enable_lora, max_loras, max_lora_rank, max_cpu_loras, lora_dtype, ...
   std::optional<vllm_version> version;
   std::optional<engine_kind> engine;
+  // From a `vllm_command`: its flags that do not change the estimate, "flag: reason".
+  bool from_vllm_command = false;
+  std::vector<std::string> ignored_flags;
 };
 
 struct resolved_model {
@@ -107,6 +110,8 @@ struct estimate_result {
   startup_result startup;
   std::string vllm_args;
   std::vector<std::string> warnings;
+  bool from_vllm_command = false;          // the request came as a vllm_command
+  std::vector<std::string> ignored_flags;  // its flags that do not change the estimate
   double gpu_memory_utilization = 0.9;
   std::optional<checkpoint_size> checkpoint;  // the request's exact checkpoint bytes
   std::uint64_t checkpoint_layout_bytes = 0;  // the architecture's bytes in the checkpoint layout
