@@ -498,6 +498,22 @@ double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, std::ui
 
 namespace {
 
+// The largest length in [0, hi] that passes `pred`, which holds up to some length and not
+// beyond (a binary search, as vLLM's own estimate of the maximum model length).
+template <class Pred>
+std::uint64_t largest_passing(std::uint64_t hi, Pred&& pred) {
+  std::uint64_t lo = 0;
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (pred(mid)) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
 // The verdict with its error bar (docs/accuracy.md "Verdicts and their error bars"): the margin
 // past the check that decides the start, the era's uncertainty, and what to change to be safe.
 void set_verdict(const model_arch& a, const deployment& d, const std::vector<stage_figures>& stages,
@@ -567,16 +583,8 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
     }
     return true;
   };
-  std::uint64_t lo = 0, hi = X;
-  while (lo < hi) {
-    const std::uint64_t mid = lo + (hi - lo + 1) / 2;
-    if (safe_at(mid)) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  const std::uint64_t safe_len = lo / 256 * 256;  // a round figure a user would type
+  const std::uint64_t safe_len =
+      largest_passing(X, safe_at) / 256 * 256;  // a round figure a user would type
   if (safe_len >= 256 && safe_len < X) {
     m(any ? ", or " : "")("lower --max-model-len to ").u64(safe_len);
   }
@@ -742,16 +750,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
         }
         return !fails_at(len, st2);
       };
-      std::uint64_t lo = 0, hi = upper;
-      while (lo < hi) {
-        const std::uint64_t mid = lo + (hi - lo + 1) / 2;
-        if (fits_len(mid)) {
-          lo = mid;
-        } else {
-          hi = mid - 1;
-        }
-      }
-      out.max_model_len_fit = lo;
+      out.max_model_len_fit = largest_passing(upper, fits_len);
     }
   }
   if (out.fits) {
