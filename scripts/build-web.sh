@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the web pages (web/dist, embedded into the binary by CMake) from web/src with the npm
-# packages pinned in web/package-lock.json (uPlot and swagger-ui-dist for the pages, esbuild, and
-# playwright-core for the browser test): /ui (index.html) and the API viewer /docs (docs.html). Cheap when nothing changed: `npm ci` runs only when the lockfile is newer than the
+# packages pinned in web/package-lock.json (uPlot and swagger-ui-dist for the pages, esbuild,
+# playwright-core for the browser test, and @modelcontextprotocol/sdk for the MCP client test): /ui (index.html) and the API viewer /docs (docs.html). Cheap when nothing changed: `npm ci` runs only when the lockfile is newer than the
 # installed tree, the bundle only when a source is newer than web/dist/index.html.
 set -euo pipefail
 cd "$(dirname "$0")/../web"

@@ -341,28 +341,16 @@ result<estimate_request> parse_estimate_request(const json& body) {
   if (!body.is_object()) return bad("body", "the request body must be a JSON object");
   // A vLLM command line: its flags as fields, the body's own fields over them (vllm_command.hpp).
   if (const auto vc = body.find("vllm_command"); vc != body.end() && !vc->is_null()) {
-    auto s = string_field(*vc, "vllm_command");
-    if (!s) return s.err();
-    auto cmd = parse_vllm_command(*s, "vllm_command");
-    if (!cmd) return cmd.err();
-    json merged = std::move(cmd->fields);
-    for (auto it = body.begin(); it != body.end(); ++it) {
-      if (it.key() != "vllm_command") merged[it.key()] = *it;
-    }
-    // vLLM's max_model_len is the workload's sequence length when the body gives none.
-    if (!merged.contains("max_seq_len") && merged.contains("max_model_len") &&
-        merged["max_model_len"].is_number_unsigned()) {
-      merged["max_seq_len"] = merged["max_model_len"];
-    }
-    if (!merged.contains("max_seq_len")) {
+    auto merged = merge_vllm_command(body);
+    if (!merged) return merged.err();
+    if (!merged->body.contains("max_seq_len")) {
       return bad("max_seq_len",
                  "'max_seq_len' is required: the vllm_command has no numeric --max-model-len, so "
                  "give max_seq_len (or --max-model-len) for the workload's length");
     }
-    auto r = parse_estimate_request(merged);
+    auto r = parse_estimate_request(merged->body);
     if (!r) return r.err();
-    r->ignored_flags.reserve(cmd->ignored.size());
-    for (auto& f : cmd->ignored) r->ignored_flags.push_back(f.flag + ": " + f.reason);
+    r->ignored_flags = std::move(merged->ignored_flags);
     r->from_vllm_command = true;
     return r;
   }

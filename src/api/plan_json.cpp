@@ -6,6 +6,8 @@
 // client's fields (to_json(const setup_request&)).
 #include "vllm_mem/api/plan_json.hpp"
 
+#include "vllm_mem/api/vllm_command.hpp"
+
 #include "vllm_mem/api/estimate_json.hpp"
 #include "vllm_mem/ingest/arch_json.hpp"
 
@@ -110,10 +112,18 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 // Splits a body into the estimate's fields (decoded by parse_estimate_request) and the fields
 // in `extras` (decoded here). `defaults_max_gpus`: max_gpus when the body has none.
-result<plan_request> decode_setup(const json& body, const gpu_catalog& gpus,
+result<plan_request> decode_setup(const json& sent, const gpu_catalog& gpus,
                                   const std::vector<std::string>& extras,
                                   std::uint64_t default_max_gpus) {
-  if (!body.is_object()) return bad("body", "the request body must be a JSON object");
+  if (!sent.is_object()) return bad("body", "the request body must be a JSON object");
+  // A vllm_command's flags as fields, the body's own over them.
+  std::optional<merged_command> command;
+  if (present(sent, "vllm_command")) {
+    auto m = merge_vllm_command(sent);
+    if (!m) return m.err();
+    command = std::move(*m);
+  }
+  const json& body = command ? command->body : sent;
   const auto& est_fields = estimate_request_fields();
   std::vector<std::string> all = est_fields;
   all.insert(all.end(), extras.begin(), extras.end());
@@ -155,6 +165,10 @@ result<plan_request> decode_setup(const json& body, const gpu_catalog& gpus,
     if (!g) return g.err();
   }
 
+  if (command) {
+    r.from_vllm_command = true;
+    r.ignored_flags = std::move(command->ignored_flags);
+  }
   r.max_gpus = default_max_gpus;
   if (present(body, "max_gpus")) {
     auto x = decode_positive_int(body["max_gpus"], "max_gpus", kMaxGpus);
@@ -694,6 +708,11 @@ json to_json(const sweep_result& s) {
       "(context fixed). fits: starts and holds the batch at once. _gb: decimal GB (the seed's "
       "figures, the whole batch at full length); _gib: GiB (vLLM's startup figures, per GPU)"};
   return j;
+}
+
+json with_ignored_flags(const plan_request& r, json answer) {
+  if (r.from_vllm_command) answer["ignored_flags"] = r.ignored_flags;
+  return answer;
 }
 
 }  // namespace vllm_mem

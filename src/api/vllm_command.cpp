@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <optional>
 
+#include "vllm_flags.hpp"
 #include "vllm_mem/model/dtype.hpp"
+#include "vllm_mem/util/json_limits.hpp"
 
 namespace vllm_mem {
 
@@ -16,7 +18,16 @@ using json = nlohmann::json;
 
 namespace {
 
-enum class value_kind : std::uint8_t { integer, number, text, boolean, length, integer_list };
+// compilation: --compilation-config / -cc, a JSON object (or one key of it, dotted).
+enum class value_kind : std::uint8_t {
+  integer,
+  number,
+  text,
+  boolean,
+  length,
+  integer_list,
+  compilation
+};
 
 // A flag that sets a request field.
 struct field_flag {
@@ -39,7 +50,7 @@ constexpr field_flag kFieldFlags[] = {
     {{"max-num-batched-tokens", "", ""},              "max_num_batched_tokens",  value_kind::integer},
     {{"block-size", "", ""},                          "block_size",              value_kind::integer},
     {{"enforce-eager", "", ""},                       "enforce_eager",           value_kind::boolean},
-    {{"enable-expert-parallel", "", ""},              "enable_expert_parallel",  value_kind::boolean},
+    {{"enable-expert-parallel", "ep", ""},            "enable_expert_parallel",  value_kind::boolean},
     {{"enable-lora", "", ""},                         "enable_lora",             value_kind::boolean},
     {{"max-loras", "", ""},                           "max_loras",               value_kind::integer},
     {{"max-lora-rank", "", ""},                       "max_lora_rank",           value_kind::integer},
@@ -49,48 +60,9 @@ constexpr field_flag kFieldFlags[] = {
     {{"kv-cache-memory", "kv-cache-memory-bytes", ""}, "kv_cache_memory_bytes",  value_kind::integer},
     {{"max-cudagraph-capture-size", "", ""},          "max_cudagraph_capture_size", value_kind::integer},
     {{"cudagraph-capture-sizes", "", ""},             "cudagraph_capture_sizes", value_kind::integer_list},
+    {{"compilation-config", "cc", ""},                "",                        value_kind::compilation},
 };
 
-// A flag vLLM knows that does not change what the estimate models.
-struct other_flag {
-  std::string_view name;
-  bool takes_value;
-  const char* reason;
-};
-
-constexpr const char* kNoMemory = "does not change GPU memory";
-constexpr const char* kHostOnly = "host memory only";
-constexpr const char* kNotModelled = "changes memory in ways the calculator does not model yet";
-
-constexpr other_flag kOtherFlags[] = {
-    {"host", true, kNoMemory},                       {"port", true, kNoMemory},
-    {"served-model-name", true, kNoMemory},          {"api-key", true, kNoMemory},
-    {"trust-remote-code", false, kNoMemory},         {"tokenizer", true, kNoMemory},
-    {"tokenizer-mode", true, kNoMemory},             {"revision", true, kNoMemory},
-    {"download-dir", true, kNoMemory},               {"load-format", true, kNoMemory},
-    {"safetensors-load-strategy", true, kNoMemory},  {"chat-template", true, kNoMemory},
-    {"tool-call-parser", true, kNoMemory},           {"reasoning-parser", true, kNoMemory},
-    {"enable-auto-tool-choice", false, kNoMemory},   {"uvicorn-log-level", true, kNoMemory},
-    {"disable-log-requests", false, kNoMemory},      {"disable-log-stats", false, kNoMemory},
-    {"enable-log-requests", false, kNoMemory},       {"seed", true, kNoMemory},
-    {"generation-config", true, kNoMemory},          {"max-logprobs", true, kNoMemory},
-    {"disable-fastapi-docs", false, kNoMemory},      {"root-path", true, kNoMemory},
-    {"ssl-keyfile", true, kNoMemory},                {"ssl-certfile", true, kNoMemory},
-    {"allowed-origins", true, kNoMemory},            {"response-role", true, kNoMemory},
-    {"enable-prompt-tokens-details", false, kNoMemory},
-    {"enable-force-include-usage", false, kNoMemory},
-    {"override-generation-config", true, kNoMemory}, {"hf-overrides", true, kNotModelled},
-    {"swap-space", true, kHostOnly},                 {"cpu-offload-gb", true, kNotModelled},
-    {"enable-prefix-caching", false, kNotModelled},  {"enable-chunked-prefill", false, kNoMemory},
-    {"async-scheduling", false, kNoMemory},          {"moe-backend", true, kNoMemory},
-    {"attention-backend", true, kNoMemory},          {"disable-custom-all-reduce", false, kNotModelled},
-    {"limit-mm-per-prompt", true, kNotModelled},     {"mm-encoder-tp-mode", true, kNotModelled},
-    {"speculative-config", true, kNotModelled},      {"compilation-config", true, kNotModelled},
-    {"kv-transfer-config", true, kNotModelled},      {"distributed-executor-backend", true, kNoMemory},
-    {"data-parallel-size", true, kNotModelled},      {"max-seq-len-to-capture", true, kNotModelled},
-    {"scheduling-policy", true, kNoMemory},          {"guided-decoding-backend", true, kNoMemory},
-    {"structured-outputs-config", true, kNoMemory},  {"enable-sleep-mode", false, kNotModelled},
-};
 // clang-format on
 
 // Shell words: whitespace splits; '...' is literal; "..." keeps spaces, with \" \\ \$ \` escaped;
@@ -143,12 +115,71 @@ result<std::vector<std::string>> shell_words(std::string_view s, const std::stri
   return words;
 }
 
-// The position of vLLM's own arguments: after `vllm serve`, the API server module, or the
-// vllm/vllm-openai image of a `docker run` (whose entrypoint is the API server).
-std::size_t args_start(const std::vector<std::string>& w) {
+// The words of a Kubernetes container's `args:` (a flow list `["--model", "x"]` or a block list
+// of `- item` lines), or nullopt when the text is not one. A single item holding a whole command
+// (`args: ["vllm serve MODEL --flag ..."]`, run through a shell) is split as the shell would.
+std::optional<std::vector<std::string>> kubernetes_args(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return std::nullopt;
+  s.remove_prefix(first);
+  if (s.rfind("args:", 0) == 0) s.remove_prefix(5);
+  const auto start = s.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return std::nullopt;
+  s.remove_prefix(start);
+  std::vector<std::string> items;
+  if (s.front() == '[') {
+    auto list = parse_json_strict(s);
+    if (!list || !list->is_array()) return std::nullopt;
+    for (const auto& x : *list) {
+      if (!x.is_string()) return std::nullopt;
+      items.push_back(x.get<std::string>());
+    }
+  } else if (s.front() == '-' && s.size() > 1 && s[1] == ' ') {
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+      const auto end = std::min(s.find('\n', pos), s.size());
+      std::string_view line = s.substr(pos, end - pos);
+      pos = end + 1;
+      const auto b = line.find_first_not_of(" \t");
+      if (b == std::string_view::npos) continue;
+      line.remove_prefix(b);
+      if (line.rfind("- ", 0) != 0) return std::nullopt;
+      std::string item(line.substr(2));
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\r')) item.pop_back();
+      if (item.size() >= 2 && (item.front() == '"' || item.front() == '\'') &&
+          item.back() == item.front())
+        item = item.substr(1, item.size() - 2);
+      items.push_back(std::move(item));
+    }
+  } else {
+    return std::nullopt;
+  }
+  return items;
+}
+
+// Where vLLM's own arguments start: after `vllm serve`, the API server module, or the
+// vllm/vllm-openai image of a `docker run` (whose entrypoint is the API server). The environment
+// the command sets on the way (leading VAR=value words, docker's -e/--env) goes into `env`.
+std::size_t args_start(const std::vector<std::string>& w,
+                       std::vector<std::pair<std::string, std::string>>& env) {
+  auto assignment = [](const std::string& x) {
+    const auto eq = x.find('=');
+    return eq != std::string::npos && eq > 0 && x[0] != '-' &&
+           x.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+               eq;
+  };
+  auto add_env = [&env](const std::string& x) {
+    const auto eq = x.find('=');
+    if (eq != std::string::npos) env.emplace_back(x.substr(0, eq), x.substr(eq + 1));
+  };
   std::size_t i = 0;
-  while (i < w.size() && w[i].find('=') != std::string::npos && w[i][0] != '-') ++i;  // VAR=x
+  for (; i < w.size() && assignment(w[i]); ++i) add_env(w[i]);
+  const std::size_t after_env = i;
+  bool docker = false;
   for (std::size_t k = i; k < w.size(); ++k) {
+    if (w[k] == "docker" || w[k] == "podman") docker = true;
+    if (docker && (w[k] == "-e" || w[k] == "--env") && k + 1 < w.size()) add_env(w[k + 1]);
+    if (docker && w[k].rfind("--env=", 0) == 0) add_env(w[k].substr(6));
     if ((w[k] == "vllm" || (w[k].size() > 5 && w[k].substr(w[k].size() - 5) == "/vllm")) &&
         k + 1 < w.size() && w[k + 1] == "serve")
       return k + 2;
@@ -156,7 +187,7 @@ std::size_t args_start(const std::vector<std::string>& w) {
       return k + 1;
     if (w[k].rfind("vllm/vllm-openai", 0) == 0) return k + 1;
   }
-  return i;
+  return after_env;
 }
 
 std::string normalized(std::string_view name) {
@@ -172,13 +203,6 @@ const field_flag* find_field_flag(std::string_view name) {
     for (std::string_view n : f.names) {
       if (!n.empty() && n == name) return &f;
     }
-  }
-  return nullptr;
-}
-
-const other_flag* find_other_flag(std::string_view name) {
-  for (const auto& f : kOtherFlags) {
-    if (f.name == name) return &f;
   }
   return nullptr;
 }
@@ -215,6 +239,7 @@ result<json> typed_value(const field_flag& f, const std::string& v, const std::s
   };
   switch (f.kind) {
     case value_kind::text:
+    case value_kind::compilation:  // read by compilation_fields
       return json(v);
     case value_kind::length:
       return length_value(v, flag, field);
@@ -254,17 +279,116 @@ result<json> typed_value(const field_flag& f, const std::string& v, const std::s
   return bad("a value");
 }
 
+// --compilation-config: the keys that change what the estimate models (cudagraph_mode and the
+// capture sizes, vllm/config/compilation.py CompilationConfig) become fields; the rest is listed
+// as not modelled. `key` is the dotted form's key ("" for a whole JSON object).
+status compilation_fields(const std::string& key, const std::string& v, const std::string& flag,
+                          const std::string& field, vllm_command& out) {
+  json obj = json::object();
+  if (key.empty()) {
+    auto parsed = parse_json_strict(v);
+    if (!parsed || !parsed->is_object()) {
+      // vLLM also takes a bare optimization level here (-cc 3); it is not modelled.
+      if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
+        out.ignored.push_back({flag,
+                               "the compilation level does not change what the estimate "
+                               "models (CUDA graphs follow cudagraph_mode)"});
+        return ok_status();
+      }
+      return make_error(error_code::invalid_argument,
+                        "'" + field + "': " + flag + " must be a JSON object, got '" + v + "'",
+                        field);
+    }
+    obj = std::move(*parsed);
+  } else {
+    auto parsed = parse_json_strict(v);
+    obj[key] = parsed ? std::move(*parsed) : json(v);
+  }
+  static const field_flag kSizes{{"", "", ""}, "cudagraph_capture_sizes", value_kind::integer_list};
+  static const field_flag kMax{{"", "", ""}, "max_cudagraph_capture_size", value_kind::integer};
+  for (const auto& [k, x] : obj.items()) {
+    const std::string text = x.is_string() ? x.get<std::string>() : x.dump();
+    if (k == "cudagraph_mode" && x.is_string()) {
+      out.fields["cudagraph_mode"] = text;
+    } else if (k == "cudagraph_capture_sizes" || k == "max_cudagraph_capture_size") {
+      auto t = typed_value(k == "cudagraph_capture_sizes" ? kSizes : kMax, text, flag, field);
+      if (!t) return t.err();
+      out.fields[k] = std::move(*t);
+    } else {
+      out.ignored.push_back({flag + (key.empty() ? " " + k : ""),
+                             "a compilation option whose effect on memory the calculator does "
+                             "not model"});
+    }
+  }
+  return ok_status();
+}
+
+// The environment a command sets: VLLM_USE_V1 picks the engine; CUDA_VISIBLE_DEVICES (or
+// HIP_VISIBLE_DEVICES) is how many GPUs vLLM sees, which must hold tensor x pipeline parallel;
+// the rest is listed (vllm/envs.py).
+status apply_environment(const std::vector<std::pair<std::string, std::string>>& env,
+                         const std::string& field, vllm_command& out) {
+  for (const auto& [name, v] : env) {
+    const std::string shown = name + "=" + v;
+    if (name == "VLLM_USE_V1" && (v == "0" || v == "1")) {
+      if (!out.fields.contains("vllm_engine")) out.fields["vllm_engine"] = v == "0" ? "v0" : "v1";
+    } else if (name == "CUDA_VISIBLE_DEVICES" || name == "HIP_VISIBLE_DEVICES") {
+      std::uint64_t visible = 0;
+      for (std::size_t pos = 0; pos <= v.size();) {
+        const auto comma = std::min(v.find(',', pos), v.size());
+        if (comma > pos) ++visible;
+        pos = comma + 1;
+      }
+      auto size_of = [&](const char* k) {
+        return out.fields.contains(k) && out.fields[k].is_number_unsigned()
+                   ? out.fields[k].get<std::uint64_t>()
+                   : std::uint64_t{1};
+      };
+      const std::uint64_t needed =
+          size_of("tensor_parallel_size") * size_of("pipeline_parallel_size");
+      if (needed > visible) {
+        return make_error(error_code::invalid_argument,
+                          "'" + field + "': " + shown + " shows vLLM " + std::to_string(visible) +
+                              " GPU(s), fewer than tensor x pipeline parallel (" +
+                              std::to_string(needed) + "); vLLM would stop at start",
+                          field);
+      }
+      out.ignored.push_back({shown, "the GPUs vLLM sees (" + std::to_string(visible) +
+                                        ", enough for the parallel sizes)"});
+    } else if (name.rfind("VLLM_", 0) == 0) {
+      out.ignored.push_back({shown,
+                             "a vLLM setting whose effect on memory the calculator does "
+                             "not model"});
+    } else {
+      out.ignored.push_back({shown, "an environment variable vLLM's memory does not depend on"});
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 result<vllm_command> parse_vllm_command(std::string_view text, const std::string& field) {
   if (text.size() > 16384)
     return make_error(error_code::invalid_argument,
                       "'" + field + "' must be at most 16384 characters", field);
-  auto words = shell_words(text, field);
-  if (!words) return words.err();
-  const std::vector<std::string>& w = *words;
+  std::vector<std::string> w;
+  if (auto k8s = kubernetes_args(text)) {
+    if (k8s->size() == 1 && k8s->front().find(' ') != std::string::npos) {
+      auto words = shell_words(k8s->front(), field);
+      if (!words) return words.err();
+      w = std::move(*words);
+    } else {
+      w = std::move(*k8s);
+    }
+  } else {
+    auto words = shell_words(text, field);
+    if (!words) return words.err();
+    w = std::move(*words);
+  }
   vllm_command out;
-  std::size_t i = args_start(w);
+  std::vector<std::pair<std::string, std::string>> env;
+  std::size_t i = args_start(w, env);
   for (; i < w.size(); ++i) {
     const std::string& word = w[i];
     if (word.empty()) continue;
@@ -284,11 +408,22 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
       name.resize(eq);
     }
     const std::string flag = std::string(dashes, '-') + name;
+    // vLLM's parser: -O3 is --optimization-level 3; --compilation-config.key value (and -cc.key)
+    // sets one key of a JSON-valued flag.
+    std::string key;
+    if (dashes == 1 && name.size() > 1 && name[0] == 'O' &&
+        name.find_first_not_of("0123456789", 1) == std::string::npos) {
+      value = name.substr(1);
+      name = "O";
+    } else if (const auto dot = name.find('.'); dot != std::string::npos) {
+      key = name.substr(dot + 1);
+      name.resize(dot);
+    }
     name = normalized(name);
     bool negated = false;
     const field_flag* ff = find_field_flag(name);
     const other_flag* of = ff ? nullptr : find_other_flag(name);
-    if (!ff && !of && name.rfind("no-", 0) == 0) {
+    if (!ff && !of && key.empty() && name.rfind("no-", 0) == 0) {
       negated = true;
       ff = find_field_flag(name.substr(3));
       of = ff ? nullptr : find_other_flag(name.substr(3));
@@ -297,7 +432,8 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
         of = nullptr;
       }
     }
-    if (!ff && !of) {
+    const bool json_valued = (ff && ff->kind == value_kind::compilation) || (of && of->takes_value);
+    if ((!ff && !of) || (!key.empty() && !json_valued)) {
       return make_error(
           error_code::invalid_argument,
           "'" + field + "': unrecognized argument " + flag + " (vLLM's parser refuses it too)",
@@ -321,6 +457,10 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
       out.ignored.push_back({flag, of->reason});
       continue;
     }
+    if (ff->kind == value_kind::compilation) {
+      if (auto s = compilation_fields(key, *value, flag, field, out); !s) return s.err();
+      continue;
+    }
     if (ff->kind == value_kind::boolean) {
       json b = !negated;
       if (value && !negated) {
@@ -338,6 +478,31 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
   if (!out.fields.contains("model_name"))
     return make_error(error_code::invalid_argument,
                       "'" + field + "' names no model (vllm serve MODEL, or --model MODEL)", field);
+  if (auto s = apply_environment(env, field, out); !s) return s.err();
+  return out;
+}
+
+result<merged_command> merge_vllm_command(const json& body) {
+  const auto vc = body.find("vllm_command");
+  if (vc == body.end() || !vc->is_string()) {
+    return make_error(error_code::invalid_argument,
+                      "'vllm_command' must be a string (a vllm serve command line)",
+                      "vllm_command");
+  }
+  auto cmd = parse_vllm_command(vc->get_ref<const std::string&>(), "vllm_command");
+  if (!cmd) return cmd.err();
+  merged_command out;
+  out.body = std::move(cmd->fields);
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "vllm_command") out.body[it.key()] = *it;
+  }
+  // vLLM's max_model_len is the workload's sequence length when the body gives none.
+  if (!out.body.contains("max_seq_len") && out.body.contains("max_model_len") &&
+      out.body["max_model_len"].is_number_unsigned()) {
+    out.body["max_seq_len"] = out.body["max_model_len"];
+  }
+  out.ignored_flags.reserve(cmd->ignored.size());
+  for (const auto& f : cmd->ignored) out.ignored_flags.push_back(f.flag + ": " + f.reason);
   return out;
 }
 

@@ -115,6 +115,51 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f) {
                 "fetch a model that is neither cached nor in the database from the Hugging Face "
                 "Hub (HF_ENDPOINT, default https://huggingface.co; see docs/hub.md)");
   cmd->add_flag("--json", f.as_json, "print the API's JSON response body");
+  auto* from = cmd->add_option("--from-command", f.command_file,
+                               "a file holding a vllm serve / docker run command line ('-': "
+                               "stdin); its flags are the request, flags given here win");
+  auto* words = cmd->add_option("vllm_command", f.command_words,
+                                "after --: a vllm serve command line, e.g. -- vllm serve "
+                                "Qwen/Qwen3-8B --max-model-len 32k -tp 2");
+  from->excludes(words);
+}
+
+namespace {
+
+// A word as a POSIX shell would read it back as one word (parse_vllm_command splits it so).
+std::string shell_quoted(const std::string& w) {
+  if (!w.empty() && w.find_first_of(" \t\n'\"\\$`") == std::string::npos) return w;
+  std::string out = "'";
+  for (char c : w) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+bool add_vllm_command(const estimate_flags& f, json& body, std::string& err) {
+  std::string text;
+  if (!f.command_file.empty()) {
+    if (f.command_file == "-") {
+      std::ostringstream ss;
+      ss << std::cin.rdbuf();
+      text = ss.str();
+    } else {
+      auto t = read_file(f.command_file, err);
+      if (!t) return false;
+      text = std::move(*t);
+    }
+  } else {
+    for (const auto& w : f.command_words) text += (text.empty() ? "" : " ") + shell_quoted(w);
+  }
+  if (text.empty()) return true;
+  body["vllm_command"] = text;
+  return true;
 }
 
 json build_request(const estimate_flags& f) {

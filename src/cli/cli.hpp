@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "vllm_mem/api/external_model.hpp"
 #include "vllm_mem/ingest/catalogs.hpp"
 #include "vllm_mem/util/result.hpp"
 
@@ -63,6 +64,8 @@ struct estimate_flags {
   field_values values;  // field -> raw flag value
   std::string hf_config_file;
   std::string model_dir;
+  std::vector<std::string> command_words;  // `-- vllm serve ...`: the words after --
+  std::string command_file;                // --from-command FILE ('-': stdin)
   bool hub = false;
   bool as_json = false;
 };
@@ -71,6 +74,11 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f);
 
 // The request body the flags describe (without --hf-config / --model-dir, which estimate reads).
 json build_request(const estimate_flags& f);
+
+// The vllm_command of `-- vllm serve ...` or --from-command FILE into `body`, flags given beside
+// it winning (vllm_command.hpp merge_vllm_command); `ignored` gets its unused flags. False with
+// `err` set when the file cannot be read or the command is bad.
+bool add_vllm_command(const estimate_flags& f, json& body, std::string& err);
 
 // A flag value becomes a JSON number when it reads as one, else a string (the request decoder
 // then reports a wrong type with the API's own message).
@@ -102,6 +110,10 @@ struct serve_command {
   std::function<int()> run;
 };
 serve_command add_serve(CLI::App& app);
+// The Hub lookup of `serve --hub` and `mcp --hub` (on, or HF_ENDPOINT set; else none); `note`
+// gets what the start-up line says of it.
+result<model_lookup> hub_lookup(bool on, std::string& note);
+command add_mcp(CLI::App& app);
 command add_estimate(CLI::App& app);
 command add_plan(CLI::App& app);
 command add_solve(CLI::App& app);

@@ -101,6 +101,11 @@ void print_table(const json& r) {
     std::printf("  model files: %s\n", r["model_origin"].get<std::string>().c_str());
   if (r["warning"].is_string())
     std::printf("\n  warning: %s\n", r["warning"].get<std::string>().c_str());
+  if (r.contains("ignored_flags")) {
+    std::printf("\n  from: %s\n", r["vllm_command"].get<std::string>().c_str());
+    for (const auto& f : r["ignored_flags"])
+      std::printf("  not used: %s\n", f.get<std::string>().c_str());
+  }
 }
 
 // --hf-config / --model-dir become the request's hf_config and safetensors fields; a plain
@@ -163,6 +168,7 @@ int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request
 // `vllm-mem estimate`: decode, look the model up, estimate, print.
 int run_estimate(const estimate_flags& f, const catalogs& cat) {
   json body = build_request(f);
+  if (std::string err; !add_vllm_command(f, body, err)) return fail(err, exit_usage);
   if (int rc = add_model_files(f, body); rc != 0) return rc;
   auto req = parse_estimate_request(body);
   if (!req) return fail(req.err());

@@ -1,5 +1,5 @@
 // main.cpp — the `vllm-mem` executable: serve, estimate, plan, solve, place, sweep, models,
-// versions, validate, one file each (cli.hpp says what they share).
+// versions, validate, mcp, one file each (cli.hpp says what they share).
 //
 // A thin adapter: flags become the same JSON request the API takes, so the CLI and the API share
 // one decoder, one estimate and one set of error messages. Exit codes: 0 ok, 1 data or runtime
@@ -23,8 +23,9 @@ int main(int argc, char** argv) {
   // In the order --help lists them.
   const cli::serve_command serve = cli::add_serve(app);
   const std::vector<cli::command> commands = {
-      cli::add_estimate(app), cli::add_plan(app),   cli::add_solve(app),    cli::add_sweep(app),
-      cli::add_place(app),    cli::add_models(app), cli::add_versions(app), cli::add_validate(app)};
+      cli::add_estimate(app), cli::add_plan(app),     cli::add_solve(app),
+      cli::add_sweep(app),    cli::add_place(app),    cli::add_models(app),
+      cli::add_versions(app), cli::add_validate(app), cli::add_mcp(app)};
 
   try {
     app.parse(argc, argv);

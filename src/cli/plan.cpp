@@ -166,6 +166,13 @@ void print_sweep(const json& s) {
   table(s["batch"], "max_batch_size");
 }
 
+// Lists the flags of a vllm_command that did not change the answer (tables only).
+void print_ignored(const json& answer) {
+  if (!answer.contains("ignored_flags")) return;
+  for (const auto& f : answer["ignored_flags"])
+    std::printf("  not used: %s\n", f.get<std::string>().c_str());
+}
+
 // Decodes, runs and prints one planner request; exit codes as for estimate.
 template <class Parse, class Run>
 int run_planner(const catalogs& cat, const json& body, bool as_json, Parse parse, Run run,
@@ -174,7 +181,15 @@ int run_planner(const catalogs& cat, const json& body, bool as_json, Parse parse
   if (!req) return fail(req.err());
   auto res = run(*req, cat.models, cat.gpus);
   if (!res) return fail(res.err());
-  return print_answer(to_json(*res), as_json, print);
+  json answer = to_json(*res);
+  if constexpr (requires { req->setup.from_vllm_command; }) {
+    answer = with_ignored_flags(req->setup, std::move(answer));
+  } else if constexpr (requires { req->from_vllm_command; }) {
+    answer = with_ignored_flags(*req, std::move(answer));
+  }
+  const int rc = print_answer(answer, as_json, print);
+  if (!as_json) print_ignored(answer);
+  return rc;
 }
 
 // plan, solve, sweep: a subcommand with the planner's flags for `fields`, whose request `parse`
@@ -189,7 +204,7 @@ command add_planner_command(CLI::App& app, const char* name, const char* help,
   return {cmd, [f, parse, run, print](const catalogs& cat) {
             std::string err;
             auto body = build_planner_request(*f, err);
-            if (!body) return fail(err, exit_usage);
+            if (!body || !add_vllm_command(f->est, *body, err)) return fail(err, exit_usage);
             return run_planner(cat, *body, f->est.as_json, parse, run, print);
           }};
 }

@@ -119,20 +119,14 @@ result<catalogs> load_data_dir(const std::string& dir, std::string& err) {
 // `vllm-mem serve`: the router over `cat`, the server with `opt`, until SIGTERM/SIGINT.
 int serve_api(const catalogs& cat, const http::server_options& opt, bool serve_hub,
               const std::string& data_dir) {
-  model_lookup lookup;
   std::string note;
-  if (serve_hub || std::getenv("HF_ENDPOINT") != nullptr) {
-    auto opts = hub::options_from_env(true);
-    if (!opts) return fail(opts.err().message, exit_usage);
-    auto locator = std::make_shared<const hub::model_locator>(*opts);
-    lookup = [locator](std::string_view id) { return locator->locate(id); };
-    note = "; Hub lookups via " + opts->endpoint + (opts->offline ? " (offline: caches only)" : "");
-  }
+  auto lookup = hub_lookup(serve_hub, note);
+  if (!lookup) return fail(lookup.err().message, exit_usage);
   if (!data_dir.empty()) note += "; database from " + data_dir;
   // A closed stderr (a supervisor that went away) must not kill the server through SIGPIPE when it
   // logs; sockets never raise it (Asio sends with MSG_NOSIGNAL).
   std::signal(SIGPIPE, SIG_IGN);
-  http::router router(cat, lookup);
+  http::router router(cat, *lookup);
   http::server srv(router, opt);
   // The handlers go in before the server answers anything: a SIGTERM right after the first
   // response (a supervisor's, a test's) must stop it gracefully, not kill it.
@@ -168,6 +162,15 @@ int run_serve(serve_flags& f) {
 }
 
 }  // namespace
+
+result<model_lookup> hub_lookup(bool on, std::string& note) {
+  if (!on && std::getenv("HF_ENDPOINT") == nullptr) return model_lookup{};
+  auto opts = hub::options_from_env(true);
+  if (!opts) return opts.err();
+  auto locator = std::make_shared<const hub::model_locator>(*opts);
+  note = "; Hub lookups via " + opts->endpoint + (opts->offline ? " (offline: caches only)" : "");
+  return model_lookup{[locator](std::string_view id) { return locator->locate(id); }};
+}
 
 serve_command add_serve(CLI::App& app) {
   auto f = std::make_shared<serve_flags>();

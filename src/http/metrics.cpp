@@ -23,6 +23,8 @@ constexpr std::array<std::string_view, route_count> kRouteNames{"/",
                                                                 "/ui/{asset}",
                                                                 "/openapi.json",
                                                                 "/docs",
+                                                                "/versions",
+                                                                "/mcp",
                                                                 "other"};
 
 constexpr std::array<std::string_view, reject_reason_count> kReasonNames{
@@ -59,7 +61,7 @@ route_id route_of(std::string_view target) {
     std::string_view path;
     route_id id;
   };
-  static constexpr std::array<exact, 15> kExact{{
+  static constexpr std::array<exact, 17> kExact{{
       {"/", route_id::root},
       {"/estimate-gpu-memory", route_id::estimate},
       {"/plan", route_id::plan},
@@ -75,6 +77,8 @@ route_id route_of(std::string_view target) {
       {"/ui/", route_id::ui},
       {"/openapi.json", route_id::openapi},
       {"/docs", route_id::docs},
+      {"/versions", route_id::versions},
+      {"/mcp", route_id::mcp},
   }};
   for (const auto& e : kExact) {
     if (path == e.path) return e.id;

@@ -47,6 +47,8 @@ enum class route_id : std::uint8_t {
   ui_asset,  // /ui/{asset}
   openapi,   // /openapi.json
   docs,      // /docs, /docs/{asset}
+  versions,  // /versions
+  mcp,       // /mcp (the MCP transport, mcp.hpp)
   other,
   count_
 };

@@ -1,6 +1,8 @@
 // router.cpp — routes, request decoding and the error envelope.
 #include "router.hpp"
 
+#include "mcp.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "vllm_mem/api/estimate_json.hpp"
@@ -176,7 +178,7 @@ std::string url_decode(std::string_view s) {
 }
 
 router::router(const catalogs& c, model_lookup lookup, const std::vector<embedded_file>& files)
-    : c_(c), lookup_(std::move(lookup)) {
+    : c_(c), lookup_(std::move(lookup)), mcp_(std::make_shared<const mcp_tools>(files)) {
   constexpr std::string_view kWebPrefix = "web/dist/";
   for (const auto& f : files) {
     if (f.name.substr(0, kWebPrefix.size()) == kWebPrefix)
@@ -216,6 +218,9 @@ router::router(const catalogs& c, model_lookup lookup, const std::vector<embedde
       {"GET /readyz", "readiness (database loaded; 503 once the server is stopping)"},
       {"GET /metrics", "counters in Prometheus text format (answered by the server)"},
       {"GET /ui", "the calculator as a web page (a browser asking for GET / is sent there)"},
+      {"POST /mcp",
+       "the API as Model Context Protocol tools for agents (streamable HTTP; `vllm-mem mcp` "
+       "speaks it over stdio)"},
       {"GET /openapi.json", "the OpenAPI 3.1 description of every endpoint, field and error"},
       {"GET /docs", "that description rendered as a page"},
       {"GET /", "this document"}};
@@ -298,6 +303,10 @@ void router::handle(const request& r, response& out) const {
   if (path == "/plan" || path == "/solve" || path == "/placement" || path == "/sweep") {
     if (!post) return method_not_allowed("POST");
     out = planner(path, r.body);
+    return;
+  }
+  if (path == "/mcp") {
+    out = mcp_http(*this, *mcp_, r);
     return;
   }
   if (path == "/") {
@@ -440,13 +449,13 @@ response router::planner(std::string_view path, std::string_view body) const {
     auto req = parse_plan_request(*parsed, g);
     if (!req) return fail(req.err());
     auto res = plan(*req, m, g);
-    return res ? ok(to_json(*res)) : fail(res.err());
+    return res ? ok(with_ignored_flags(*req, to_json(*res))) : fail(res.err());
   }
   if (path == "/solve") {
     auto req = parse_solve_request(*parsed, g);
     if (!req) return fail(req.err());
     auto res = solve(*req, m, g);
-    return res ? ok(to_json(*res)) : fail(res.err());
+    return res ? ok(with_ignored_flags(req->setup, to_json(*res))) : fail(res.err());
   }
   if (path == "/placement") {
     auto req = parse_placement_request(*parsed, g);
@@ -457,7 +466,7 @@ response router::planner(std::string_view path, std::string_view body) const {
   auto req = parse_sweep_request(*parsed, g);
   if (!req) return fail(req.err());
   auto res = sweep(*req, m, g);
-  return res ? ok(to_json(*res)) : fail(res.err());
+  return res ? ok(with_ignored_flags(req->setup, to_json(*res))) : fail(res.err());
 }
 
 response router::known_architectures(std::string_view query) const {

@@ -19,11 +19,14 @@
 // given at construction (by default the binary's embedded files); HTML answers carry a
 // Content-Security-Policy that allows only 'self', and only content-hashed asset names get a
 // long cache lifetime.
+// POST /mcp is the Model Context Protocol over streamable HTTP (mcp.hpp), its tools answered by
+// this router.
 // GET /openapi.json answers docs/openapi.json from the same table (its info.version set to the
 // binary's), rendered once; GET /docs is web/dist/docs.html, the viewer that shows it.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,12 +37,18 @@
 
 namespace vllm_mem::http {
 
+class mcp_tools;
+
 struct request {
   std::string_view method;
   std::string_view target;  // path and query
   std::string_view body;
   std::string_view content_type;
   std::string_view accept;
+  // For POST /mcp (mcp.hpp): the Origin and Host headers, and MCP-Protocol-Version.
+  std::string_view origin = {};
+  std::string_view host = {};
+  std::string_view mcp_protocol_version = {};
 };
 
 struct response {
@@ -85,6 +94,7 @@ class router {
   std::string versions_body_;  // GET /versions (api/estimate_json.hpp versions_json)
   std::string openapi_body_;   // docs/openapi.json with the binary's version; empty when absent
   std::map<std::string, std::string_view, std::less<>> web_files_;  // "index.html" -> contents
+  std::shared_ptr<const mcp_tools> mcp_;                            // POST /mcp (mcp.hpp)
 };
 
 // True when an asset name carries a content hash: a last stem segment (after '-' or '.') of 8 or

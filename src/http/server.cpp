@@ -401,6 +401,9 @@ class session : public std::enable_shared_from_this<session> {
       rq.body = req.body();
       rq.content_type = req[bhttp::field::content_type];
       rq.accept = req[bhttp::field::accept];
+      rq.origin = req[bhttp::field::origin];
+      rq.host = req[bhttp::field::host];
+      rq.mcp_protocol_version = req["MCP-Protocol-Version"];
       try {
         srv_.r.handle(rq, out_);  // reuses out_'s buffers from the previous request
       } catch (const std::exception& e) {

@@ -68,7 +68,7 @@ TEST(VllmCommand, FlagsWithoutAMemoryEffectAreListedWithTheReason) {
   EXPECT_EQ(c->ignored[0].flag, "--port");
   EXPECT_EQ(c->ignored[0].reason, "does not change GPU memory");
   EXPECT_EQ(c->ignored[3].flag, "--swap-space");
-  EXPECT_EQ(c->ignored[3].reason, "host memory only");
+  EXPECT_EQ(c->ignored[3].reason, "host memory only (CPU swap space)");
   EXPECT_EQ(c->ignored[4].flag, "--speculative-config");
   EXPECT_EQ(c->fields.size(), 1u);  // the model only: no value leaked into a field
 }

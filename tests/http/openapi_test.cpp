@@ -517,7 +517,10 @@ TEST(OpenApi, EstimateFieldsAreExactlyTheDecodersFields) {
   // The plan's own fields are the second part of PlanRequest.
   EXPECT_EQ(property_names(schema("PlanRequest")["allOf"][1]), as_set(plan_request_fields()));
   // The seed's required fields and defaults (../shared/spec/seed-api.en.md).
-  EXPECT_EQ(schema("EstimateRequest")["required"], json({"model_name", "max_seq_len"}));
+  // Without a vllm_command (which supplies both), model_name and max_seq_len are required.
+  const json& either = schema("EstimateRequest")["allOf"].back()["anyOf"];
+  EXPECT_EQ(either[0]["required"], json({"model_name", "max_seq_len"}));
+  EXPECT_EQ(either[1]["required"], json({"vllm_command"}));
   const json& f = schema("EstimateFields")["properties"];
   EXPECT_EQ(f["dtype"]["default"], "float16");
   EXPECT_EQ(f["max_batch_size"]["default"], 32);

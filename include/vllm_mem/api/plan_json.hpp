@@ -40,6 +40,8 @@ result<gpu_prices> parse_gpu_prices(const nlohmann::json& v, const gpu_catalog& 
 // The plan-only fields (besides the estimate's).
 const std::vector<std::string>& plan_request_fields();
 
+// A body's vllm_command sets the fields it names, the body's own over them
+// (api/vllm_command.hpp).
 result<plan_request> parse_plan_request(const nlohmann::json& body, const gpu_catalog& gpus);
 result<solve_request> parse_solve_request(const nlohmann::json& body, const gpu_catalog& gpus);
 result<placement_request> parse_placement_request(const nlohmann::json& body,
@@ -53,5 +55,8 @@ nlohmann::json to_json(const plan_result& p);
 nlohmann::json to_json(const solve_result& s);
 nlohmann::json to_json(const placement_result& p);
 nlohmann::json to_json(const sweep_result& s);
+
+// `answer` with "ignored_flags" when the request came from a vllm_command (plan, solve, sweep).
+nlohmann::json with_ignored_flags(const plan_request& r, nlohmann::json answer);
 
 }  // namespace vllm_mem

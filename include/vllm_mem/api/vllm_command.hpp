@@ -33,4 +33,14 @@ struct vllm_command {
 // `field` names the request field in errors ("vllm_command").
 result<vllm_command> parse_vllm_command(std::string_view text, const std::string& field);
 
+// A request body with a "vllm_command": the fields the command sets, the body's own fields over
+// them, the command itself removed; a numeric --max-model-len also sets max_seq_len when the body
+// has none. The command's ignored flags come back as "flag: reason". The one place the estimate,
+// plan, solve and sweep requests take a command.
+struct merged_command {
+  nlohmann::json body;
+  std::vector<std::string> ignored_flags;
+};
+result<merged_command> merge_vllm_command(const nlohmann::json& body);
+
 }  // namespace vllm_mem

@@ -79,6 +79,9 @@ struct plan_request {
   gpu_prices prices;
   bool precision_trades = true;
   std::uint64_t max_options = 0;  // 0: all
+  // From a vllm_command: the flags it did not use, "flag: reason" (api/vllm_command.hpp).
+  bool from_vllm_command = false;
+  std::vector<std::string> ignored_flags;
 };
 
 struct gpu_price {
