@@ -33,28 +33,71 @@ bool names_gguf(std::string_view name) {
 
 // The database id closest to `name` by edit distance (with or without the organisation), when
 // it is close: at most 2 edits, or a tenth of the name.
-std::string close_database_id(std::string_view name, const model_db& db) {
+// The numbers of a name, in order ("Llama-3.1-8B" -> 3, 1, 8): a name that differs in one of them
+// names another model (Qwen3-8B is not Qwen3-4B), however close its spelling.
+std::vector<std::string> numbers_in(std::string_view s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (const char c : s) {
+    if (c >= '0' && c <= '9') {
+      cur += c;
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+// The database name (an id or an alias) closest to `name` in edit distance, case-insensitive,
+// with or without the organisation, when within max(2, a tenth of its length) edits.
+// `unambiguous`: one entry is closest and the numbers are the same, so the name is that entry
+// misspelt (Llama-3.1-8B-Instruc) rather than another model.
+struct close_name {
+  std::string id;    // the entry's id
+  std::string name;  // the id or alias that was close
+  bool unambiguous = false;
+};
+
+close_name close_database_name(std::string_view name, const model_db& db) {
   const std::string lower = to_lower(name);
   const auto slash = lower.rfind('/');
   const std::string_view base = slash == std::string::npos
                                     ? std::string_view(lower)
                                     : std::string_view(lower).substr(slash + 1);
-  std::string best;
+  close_name best;
   std::size_t best_d = static_cast<std::size_t>(-1);
+  bool tie = false;
   for (const auto& e : db.entries()) {
     if (e.closed) continue;
-    const std::string id = to_lower(e.id);
-    const auto es = id.rfind('/');
-    const std::string_view ebase =
-        es == std::string::npos ? std::string_view(id) : std::string_view(id).substr(es + 1);
-    const std::size_t d = std::min(edit_distance(lower, id), edit_distance(base, ebase));
-    if (d < best_d) {
-      best_d = d;
-      best = e.id;
+    std::size_t entry_d = static_cast<std::size_t>(-1);
+    std::string entry_name;
+    auto consider = [&](const std::string& candidate) {
+      const std::string id = to_lower(candidate);
+      const auto es = id.rfind('/');
+      const std::string_view ebase =
+          es == std::string::npos ? std::string_view(id) : std::string_view(id).substr(es + 1);
+      const std::size_t d = std::min(edit_distance(lower, id), edit_distance(base, ebase));
+      if (d < entry_d) {
+        entry_d = d;
+        entry_name = candidate;
+      }
+    };
+    consider(e.id);
+    for (const auto& a : e.aliases) consider(a);
+    if (entry_d < best_d) {
+      best_d = entry_d;
+      best = close_name{e.id, entry_name, false};
+      tie = false;
+    } else if (entry_d == best_d && e.id != best.id) {
+      tie = true;
     }
   }
   const std::size_t limit = std::max<std::size_t>(2, base.size() / 10);
-  return best_d > 0 && best_d <= limit ? best : std::string();
+  if (best_d == 0 || best_d > limit) return {};
+  best.unambiguous = !tie && numbers_in(base) == numbers_in(to_lower(best.name));
+  return best;
 }
 
 // The family stem of a repository name: its words before the first size word ("7b", "1.5b",
@@ -97,13 +140,33 @@ const model_entry* unsupported_family_entry(std::string_view name, const model_d
   return found;
 }
 
+// The database entry a request's name resolves to. A misspelt database name (one entry closest,
+// the same numbers) is that entry, matched as close_name, with the name it was read as in `as`;
+// not when the request describes the model itself.
+std::optional<model_match> resolve_name(const estimate_request& r, const model_db& db,
+                                        std::string& as) {
+  std::optional<model_match> match = db.resolve(r.model_name);
+  if (match || r.hf_config || r.params_billions ||
+      (r.architecture && has_required(*r.architecture)))
+    return match;
+  const close_name c = close_database_name(r.model_name, db);
+  if (!c.unambiguous) return match;
+  match = db.resolve(c.name);
+  if (match) {
+    match->kind = match_kind::close_name;
+    as = c.name;
+  }
+  return match;
+}
+
 }  // namespace
 
 // resolve_model, writing into the estimate's own result (no copy of the resolved model).
 status resolve_model_into(const estimate_request& r, const model_db& db, resolved_model& out) {
   arch_spec base;
   const model_arch* entry_arch = nullptr;
-  std::optional<model_match> match = db.resolve(r.model_name);
+  std::string misspelt_as;
+  std::optional<model_match> match = resolve_name(r, db, misspelt_as);
   if (!r.hf_config && !r.params_billions && !(r.architecture && has_required(*r.architecture)) &&
       (!match || match->kind != match_kind::exact) && names_gguf(r.model_name)) {
     return make_error(error_code::invalid_argument,
@@ -186,6 +249,12 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
     out.match = match_kind_name(match->kind);
     out.source = "database";
     if (match->quant_from_name) name_quant = match->quant_from_name;
+    if (match->kind == match_kind::close_name) {
+      out.warnings.push_back("'" + r.model_name + "' is not in the database; it was read as '" +
+                             misspelt_as +
+                             "', the one database name that close (same numbers, a few letters "
+                             "apart). Give the exact name if you meant another model.");
+    }
     if (match->kind == match_kind::finetune) {
       std::string w = "'" + r.model_name + "' is not in the database; resolved as " + e.id +
                       ", the base its name states (its '" + match->finetune_token +
@@ -248,8 +317,8 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
           "' is not in the database and its name has no size; a 7B "
           "Llama-style architecture was assumed. Give 'params_billions' or 'architecture'.");
     }
-    if (const std::string hint = close_database_id(r.model_name, db); !hint.empty()) {
-      out.warnings.back() += " Did you mean '" + hint + "'?";
+    if (const close_name hint = close_database_name(r.model_name, db); !hint.id.empty()) {
+      out.warnings.back() += " Did you mean '" + hint.name + "'?";
     }
     base = arch_from_params(p, experts);
     // The quantization a name states holds for an estimated architecture too ("-AWQ", "-INT4").

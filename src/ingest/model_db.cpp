@@ -24,6 +24,8 @@ const char* match_kind_name(match_kind k) {
       return "quantized_checkpoint";
     case match_kind::finetune:
       return "finetune_of_base";
+    case match_kind::close_name:
+      return "close_name";
   }
   return "exact";
 }

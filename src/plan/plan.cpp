@@ -95,6 +95,10 @@ bool option_ok(const plan_option& o, bool has_budget) {
 bool better(const plan_option& a, const plan_option& b, bool has_budget) {
   const bool ao = option_ok(a, has_budget), bo = option_ok(b, has_budget);
   if (ao != bo) return ao;
+  // A setup that fits by more than the error bar before one that fits only within it (verdict).
+  const bool as = a.est.startup.verdict == startup_verdict::fits,
+             bs = b.est.startup.verdict == startup_verdict::fits;
+  if (ao && as != bs) return as;
   const bool at = a.trades_precision.empty(), bt = b.trades_precision.empty();
   if (at != bt) return at;
   if (a.hourly_cost_usd.has_value() != b.hourly_cost_usd.has_value())

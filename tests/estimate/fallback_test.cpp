@@ -59,14 +59,17 @@ TEST(Fallback, NameEstimateKeepsTheQuantizationTheNameStates) {
 }
 
 TEST(Fallback, MisspeltDatabaseNameSaysDidYouMean) {
+  // A misspelling of one entry's name with the same numbers is that entry, said in the warning.
   const estimate_result r =
       run({{"model_name", "Qwen/Qwen2.5-7B-Instrcut"}, {"max_seq_len", 2048}});
-  // Not a variant token: it falls through to the name estimate, but says what it was close to.
-  EXPECT_EQ(r.model.source, "name_estimate");
+  EXPECT_EQ(r.model.source, "database");
+  EXPECT_EQ(r.model.match, "close_name");
   ASSERT_FALSE(r.warnings.empty());
-  EXPECT_NE(r.warnings.back().find("Did you mean 'Qwen/Qwen2.5-7B"), std::string::npos)
+  EXPECT_NE(r.warnings.back().find("read as 'Qwen/Qwen2.5-7B-Instruct'"), std::string::npos)
       << r.warnings.back();
-  const estimate_result s = run({{"model_name", "meta-lama/Lama-3.1-8B"}, {"max_seq_len", 2048}});
+  // A close name with other numbers names another model: an estimate from the name, with the hint.
+  const estimate_result s = run({{"model_name", "meta-llama/Llama-3.1-7B"}, {"max_seq_len", 2048}});
+  EXPECT_EQ(s.model.source, "name_estimate");
   EXPECT_NE(s.warnings.back().find("Did you mean 'meta-llama/Llama-3.1-8B'"), std::string::npos)
       << s.warnings.back();
   // A name far from every id has no hint.

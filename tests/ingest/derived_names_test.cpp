@@ -138,3 +138,33 @@ TEST(DerivedNames, UnknownMemberOfAnUnmodelledFamilyIsRefusedWithTheReason) {
 
 }  // namespace
 }  // namespace vllm_mem::testing
+
+namespace vllm_mem::testing {
+namespace {
+
+// Regression: a misspelt name ("Llama-3.1-8B-Instruc", no organisation) became "a 7B Llama-style
+// architecture was assumed" with no hint. A name one database entry is closest to, with the same
+// numbers, is that entry, said in model_match and the warning; a name whose numbers differ
+// (Qwen3-7B) only gets the hint, since it names another model.
+TEST(DerivedNames, AMisspeltDatabaseNameIsThatEntryAndSaysSo) {
+  for (const char* typed : {"meta-llama/Llama-3.1-8B-Instrct", "Llama-3.1-8B-Instruc",
+                            "meta-llama/llama-3.1-8b-instuct"}) {
+    const auto j = to_json(run({{"model_name", typed}, {"max_seq_len", 2048}}));
+    EXPECT_EQ(j["model_match"], "close_name") << typed;
+    EXPECT_EQ(j["resolved_model_id"], "meta-llama/Llama-3.1-8B") << typed;
+    EXPECT_EQ(j["model_source"], "database") << typed;
+    EXPECT_NE(j["warning"].get<std::string>().find("read as 'meta-llama/Llama-3.1-8B-Instruct'"),
+              std::string::npos)
+        << j["warning"];
+  }
+  const auto other = to_json(run({{"model_name", "Qwen/Qwen3-7B"}, {"max_seq_len", 2048}}));
+  EXPECT_EQ(other["model_source"], "name_estimate");
+  EXPECT_TRUE(other["model_match"].is_null());
+  EXPECT_NE(other["warning"].get<std::string>().find("Did you mean"), std::string::npos);
+  // A name far from every entry stays an estimate from the name.
+  const auto far = to_json(run({{"model_name", "acme/Wombat-13B"}, {"max_seq_len", 2048}}));
+  EXPECT_EQ(far["model_source"], "name_estimate");
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing

@@ -343,3 +343,28 @@ TEST(NameResolution, EveryIdAndAliasResolvesToItsOwnEntry) {
 
 }  // namespace
 }  // namespace vllm_mem::testing
+
+namespace vllm_mem::testing {
+namespace {
+
+// GPU names as people type them resolve to the catalog entry (issue: "4090", "rtx4090", "h100",
+// "A100 80GB", "H100 SXM", "L40s"); a name that is not a GPU is refused with a suggestion.
+TEST(GpuNames, AsPeopleTypeThem) {
+  const std::vector<std::pair<const char*, const char*>> typed = {
+      {"4090", "RTX-4090"},   {"rtx4090", "RTX-4090"},   {"RTX 4090", "RTX-4090"},
+      {"h100", "H100-80GB"},  {"H100 SXM", "H100-80GB"}, {"A100 80GB", "A100-80GB"},
+      {"L40s", "L40S"},       {"a10g", "A10G"},          {"3090", "RTX-3090"},
+      {"A6000", "RTX-A6000"}, {"H200", "H200-141GB"},    {"mi300x", "MI300X"}};
+  for (const auto& [name, id] : typed) {
+    const gpu_entry* g = cats().gpus.find(name);
+    ASSERT_NE(g, nullptr) << name;
+    EXPECT_EQ(g->id, id) << name;
+  }
+  const http::response r = api_post(
+      "/estimate-gpu-memory", R"({"model_name":"Qwen/Qwen3-8B","max_seq_len":2048,"gpu":"H10"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("did you mean"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing

@@ -235,6 +235,29 @@ TEST_F(Llama70Plan, PrecisionTradesOnlyWhenTheyNeedFewerGpus) {
   EXPECT_NE((*a100)["notes"].dump().find("Marlin"), std::string::npos);
 }
 
+// A setup that fits only within the error bar (verdict marginal) ranks after one that fits by
+// more, however cheaper: at 30000 tokens one L4 has 0.84 GiB left against a 1.26 GiB error bar
+// (vLLM 0.20), one L40S 21 GiB.
+TEST(Plan, MarginalOptionsRankAfterSafeOnes) {
+  json body = {{"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
+               {"max_model_len", 30000},
+               {"max_num_seqs", 1},
+               {"num_gpus", 1},
+               {"gpus", {"L4", "L40S"}},
+               {"vllm_version", "0.20.0"}};
+  const json p = plan_json(body);
+  ASSERT_EQ(p["options"].size(), 2u);
+  EXPECT_EQ(p["options"][0]["gpu"], "L40S");
+  EXPECT_EQ(p["options"][0]["vllm_startup"]["verdict"], "fits");
+  EXPECT_EQ(p["options"][1]["gpu"], "L4");
+  EXPECT_EQ(p["options"][1]["vllm_startup"]["verdict"], "marginal");
+  EXPECT_LT(p["options"][1]["hourly_cost_usd"].get<double>(),
+            p["options"][0]["hourly_cost_usd"].get<double>());
+  // With room to spare, the cheaper L4 comes first again.
+  body["max_model_len"] = 24000;
+  EXPECT_EQ(plan_json(body)["options"][0]["gpu"], "L4");
+}
+
 TEST(Plan, WithoutPrecisionTradesThereAreNone) {
   const json p = plan_json({{"model_name", kLlama70},
                             {"max_model_len", 8192},

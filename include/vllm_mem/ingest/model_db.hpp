@@ -80,6 +80,7 @@ enum class match_kind : std::uint8_t {
   reupload,        // another organisation's copy of a known model
   quantized,       // a quantized checkpoint name resolved to its base model + quantization
   finetune,        // a fine-tune (-Math-, -Coder-) of a base entry, with any quantized suffix
+  close_name,      // a misspelling of one database name (estimate/resolve.cpp)
 };
 const char* match_kind_name(match_kind k);
 
