@@ -7,8 +7,8 @@
 // Usage: node tests/web/mcp_test.mjs --binary build/vllm-mem
 // Exits 77 (CTest: skipped) when the SDK is not installed, unless CI is set.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { startServer, stopServer } from './serve.mjs';
 import { after, before, describe, test } from 'node:test';
 
 const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -33,19 +33,6 @@ const TOOLS = ['estimate_gpu_memory', 'get_model', 'list_gpus', 'list_models', '
 
 let server, base;
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    server = spawn(binary, ['serve', '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    server.on('error', reject);
-    server.on('exit', (code) => reject(new Error(`vllm-mem serve exited with ${code}: ${err}`)));
-    server.stderr.on('data', (d) => {
-      err += d;
-      const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve(m[1]);
-    });
-  });
-}
 
 // The HTTP API's answer, the reference every tool result is checked against.
 async function api(method, path, body) {
@@ -150,8 +137,8 @@ function session(name, connect) {
   });
 }
 
-before(async () => { base = await startServer(); });
-after(() => { server?.removeAllListeners('exit'); server?.kill('SIGTERM'); });
+before(async () => { ({ server, base } = await startServer(binary)); });
+after(() => { stopServer(server); });
 
 session('stdio: vllm-mem mcp', () => new sdk.Stdio({ command: binary, args: ['mcp'], stderr: 'inherit' }));
 session('streamable HTTP: POST /mcp', () => new sdk.Http(new URL(`${base}/mcp`)));

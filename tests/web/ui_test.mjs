@@ -9,11 +9,11 @@
 // Usage: node tests/web/ui_test.mjs --binary build/vllm-mem [--screenshot out.png]
 // Exits 77 (CTest: skipped) when chromium or playwright-core is missing, unless CI is set.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startServer, stopServer } from './serve.mjs';
 import { after, before, test } from 'node:test';
 
 const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -35,22 +35,9 @@ let server, browser, base, profile;
 const requests = []; // URLs of every page's requests
 const consoleErrors = [];
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    server = spawn(binary, ['serve', '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    server.on('error', reject);
-    server.on('exit', (code) => reject(new Error(`vllm-mem serve exited with ${code}: ${err}`)));
-    server.stderr.on('data', (d) => {
-      err += d;
-      const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve(m[1]);
-    });
-  });
-}
 
 before(async () => {
-  base = await startServer();
+  ({ server, base } = await startServer(binary));
   profile = mkdtempSync(join(tmpdir(), 'vllm-mem-ui-'));
   // A persistent context on an empty directory is chromium's --user-data-dir, set the way
   // playwright accepts it.
@@ -64,8 +51,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.removeAllListeners('exit');
-  server?.kill('SIGTERM');
+  stopServer(server);
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
