@@ -106,7 +106,13 @@ const num = (s) => Number(/-?[\d,]+(\.\d+)?/.exec(s)[0].replace(/,/g, ''));
 // Every figure the page shows, against the API's answer for the same request.
 async function expectPageEquals(page, a) {
   const v = a.vllm_startup;
-  assert.equal(await page.locator('#verdict-title').innerText(), v.fits ? 'Fits: vLLM starts' : 'Does not fit');
+  const title = !v.fits ? 'Does not fit' : v.verdict === 'marginal' ? 'Marginal: starts, but within the error bar' : 'Fits: vLLM starts';
+  assert.equal(await page.locator('#verdict-title').innerText(), title);
+  const margin = await text(page, 'margin');
+  assert.equal(num(margin), Math.abs(v.margin_gib));
+  assert.ok(margin.startsWith(v.margin_gib >= 0 ? 'Margin ' : 'Short by '), margin);
+  assert.equal(num(margin.split('off by ')[1]), v.uncertainty_gib);
+  if (v.verdict_advice) assert.equal(await text(page, 'verdict_advice'), `To be safe: ${v.verdict_advice}`);
   assert.match(await text(page, 'limiting_factor'), new RegExp(`^Limiting factor: ${v.limiting_factor}\\.`));
   if (v.error) assert.equal(await text(page, 'error'), `vLLM would say: ${v.error}`);
   const kv = await text(page, 'kv_cache_tokens');

@@ -52,11 +52,21 @@ function hints(v, s) {
   return out.filter(Boolean).map((h) => (Array.isArray(h) ? h : [h]));
 }
 
+// The verdict in words: fits, fits only within the error bar, or does not fit.
+export function verdictTitle(v) {
+  if (!v.fits) return 'Does not fit';
+  return v.verdict === 'marginal' ? 'Marginal: starts, but within the error bar' : 'Fits: vLLM starts';
+}
+
 export function renderVerdict(root, a, s, apply) {
   const v = a.vllm_startup;
-  root.className = `verdict ${v.fits ? 'ok' : 'bad'}`;
+  const marginal = v.fits && v.verdict === 'marginal';
+  root.className = `verdict ${marginal ? 'warn' : v.fits ? 'ok' : 'bad'}`;
   root.replaceChildren(...[
-    el('h2', { id: 'verdict-title', text: v.fits ? 'Fits: vLLM starts' : 'Does not fit' }),
+    el('h2', { id: 'verdict-title', text: verdictTitle(v) }),
+    // The margin against the error bar of this vLLM era (docs/accuracy.md, "Verdicts").
+    el('p', { 'data-field': 'margin', text: `${v.margin_gib >= 0 ? 'Margin' : 'Short by'} ${fmt.gib(Math.abs(v.margin_gib))} at the check that decides the start; the estimate may be off by ${fmt.gib(v.uncertainty_gib)}.` }),
+    v.verdict_advice && el('p', { 'data-field': 'verdict_advice', text: `To be safe: ${v.verdict_advice}` }),
     el('p', { 'data-field': 'limiting_factor', text: `Limiting factor: ${v.limiting_factor}. ${LIMITS[v.limiting_factor] || ''}` }),
     v.error && el('p', { class: 'error', 'data-field': 'error', text: `vLLM would say: ${v.error}` }),
     el('ul', { class: 'hints' }, ...hints(v, s).map(([text, patch]) =>
