@@ -133,8 +133,11 @@ json parameters_schema(const json& paths, const char* path) {
   json props = json::object();
   json required = json::array();
   const json* params = nullptr;
-  if (auto p = paths.find(path); p != paths.end() && p->contains("get"))
-    params = &(*p)["get"]["parameters"];
+  if (auto p = paths.find(path); p != paths.end()) {
+    if (auto get = p->find("get"); get != p->end()) {
+      if (auto prm = get->find("parameters"); prm != get->end()) params = &*prm;
+    }
+  }
   if (params != nullptr && params->is_array()) {
     for (const auto& prm : *params) {
       if (!prm.is_object() || !prm.contains("name")) continue;
@@ -490,7 +493,8 @@ response mcp_http(const router& api, const mcp_tools& tools, const request& r) {
     return out;
   }
   // A body that is not a JSON-RPC message at all is a client error at the HTTP level too.
-  if (reply.is_object() && reply.contains("error") && reply["id"].is_null()) out.status = 400;
+  if (reply.is_object() && reply.contains("error") && reply.value("id", json()).is_null())
+    out.status = 400;
   out.body = reply.dump();
   return out;
 }
