@@ -145,15 +145,9 @@ std::string shell_quoted(const std::string& w) {
 bool add_vllm_command(const estimate_flags& f, json& body, std::string& err) {
   std::string text;
   if (!f.command_file.empty()) {
-    if (f.command_file == "-") {
-      std::ostringstream ss;
-      ss << std::cin.rdbuf();
-      text = ss.str();
-    } else {
-      auto t = read_file(f.command_file, err);
-      if (!t) return false;
-      text = std::move(*t);
-    }
+    auto t = read_input(f.command_file, err);
+    if (!t) return false;
+    text = std::move(*t);
   } else {
     for (const auto& w : f.command_words) text += (text.empty() ? "" : " ") + shell_quoted(w);
   }
@@ -214,6 +208,13 @@ std::optional<std::string> read_file(const std::string& path, std::string& err) 
   }
   std::ostringstream ss;
   ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<std::string> read_input(const std::string& path, std::string& err) {
+  if (path != "-") return read_file(path, err);
+  std::ostringstream ss;
+  ss << std::cin.rdbuf();
   return ss.str();
 }
 

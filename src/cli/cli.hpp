@@ -76,8 +76,8 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f);
 json build_request(const estimate_flags& f);
 
 // The vllm_command of `-- vllm serve ...` or --from-command FILE into `body`, flags given beside
-// it winning (vllm_command.hpp merge_vllm_command); `ignored` gets its unused flags. False with
-// `err` set when the file cannot be read or the command is bad.
+// it winning (vllm_command.hpp merge_vllm_command). False with `err` set when the file cannot be
+// read; the command itself is checked by the request decoder.
 bool add_vllm_command(const estimate_flags& f, json& body, std::string& err);
 
 // A flag value becomes a JSON number when it reads as one, else a string (the request decoder
@@ -89,6 +89,8 @@ std::vector<std::string> split_commas(const std::string& s);
 
 // The bytes of the file at `path`, or nullopt with `err` set to "cannot read <path>".
 std::optional<std::string> read_file(const std::string& path, std::string& err);
+// The same, with "-" for standard input (place FILE, --from-command FILE).
+std::optional<std::string> read_input(const std::string& path, std::string& err);
 
 // --- output ------------------------------------------------------------------------------------
 

@@ -215,17 +215,10 @@ struct place_flags {
 };
 
 int run_place(const place_flags& f, const catalogs& cat) {
-  std::string err, text;
-  if (f.file == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
-  } else {
-    auto t = read_file(f.file, err);
-    if (!t) return fail(err, exit_usage);
-    text = *t;
-  }
-  auto body = parse_json_strict(text);
+  std::string err;
+  auto text = read_input(f.file, err);
+  if (!text) return fail(err, exit_usage);
+  auto body = parse_json_strict(*text);
   if (!body) return fail(f.file + ": " + body.err().message, exit_usage);
   return run_planner(cat, *body, f.as_json, parse_placement_request, place, print_placement);
 }
