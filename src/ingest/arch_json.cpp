@@ -342,10 +342,20 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
     return *q;
   }
   if (!v.is_object()) return type_error(field, "an object or a method name");
-  static const std::vector<std::string> keys = {
-      "method",          "bits",        "group_size",   "desc_act", "sym",   "weight_block_size",
-      "double_quant",    "unquantized", "experts_only", "read",     "notes", "quantize_lm_head",
-      "attention_method"};
+  static const std::vector<std::string> keys = {"method",
+                                                "bits",
+                                                "group_size",
+                                                "desc_act",
+                                                "sym",
+                                                "weight_block_size",
+                                                "double_quant",
+                                                "unquantized",
+                                                "experts_only",
+                                                "read",
+                                                "notes",
+                                                "quantize_lm_head",
+                                                "attention_method",
+                                                "state_mixer_method"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   if (!v.contains("method") || !v["method"].is_string()) {
     return make_error(error_code::invalid_argument, "'" + field + ".method' is required",
@@ -383,14 +393,16 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
       if (k == "double_quant") q.double_quant = b;
       if (k == "experts_only") q.experts_only = b;
       if (k == "quantize_lm_head") q.quantize_lm_head = b;
-    } else if (k == "attention_method") {
-      // Mixed precision: the attention projections' own scheme, "fp8" or "none" (16 bit).
+    } else if (k == "attention_method" || k == "state_mixer_method") {
+      // Mixed precision: the attention's (or state mixer's) own scheme, "fp8" or "none" (16 bit).
       if (!it->is_string()) return type_error(f, "a method name (fp8 or none)");
       const std::string m = it->get<std::string>();
+      std::optional<quant_method>& slot =
+          k == "attention_method" ? q.attention_method : q.state_mixer_method;
       if (m == "none") {
-        q.attention_method = quant_method::none;
+        slot = quant_method::none;
       } else if (auto am = parse_quantization(m); am && !am->from_checkpoint) {
-        q.attention_method = am->method;
+        slot = am->method;
       } else {
         return make_error(error_code::invalid_argument,
                           "'" + f + "': unknown quantization method '" + m + "'", f);
@@ -405,9 +417,18 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
       q.block_k = static_cast<std::uint32_t>(*kk);
       if (q.method == quant_method::fp8) q.method = quant_method::fp8_block;
     }
-    // method (done), unquantized/read/notes: informational.
+    // method (done), read/notes: informational; unquantized: below.
   }
   if (q.method == quant_method::mxfp4 && !v.contains("experts_only")) q.experts_only = true;
+  if (auto u = v.find("unquantized"); u != v.end()) {
+    if (!u->is_array()) return type_error(field + ".unquantized", "an array of module names");
+    std::vector<std::string> names;
+    for (const auto& n : *u) {
+      if (!n.is_string()) return type_error(field + ".unquantized", "an array of module names");
+      names.push_back(n.get<std::string>());
+    }
+    apply_unquantized_modules(names, q);
+  }
   return q;
 }
 
@@ -573,6 +594,8 @@ void write_json(json_writer& w, const model_arch& a) {
     }
     w.key("method").string(quant_method_name(q.method));
     if (q.quantize_lm_head) w.key("quantize_lm_head").boolean(true);
+    if (q.state_mixer_method)
+      w.key("state_mixer_method").string(quant_method_name(*q.state_mixer_method));
     if (q.method == quant_method::fp8_block) {
       w.key("weight_block_size").begin_array().u64(q.block_n).u64(q.block_k).end_array();
     }

@@ -158,6 +158,36 @@ std::optional<quant_spec> parse_quantization(std::string_view text) {
   return q;
 }
 
+namespace {
+
+// True when `name` names the whole `module` of a layer: the module's name followed by nothing but
+// pattern characters ("*.self_attn", "model.layers.*.self_attn*", "re:.*linear_attn.*").
+bool names_whole_module(std::string_view name, std::string_view module) {
+  const auto at = name.find(module);
+  if (at == std::string_view::npos) return false;
+  for (const char ch : name.substr(at + module.size())) {
+    if (ch != '*' && ch != '.' && ch != '$') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void apply_unquantized_modules(const std::vector<std::string>& names, quant_spec& q) {
+  if (q.experts_only) return;  // nothing but the experts is quantized anyway
+  bool attention = false, state_mixer = false;
+  for (const auto& n : names) {
+    attention = attention || names_whole_module(n, "self_attn");
+    state_mixer = state_mixer || names_whole_module(n, "linear_attn");
+  }
+  if (state_mixer && !q.state_mixer_method) q.state_mixer_method = quant_method::none;
+  if (attention && !q.attention_method) {
+    q.attention_method = quant_method::none;
+    // The state mixer follows the attention's scheme unless told: here it stays in the method's.
+    if (!q.state_mixer_method) q.state_mixer_method = q.method;
+  }
+}
+
 quant_spec attention_scheme(quant_method m) {
   if (m == quant_method::none) return {};
   if (auto q = parse_scheme(quant_method_name(m))) return *q;

@@ -229,7 +229,9 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   }
 
   // A state layer's mixer in place of attention (model/layers.hpp), per rank.
-  const std::uint64_t state_mixer = state_mixer_bytes(a, attn_q, ab, tp, c);
+  const quant_spec state_q =
+      opt.quant.state_mixer_method ? attention_scheme(*opt.quant.state_mixer_method) : attn_q;
+  const std::uint64_t state_mixer = state_mixer_bytes(a, state_q, ab, tp, c);
   const std::uint64_t state_norm = a.linear.kind == state_layer_kind::gated_delta_net
                                        ? a.linear.value_head_dim
                                        : 0;  // RMSNormGated(v_dim); Mamba2's is in the mixer

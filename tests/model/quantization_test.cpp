@@ -132,6 +132,47 @@ TEST(QuantCheckpoints, MixedPrecisionAttentionProjectionsInFp8) {
   EXPECT_EQ(with_fp8 - without, 30ULL * 14794984 + 10ULL * 11972592);
 }
 
+// llm-compressor's NVFP4 recipe for Qwen3.6-35B-A3B (RedHatAI/Qwen3.6-35B-A3B-NVFP4) ignores
+// re:.*linear_attn.*: the Gated DeltaNet projections stay bf16. Per linear, bf16 minus nvfp4 is
+// in*out*(2 - 1/2 - 1/16) - 8 bytes: in_proj_qkvz 2048x12288, in_proj_ba 2048x64 and out_proj
+// 4096x2048 give 33,685,504 x 1.4375 - 24 = 48,422,888 B per layer, 30 layers.
+TEST(QuantCheckpoints, IgnoredLinearAttentionStaysSixteenBit) {
+  const json recipe = {{"model_name", "RedHatAI/Qwen3.6-35B-A3B-NVFP4"}, {"max_seq_len", 4096}};
+  json all_fp4 = recipe;
+  all_fp4["architecture"] = {
+      {"quantization", {{"method", "nvfp4"}, {"bits", 4}, {"group_size", 16}}}};
+  const auto r = run(recipe);
+  EXPECT_EQ(r.model.match, "exact");
+  EXPECT_EQ(r.bytes.model_params - run(all_fp4).bytes.model_params, 30ULL * 48422888);
+}
+
+TEST(QuantCheckpoints, UnquantizedModuleListsSetTheClassTheyCover) {
+  auto applied = [](std::vector<std::string> names, quant_spec q) {
+    apply_unquantized_modules(names, q);
+    return q;
+  };
+  const quant_spec nvfp4 = *parse_quantization("nvfp4");
+  // A whole linear_attn: the state mixer in 16 bit, attention unchanged.
+  auto q = applied({"re:.*lm_head", "re:.*linear_attn.*"}, nvfp4);
+  EXPECT_EQ(q.state_mixer_method, quant_method::none);
+  EXPECT_FALSE(q.attention_method.has_value());
+  // A whole self_attn: attention in 16 bit, the state mixer keeps the method.
+  q = applied({"model.layers.*.self_attn*"}, nvfp4);
+  EXPECT_EQ(q.attention_method, quant_method::none);
+  EXPECT_EQ(q.state_mixer_method, quant_method::nvfp4);
+  // Single projections or layers do not change a class.
+  q = applied({"*.self_attn.kv_b_proj", "model.layers.61*", "mtp*"}, nvfp4);
+  EXPECT_FALSE(q.attention_method.has_value());
+  EXPECT_FALSE(q.state_mixer_method.has_value());
+  // An explicit scheme wins; experts-only checkpoints have nothing else quantized.
+  quant_spec mixed = nvfp4;
+  mixed.attention_method = quant_method::fp8;
+  EXPECT_EQ(applied({"*.self_attn"}, mixed).attention_method, quant_method::fp8);
+  quant_spec experts = *parse_quantization("mxfp4");
+  experts.experts_only = true;
+  EXPECT_FALSE(applied({"model.layers.*.self_attn"}, experts).attention_method.has_value());
+}
+
 TEST(QuantCheckpoints, DevCaseWeightsWithinOnePercentOfModelLoading) {
   // "Model loading took" of the dev cases (GiB) for each quantized layout.
   struct c {

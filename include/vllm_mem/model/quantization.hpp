@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vllm_mem/model/dtype.hpp"
 
@@ -48,6 +49,10 @@ struct quant_spec {
   // this scheme (fp8, or none for 16 bit) while the MLP and experts follow `method`; unset: all
   // follow `method`.
   std::optional<quant_method> attention_method;
+  // The state-mixer projections (Gated DeltaNet's linear_attn, Mamba's mixer) in their own scheme,
+  // for recipes that leave them in 16 bit (none) while attention is quantized; unset: they follow
+  // the attention's scheme.
+  std::optional<quant_method> state_mixer_method;
 
   bool is_none() const { return method == quant_method::none; }
   // Bytes per weight for a dense estimate (documentation and planners), without sharding.
@@ -55,6 +60,14 @@ struct quant_spec {
 };
 
 std::string_view quant_method_name(quant_method m);
+
+// A checkpoint's list of modules left in 16 bit (compressed-tensors `ignore`, ModelOpt
+// `exclude_modules`, `modules_to_not_convert`; vLLM gives every matching layer the unquantized
+// method: compressed_tensors/utils.py `should_ignore_layer`, modelopt.py `is_layer_excluded`).
+// A name or pattern covering a whole `self_attn` sets the attention to 16 bit, one covering a whole
+// `linear_attn` the state mixer; explicit `attention_method` / `state_mixer_method` win. Names of
+// single projections or layers do not change a class.
+void apply_unquantized_modules(const std::vector<std::string>& names, quant_spec& q);
 
 // The layout of a mixed-precision checkpoint's attention projections: fp8 with per-tensor scales
 // (ModelOptFp8LinearMethod), or 16 bit for none; the other methods with their default layout.
