@@ -111,8 +111,10 @@ inline void write_file(const fs::path& p, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Runs the built vllm-mem with `args` (shell words), with the Hugging Face environment cleared
-// and `env_prefix` (e.g. "HF_HOME=/tmp/x") set; stdout and stderr are kept apart.
+// Runs the built vllm-mem with `args` (shell words), with the Hugging Face environment cleared,
+// HF_HUB_OFFLINE=1 (tests never reach the real Hub; a test of a stand-in Hub says
+// HF_HUB_OFFLINE=0) and `env_prefix` (e.g. "HF_HOME=/tmp/x") set; stdout and stderr are kept
+// apart.
 struct cli_result {
   int exit_code = -1;
   std::string out;
@@ -124,7 +126,7 @@ inline cli_result run_cli(const std::string& env_prefix, const std::string& args
   const fs::path err_file = errdir.path() / "stderr";
   const std::string cmd =
       "env -u HF_ENDPOINT -u HF_TOKEN -u HF_HUB_OFFLINE -u HF_HUB_CACHE -u HUGGINGFACE_HUB_CACHE "
-      "-u HF_HOME -u VLLM_MEM_CACHE " +
+      "-u HF_HOME -u VLLM_MEM_CACHE HF_HUB_OFFLINE=1 " +
       env_prefix + " '" + std::string(VLLM_MEM_BINARY) + "' " + args + " 2>" + err_file.string();
   cli_result r;
   FILE* p = ::popen(cmd.c_str(), "r");

@@ -111,9 +111,15 @@ void add_estimate_options(CLI::App* cmd, estimate_flags& f) {
                               "a local model folder: its config.json, and the exact weight bytes "
                               "from its safetensors headers");
   hf->excludes(dir);
-  cmd->add_flag("--hub", f.hub,
-                "fetch a model that is neither cached nor in the database from the Hugging Face "
-                "Hub (HF_ENDPOINT, default https://huggingface.co; see docs/hub.md)");
+  auto* hub = cmd->add_flag(
+      "--hub", f.hub,
+      "look a model that is neither cached nor in the database up on the Hugging Face Hub, and "
+      "stop if that fails (HF_ENDPOINT, default https://huggingface.co; see docs/hub.md); "
+      "without it estimate tries the Hub briefly and answers offline when it cannot");
+  cmd->add_flag("--offline", f.offline,
+                "never contact the Hub (as HF_HUB_OFFLINE=1): the database, the local caches and "
+                "the name only")
+      ->excludes(hub);
   cmd->add_flag("--json", f.as_json, "print the API's JSON response body");
   auto* from = cmd->add_option("--from-command", f.command_file,
                                "a file holding a vllm serve / docker run command line ('-': "

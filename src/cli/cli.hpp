@@ -66,7 +66,8 @@ struct estimate_flags {
   std::string model_dir;
   std::vector<std::string> command_words;  // `-- vllm serve ...`: the words after --
   std::string command_file;                // --from-command FILE ('-': stdin)
-  bool hub = false;
+  bool hub = false;      // --hub: look unknown ids up on the Hub, and a failed lookup is an error
+  bool offline = false;  // --offline: never contact the Hub (as HF_HUB_OFFLINE=1)
   bool as_json = false;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -140,18 +141,35 @@ int add_model_files(const estimate_flags& f, json& body) {
   return exit_ok;
 }
 
+// Like vLLM, the CLI looks an id the database does not hold up on the Hub (the caches first).
+// Asked for with --hub, a failed lookup is an error; by default it is tried (HF_ENDPOINT says
+// where) with a short timeout and, when it fails, said on stderr and answered offline. --offline
+// and HF_HUB_OFFLINE=1 keep it off the network.
 int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request& req) {
   if (request_describes_model(req) || !valid_hub_model_id(req.model_name)) return exit_ok;
-  auto opts = hub::options_from_env(f.hub);
+  const bool asked = f.hub;
+  auto opts = hub::options_from_env(!f.offline);
   if (!opts) return fail(opts.err().message, exit_usage);
+  if (f.offline) opts->offline = true;
+  if (!asked) {
+    opts->connect_timeout_ms = 2000;
+    opts->total_timeout_ms = 8000;
+  }
   const hub::model_locator locator(*opts);
   auto cached = locator.find_cached(req.model_name);
   if (!cached) return fail(cached.err());
   std::optional<external_model> found = std::move(*cached);
-  if (!found && opts->network && !cat.models.resolve(req.model_name)) {
+  const bool try_hub = asked ? opts->network : locator.network_allowed();
+  if (!found && try_hub && !cat.models.resolve(req.model_name)) {
     auto fetched = locator.locate(req.model_name);  // says so when HF_HUB_OFFLINE forbids it
-    if (!fetched) return fail(fetched.err());
-    found = std::move(*fetched);
+    if (fetched) {
+      found = std::move(*fetched);
+    } else if (asked) {
+      return fail(fetched.err());
+    } else {
+      std::cerr << "note: " << fetched.err().message
+                << "; answering from the database and the name (--offline skips the Hub)\n";
+    }
   }
   if (found) {
     estimate_request with = req;

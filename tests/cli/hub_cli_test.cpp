@@ -102,7 +102,9 @@ TEST(CliHub, ResolvesFromTheStandInHubCachesAndWorksOffline) {
       "/api/models/acme/some-model",
       {{"id", "acme/some-model"},
        {"safetensors", {{"parameters", {{"BF16", kTinyParams}}}, {"total", kTinyParams}}}});
-  const std::string env = "HF_ENDPOINT=" + hub.endpoint() + " HF_HOME=" + home.path().string();
+  // No --hub: the CLI looks an unknown id up by default, as vLLM does.
+  const std::string env =
+      "HF_HUB_OFFLINE=0 HF_ENDPOINT=" + hub.endpoint() + " HF_HOME=" + home.path().string();
   const std::string args =
       "estimate --model acme/some-model --max-seq-len 2048 --dtype auto --json";
   const json out = parse_out(run_cli(env, args));
@@ -117,11 +119,18 @@ TEST(CliHub, ResolvesFromTheStandInHubCachesAndWorksOffline) {
   EXPECT_EQ(again["model_source"], "safetensors");
   EXPECT_EQ(again["components_bytes"]["model_params"].get<std::uint64_t>(), 2 * kTinyParams);
   EXPECT_EQ(hub.requests().size(), fetched);
-  // Offline and not cached: a clear message, exit 1.
-  const auto off =
-      run_cli(env + " HF_HUB_OFFLINE=1", "estimate --model acme/other-model --max-seq-len 2048");
+  // Offline and not cached: answered from the name; with --hub, a clear message and exit 1.
+  const json named = parse_out(run_cli(env + " HF_HUB_OFFLINE=1",
+                                       "estimate --model acme/other-7b --max-seq-len 2048 --json"));
+  EXPECT_EQ(named["model_source"], "name_estimate");
+  const auto off = run_cli(env + " HF_HUB_OFFLINE=1",
+                           "estimate --hub --model acme/other-model --max-seq-len 2048");
   EXPECT_EQ(off.exit_code, 1);
   EXPECT_NE(off.err.find("HF_HUB_OFFLINE=1"), std::string::npos) << off.err;
+  // --offline is HF_HUB_OFFLINE=1 on the command line.
+  const json flag =
+      parse_out(run_cli(env, "estimate --offline --model acme/other-7b --max-seq-len 2048 --json"));
+  EXPECT_EQ(flag["model_source"], "name_estimate");
   EXPECT_EQ(hub.requests().size(), fetched);
 }
 
@@ -132,18 +141,48 @@ TEST(CliHub, GatedAndMissingModelsGiveClearMessages) {
   gated.body = tiny_qwen2_config().dump();
   gated.required_token = "hf_token_of_test";
   hub.set("/acme/gated-model/resolve/main/config.json", gated);
-  const std::string env = "HF_ENDPOINT=" + hub.endpoint() + " HF_HOME=" + home.path().string();
-  const auto g = run_cli(env, "estimate --model acme/gated-model --max-seq-len 2048");
+  const std::string env =
+      "HF_HUB_OFFLINE=0 HF_ENDPOINT=" + hub.endpoint() + " HF_HOME=" + home.path().string();
+  const auto g = run_cli(env, "estimate --hub --model acme/gated-model --max-seq-len 2048");
   EXPECT_EQ(g.exit_code, 1);
   EXPECT_TRUE(g.out.empty());
   EXPECT_NE(g.err.find("gated"), std::string::npos) << g.err;
   EXPECT_NE(g.err.find("HF_TOKEN"), std::string::npos) << g.err;
+  // Without --hub the failure is said on stderr and the answer comes from the name.
+  const auto soft = run_cli(env, "estimate --model acme/gated-model --max-seq-len 2048 --json");
+  EXPECT_EQ(soft.exit_code, 0) << soft.err;
+  EXPECT_EQ(parse_out(soft)["model_source"], "default_estimate");  // no size in the name
+  EXPECT_NE(soft.err.find("HF_TOKEN"), std::string::npos) << soft.err;
   const json ok = parse_out(run_cli(env + " HF_TOKEN=hf_token_of_test",
                                     "estimate --model acme/gated-model --max-seq-len 2048 --json"));
   EXPECT_EQ(ok["model_source"], "hf_config");
-  const auto m = run_cli(env, "estimate --model acme/no-such-model --max-seq-len 2048");
+  const auto m = run_cli(env, "estimate --hub --model acme/no-such-model --max-seq-len 2048");
   EXPECT_EQ(m.exit_code, 1);
   EXPECT_NE(m.err.find("was not found on " + hub.endpoint()), std::string::npos) << m.err;
+  const auto missing = run_cli(env, "estimate --model acme/no-such-7b --max-seq-len 2048 --json");
+  EXPECT_EQ(missing.exit_code, 0) << missing.err;
+  EXPECT_NE(missing.err.find("was not found"), std::string::npos) << missing.err;
+}
+
+TEST(CliHub, AnUnreachableHubIsSaidAndTheAnswerComesOffline) {
+  temp_dir home;
+  // Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
+  const std::string env =
+      "HF_HUB_OFFLINE=0 HF_ENDPOINT=http://127.0.0.1:9 HF_HOME=" + home.path().string();
+  const auto r = run_cli(env, "estimate --model acme/unknown-7b --max-seq-len 2048 --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_out(r)["model_source"], "name_estimate");
+  EXPECT_NE(r.err.find("note: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--offline"), std::string::npos) << r.err;
+  // A database model never asks the Hub.
+  const auto db = run_cli(env, "estimate --model Qwen/Qwen2.5-7B --max-seq-len 2048 --json");
+  EXPECT_EQ(db.exit_code, 0) << db.err;
+  EXPECT_EQ(db.err, "");
+  EXPECT_EQ(parse_out(db)["model_source"], "database");
+  // With --hub it is an error.
+  const auto strict =
+      run_cli(env, "estimate --hub --model acme/unknown-7b --max-seq-len 2048 --json");
+  EXPECT_EQ(strict.exit_code, 1);
 }
 
 TEST(CliHub, WithoutHubAccessUnknownNamesAreEstimatedAsBefore) {
