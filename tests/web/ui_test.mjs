@@ -128,6 +128,15 @@ async function expectPageEquals(page, a) {
   assert.equal(await text(page, 'total_max_memory_gb'), `${a.total_max_memory_gb.toFixed(2)} GB`);
   assert.equal(await text(page, 'recommended_memory_gb'), `${a.recommended_memory_gb.toFixed(2)} GB`);
   assert.ok(await page.locator('#budget .bar').isVisible(), 'the memory bar is shown');
+  // The error bar is drawn on the bar: ± uncertainty_gib around where the KV cache begins.
+  const band = page.locator('#budget [data-field="uncertainty_band"]');
+  assert.equal(await band.count(), v.uncertainty_gib > 0 ? 1 : 0, 'one error band on the bar');
+  if (v.uncertainty_gib > 0) {
+    assert.equal(Number(await band.getAttribute('data-gib')), v.uncertainty_gib);
+    const [bw, barw] = await page.evaluate(() => [document.querySelector('#budget .band').getBoundingClientRect().width, document.querySelector('#budget .bar').getBoundingClientRect().width]);
+    const scale = Math.max(v.total_gpu_memory_gib, v.weights_gib + v.activation_peak_gib + v.non_torch_gib + v.cuda_graph_gib + Math.max(0, v.kv_cache_gib));
+    assert.ok(bw > 0 && bw <= barw * (2 * v.uncertainty_gib) / scale + 1.5, `band ${bw} px of a ${barw} px bar`);
+  }
   assert.equal(await page.locator('#command code').innerText(), `vllm serve ${a.model_name} ${v.vllm_args}`);
 }
 
@@ -170,6 +179,8 @@ async function expectChartEquals(page, sw) {
   assert.equal(await text(page, 'fit_len'), sw.max_model_len_fit ? `${sw.max_model_len_fit.toLocaleString('en-US')} tokens` : 'none');
   const starts = sw.setup.vllm_startup.max_model_len_fit;
   assert.equal(await text(page, 'start_len'), starts ? `${starts.toLocaleString('en-US')} tokens` : 'none');
+  const u = sw.setup.vllm_startup.uncertainty_gib;
+  if (u > 0) assert.equal(await text(page, 'chart_uncertainty'), `${u.toFixed(2)} GiB`);
 }
 
 // Nothing wider than the screen: neither the page nor any planner card.

@@ -33,7 +33,8 @@ export const plan = (body) => call(ENDPOINTS.plan, body);
 // to hold all max_num_seqs sequences / one sequence of that length (weights, activation peak,
 // non-torch memory and in-budget CUDA graphs, plus the KV cache they need; null where the
 // length breaks a rule). fit_len: the longest context whose KV cache holds all sequences
-// (null: none); start_len: the longest that starts (vLLM's own estimate).
+// (null: none); start_len: the longest that starts (vLLM's own estimate); uncertainty_gib: the
+// estimate's error bar, drawn as a band around the budget.
 export async function sweep(body) {
   const r = await call(ENDPOINTS.sweep, body);
   const v = r.setup.vllm_startup;
@@ -55,5 +56,6 @@ export async function sweep(body) {
     budget_gib: v.requested_memory_gib,
     total_gib: v.total_gpu_memory_gib,
     utilization: v.gpu_memory_utilization,
+    uncertainty_gib: v.uncertainty_gib || 0,
   };
 }

@@ -38,6 +38,16 @@ export function renderChart(box, table, note, c) {
       line('GPU memory', '#b3261e', [2, 3]),
     ],
     hooks: {
+      // The error bar as a band around the budget: a curve inside it may or may not start.
+      drawAxes: [(u) => {
+        if (!(c.uncertainty_gib > 0)) return;
+        const top = u.valToPos(c.budget_gib + c.uncertainty_gib, 'y', true);
+        const bottom = u.valToPos(Math.max(0, c.budget_gib - c.uncertainty_gib), 'y', true);
+        u.ctx.save();
+        u.ctx.fillStyle = 'rgba(179, 89, 0, 0.15)';
+        u.ctx.fillRect(u.bbox.left, top, u.bbox.width, bottom - top);
+        u.ctx.restore();
+      }],
       draw: [(u) => {
         for (const [tokens, colour, dash] of verticals) {
           if (!tokens || tokens < xs[0] || tokens > xs[xs.length - 1]) continue;
@@ -63,7 +73,10 @@ export function renderChart(box, table, note, c) {
     el('strong', { 'data-field': 'start_len', text: c.start_len ? fmt.tokens(c.start_len) : 'none' }),
     ` (green, dashed); the longest whose KV cache holds all ${n} sequences at once, `,
     el('strong', { 'data-field': 'fit_len', text: c.fit_len ? fmt.tokens(c.fit_len) : 'none' }),
-    ' (blue).');
+    ' (blue).',
+    c.uncertainty_gib > 0 ? ' The shaded band around the budget is the estimate\'s error bar, ± ' : '',
+    c.uncertainty_gib > 0 ? el('strong', { 'data-field': 'chart_uncertainty', text: fmt.gib(c.uncertainty_gib) }) : '',
+    c.uncertainty_gib > 0 ? ': where a curve crosses the budget inside it, the start is marginal.' : '');
   // The same numbers as a table, for screen readers and for copying.
   const head = ['max model length', 'starts', `holds ${n}`, 'KV cache', 'concurrency', `${n} sequences`, '1 sequence'];
   table.replaceChildren(

@@ -96,6 +96,17 @@ export function renderBudget(root, v) {
     seg.style.width = `${(100 * gib) / scale}%`;
     bar.append(seg);
   }
+  // The error bar (docs/accuracy.md, "Verdicts"): what is uncertain is the sum of the terms before
+  // the KV cache, so the KV cache begins somewhere in this band.
+  const kvStart = parts.filter((p) => p[0] !== 'kv' && p[0] !== 'free' && !(p[0] === 'graphs' && !inBudget)).reduce((t, p) => t + p[2], 0);
+  const u = v.uncertainty_gib || 0;
+  if (u > 0) {
+    const lo = Math.max(0, kvStart - u);
+    const band = el('span', { class: 'band', 'data-field': 'uncertainty_band', 'data-gib': String(u), title: `error bar of the estimate: ± ${fmt.gib(u)} where the KV cache begins` });
+    band.style.left = `${(100 * lo) / scale}%`;
+    band.style.width = `${(100 * (Math.min(scale, kvStart + u) - lo)) / scale}%`;
+    bar.append(band);
+  }
   const marks = [[v.requested_memory_gib, `budget ${fmt.gib(v.requested_memory_gib)} (× ${v.gpu_memory_utilization})`], [T, `GPU ${fmt.gib(T)}`]];
   for (const [gib, label] of marks) {
     const m = el('span', { class: 'mark', title: label });
@@ -107,7 +118,7 @@ export function renderBudget(root, v) {
     el('td', { class: 'num', 'data-field': cls, text: fmt.gib(gib) }),
     el('td', { class: 'num', text: `${((100 * gib) / T).toFixed(1)} %` })));
   root.replaceChildren(bar, el('table', { class: 'legend' },
-    el('caption', { text: `One GPU's memory: ${fmt.gib(T)} as CUDA reports it; vLLM's budget is ${fmt.gib(v.requested_memory_gib)}` }),
+    el('caption', { text: `One GPU's memory: ${fmt.gib(T)} as CUDA reports it; vLLM's budget is ${fmt.gib(v.requested_memory_gib)}${u > 0 ? `; the hatched band is the error bar, ± ${fmt.gib(u)}, where the KV cache begins` : ''}` }),
     el('thead', {}, el('tr', {}, el('th', { text: 'Component' }), el('th', { class: 'num', text: 'Memory' }), el('th', { class: 'num', text: 'Share of GPU' }))),
     el('tbody', {}, ...rows, used > T && el('tr', { class: 'over' },
       el('td', {}, el('span', { class: 'swatch over' }), 'More than the GPU has'),
