@@ -467,6 +467,42 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
     args += " --kv-cache-memory ";
     append_u64(args, d.kv_cache_memory_bytes);
   }
+  // The CUDA-graph settings the request gave, as vLLM's flags take them (the mode only inside
+  // --compilation-config).
+  const capture_settings& cap = r.capture;
+  const char* mode = nullptr;
+  switch (cap.mode) {
+    case cudagraph_mode::none:
+      mode = "NONE";
+      break;
+    case cudagraph_mode::piecewise:
+      mode = "PIECEWISE";
+      break;
+    case cudagraph_mode::full:
+      mode = "FULL";
+      break;
+    case cudagraph_mode::full_and_piecewise:
+      mode = "FULL_AND_PIECEWISE";
+      break;
+    case cudagraph_mode::version_default:
+      break;
+  }
+  if (mode) {
+    args += " --compilation-config '{\"cudagraph_mode\": \"";
+    args += mode;
+    args += "\"}'";
+  }
+  if (cap.max_capture_size > 0) {
+    args += " --max-cudagraph-capture-size ";
+    append_u64(args, cap.max_capture_size);
+  }
+  if (!cap.sizes.empty()) {
+    args += " --cudagraph-capture-sizes";
+    for (const std::uint64_t s : cap.sizes) {
+      args += ' ';
+      append_u64(args, s);
+    }
+  }
 }
 
 // The estimate into `out`, whose `model` holds the request's resolved model.

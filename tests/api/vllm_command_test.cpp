@@ -113,6 +113,21 @@ TEST(VllmCommand, SameEstimateAsTheFieldsAndTheCanonicalCommandRoundTrips) {
   json over = by_command;
   over["tensor_parallel_size"] = 1;
   EXPECT_EQ(answer(over)["tensor_parallel_size"], 1);
+  // CUDA-graph settings from --compilation-config come back in the canonical command.
+  const std::string graphs =
+      "vllm serve Qwen/Qwen3-8B --max-model-len 8192 --compilation-config "
+      "'{\"cudagraph_mode\": \"PIECEWISE\", \"cudagraph_capture_sizes\": [1, 2, 4, 8]}'";
+  const json g = answer({{"vllm_command", graphs}, {"gpu", "L40S"}, {"vllm_version", "0.19.0"}});
+  const std::string canonical = g["vllm_command"].get<std::string>();
+  EXPECT_NE(canonical.find("--compilation-config '{\"cudagraph_mode\": \"PIECEWISE\"}'"),
+            std::string::npos)
+      << canonical;
+  EXPECT_NE(canonical.find("--cudagraph-capture-sizes 1 2 4 8"), std::string::npos) << canonical;
+  EXPECT_EQ(g["vllm_startup"]["cuda_graphs_captured"], 4);
+  const json g2 =
+      answer({{"vllm_command", canonical}, {"gpu", "L40S"}, {"vllm_version", "0.19.0"}});
+  EXPECT_EQ(g2["vllm_startup"], g["vllm_startup"]);
+  EXPECT_EQ(g2["vllm_command"], canonical);
   // Without a numeric --max-model-len the workload length must be given.
   const error e = run_error({{"vllm_command", "vllm serve Qwen/Qwen3-8B"}});
   EXPECT_EQ(e.field, "max_seq_len");
