@@ -176,7 +176,13 @@ std::string query_escape(std::string_view s) {
   return out;
 }
 
-std::string number_text(const json& v) { return v.is_null() ? "n/a" : v.dump(); }
+// JSON as text; a string with invalid UTF-8 (echoed from a client's bytes) is written with U+FFFD
+// instead of throwing.
+std::string to_text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string number_text(const json& v) { return v.is_null() ? "n/a" : to_text(v); }
 
 std::string string_or(const json& j, const char* key, const std::string& fallback) {
   const auto it = j.find(key);
@@ -238,7 +244,7 @@ std::string summary_of(const tool_def& t, const json& a) {
 json tool_result(const tool_def& t, json structured) {
   const std::string text = summary_of(t, structured);
   return json{{"content", json::array({json{{"type", "text"}, {"text", text}},
-                                       json{{"type", "text"}, {"text", structured.dump()}}})},
+                                       json{{"type", "text"}, {"text", to_text(structured)}}})},
               {"structuredContent", std::move(structured)},
               {"isError", false}};
 }
@@ -277,7 +283,7 @@ json call_tool(const router& api, const tool_def& t, const json& args) {
   std::string body;
   if (t.kind == tool_kind::post_body) {
     rq.method = "POST";
-    body = args.dump();
+    body = to_text(args);
     rq.body = body;
   } else {
     rq.method = "GET";
@@ -292,7 +298,7 @@ json call_tool(const router& api, const tool_def& t, const json& args) {
     } else {
       char sep = '?';
       for (const auto& [k, v] : args.items()) {
-        const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+        const std::string text = v.is_string() ? v.get<std::string>() : to_text(v);
         target += sep + query_escape(k) + "=" + query_escape(text);
         sep = '&';
       }
@@ -456,7 +462,7 @@ mcp_tools::mcp_tools(const std::vector<embedded_file>& files) {
 
 std::string mcp_reply(const router& api, const mcp_tools& tools, std::string_view message) {
   const json r = reply_json(api, tools, message);
-  return r.is_null() ? std::string() : r.dump();
+  return r.is_null() ? std::string() : to_text(r);
 }
 
 response mcp_http(const router& api, const mcp_tools& tools, const request& r) {
@@ -495,7 +501,7 @@ response mcp_http(const router& api, const mcp_tools& tools, const request& r) {
   // A body that is not a JSON-RPC message at all is a client error at the HTTP level too.
   if (reply.is_object() && reply.contains("error") && reply.value("id", json()).is_null())
     out.status = 400;
-  out.body = reply.dump();
+  out.body = to_text(reply);
   return out;
 }
 
