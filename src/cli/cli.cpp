@@ -233,17 +233,26 @@ std::string fixed(double v, int decimals) {
 int print_answer(const json& body, bool as_json, table_printer table) {
   if (as_json)
     return print_answer(body.dump(-1, ' ', false, json::error_handler_t::replace), true, table);
-  table(body);
+  // A table reads fields by name from a copy (a missing key reads as null, not as the undefined
+  // behaviour of a const operator[]); one it cannot print is said as such, never a crash.
+  json copy = body;
+  try {
+    table(copy);
+  } catch (const json::exception& e) {
+    std::cout.flush();
+    return fail(std::string("this answer's table could not be printed (") + e.what() +
+                    "); --json prints the answer",
+                exit_failure);
+  }
   return exit_ok;
 }
 
 int print_answer(const std::string& body, bool as_json, table_printer table) {
   if (as_json) {
     std::cout << body << "\n";
-  } else {
-    table(json::parse(body));
+    return exit_ok;
   }
-  return exit_ok;
+  return print_answer(json::parse(body), false, table);
 }
 
 }  // namespace vllm_mem::cli

@@ -100,7 +100,7 @@ std::string fixed(double v, int decimals = 2);
 
 // Prints a subcommand's answer: with --json (`as_json`) the API's response body on one line, as
 // the HTTP API sends it; otherwise the subcommand's table of it. Returns exit_ok.
-using table_printer = void (*)(const json& body);
+using table_printer = void (*)(json& body);  // mutable: a missing key reads as null
 int print_answer(const json& body, bool as_json, table_printer table);
 // The same for a body written as text by the API's writer (estimate's append_json).
 int print_answer(const std::string& body, bool as_json, table_printer table);

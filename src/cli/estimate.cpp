@@ -19,7 +19,7 @@
 namespace vllm_mem::cli {
 namespace {
 
-void print_table(const json& r) {
+void print_table(json& r) {
   auto row = [](const std::string& k, const std::string& v) {
     std::printf("  %-34s %s\n", k.c_str(), v.c_str());
   };
@@ -28,14 +28,28 @@ void print_table(const json& r) {
               r["resolved_model_id"].is_string()
                   ? (", " + r["resolved_model_id"].get<std::string>()).c_str()
                   : "");
-  const auto& a = r["architecture_used"];
-  std::printf(
-      "  architecture: %llu layers, hidden %llu, %llu heads (%llu KV) x %llu, FFN %llu, vocab "
-      "%llu\n",
-      a["num_layers"].get<unsigned long long>(), a["hidden_size"].get<unsigned long long>(),
-      a["num_heads"].get<unsigned long long>(), a["num_kv_heads"].get<unsigned long long>(),
-      a["head_dim"].get<unsigned long long>(), a["intermediate_size"].get<unsigned long long>(),
-      a["vocab_size"].get<unsigned long long>());
+  // The architecture in one line; fields a layout does not have (a dense FFN in an all-MoE
+  // model, head_dim under MLA) are left out rather than read as numbers.
+  const json a = r["architecture_used"];
+  auto count = [&a](const char* key) {
+    const auto it = a.find(key);
+    return it != a.end() && it->is_number_unsigned() ? std::to_string(it->get<std::uint64_t>())
+                                                     : std::string();
+  };
+  std::string arch = count("num_layers") + " layers, hidden " + count("hidden_size") + ", " +
+                     count("num_heads") + " heads (" + count("num_kv_heads") + " KV)";
+  if (const auto lora = a.find("kv_lora_rank"); lora != a.end() && lora->is_number()) {
+    arch += ", MLA latent " + count("kv_lora_rank") + " + rope " + count("qk_rope_head_dim");
+  } else if (!count("head_dim").empty()) {
+    arch += " x " + count("head_dim");
+  }
+  if (!count("num_experts").empty()) {
+    arch += ", " + count("num_experts") + " experts (top " + count("num_experts_per_tok") +
+            ") of " + count("moe_intermediate_size");
+  }
+  if (!count("intermediate_size").empty()) arch += ", FFN " + count("intermediate_size");
+  arch += ", vocab " + count("vocab_size");
+  std::printf("  architecture: %s\n", arch.c_str());
   std::printf("  parameters: %.3f B total, %.3f B active; %llu GPU(s)\n",
               static_cast<double>(r["parameters"]["total"].get<std::uint64_t>()) / 1e9,
               static_cast<double>(r["parameters"]["active"].get<std::uint64_t>()) / 1e9,
@@ -52,7 +66,7 @@ void print_table(const json& r) {
   row("total, max", fixed(r["total_max_memory_gb"].get<double>()) + " GB");
   row("recommended GPU memory", fixed(r["recommended_memory_gb"].get<double>()) + " GB");
   if (r.contains("vllm_startup")) {
-    const auto& v = r["vllm_startup"];
+    json& v = r["vllm_startup"];
     std::printf("\n  vLLM %s startup (%s engine), per GPU (GiB)\n",
                 r["vllm_version"].get<std::string>().c_str(),
                 r["vllm_engine"].get<std::string>().c_str());
@@ -91,7 +105,7 @@ void print_table(const json& r) {
       std::printf("\n  vLLM would fail: %s\n", v["error"].get<std::string>().c_str());
   }
   if (r.contains("checkpoint")) {
-    const auto& c = r["checkpoint"];
+    json& c = r["checkpoint"];
     std::printf(
         "\n  checkpoint: %.3f GB of safetensors tensors (exact); the architecture accounts "
         "for %.3f GB\n",

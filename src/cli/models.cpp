@@ -38,7 +38,7 @@ void add_query(std::string& query, const char* key, const std::string& value) {
 }
 
 // One line per model: id, family, size, layers, context (k tokens), and what is special about it.
-void print_models(const json& all) {
+void print_models(json& all) {
   std::printf("%-58s %-18s %9s %7s %6s %s\n", "id", "family", "params_B", "layers", "ctx_k",
               "notes");
   for (auto it = all.begin(); it != all.end(); ++it) {
@@ -79,7 +79,7 @@ int run_models(const models_flags& f, const catalogs& cat) {
   add_query(query, "quantized", f.quantized);
   auto r = router.handle({"GET", "/known-architectures" + query, "", "", ""});
   if (r.status != 200) return fail(json::parse(r.body)["detail"].get<std::string>(), exit_usage);
-  const json all = json::parse(r.body);
+  json all = json::parse(r.body);
   if (f.as_json) {
     std::cout << all.dump(2) << "\n";
   } else {

@@ -82,7 +82,7 @@ std::optional<json> build_planner_request(const planner_flags& f, std::string& e
 
 std::string money(const json& v) { return v.is_number() ? "$" + fixed(v.get<double>()) : "-"; }
 
-void print_plan(const json& p) {
+void print_plan(json& p) {
   std::printf("%s\n\n", p["summary"].get<std::string>().c_str());
   std::printf("%-4s %-16s %4s %3s %3s %-5s %-22s %9s %10s %10s  %s\n", "#", "gpu", "n", "tp", "pp",
               "fits", "limiting_factor", "max_conc", "kv_tokens", "usd/hour", "precision trade");
@@ -105,7 +105,7 @@ void print_plan(const json& p) {
   if (!p["suggestions"].empty()) std::printf("\n");
 }
 
-void print_solve(const json& s) {
+void print_solve(json& s) {
   const json& st = s["setup"];
   std::printf("%llux %s (tp %llu, pp %llu): %s\n\n", st["num_gpus"].get<unsigned long long>(),
               st["gpu_name"].get<std::string>().c_str(),
@@ -122,7 +122,7 @@ void print_solve(const json& s) {
   }
 }
 
-void print_placement(const json& p) {
+void print_placement(json& p) {
   if (!p["fits"].get<bool>()) {
     std::printf("does not fit: %s\n", p["reason"].get<std::string>().c_str());
     return;
@@ -144,7 +144,7 @@ void print_placement(const json& p) {
   std::printf("\n");
 }
 
-void print_sweep(const json& s) {
+void print_sweep(json& s) {
   auto table = [](const json& rows, const char* axis) {
     std::printf("%-16s %-6s %-22s %12s %10s %10s %12s\n", axis, "fits", "limiting_factor",
                 "kv_tokens", "max_conc", "kv_gib", "total_max_gb");
@@ -167,7 +167,7 @@ void print_sweep(const json& s) {
 }
 
 // Lists the flags of a vllm_command that did not change the answer (tables only).
-void print_ignored(const json& answer) {
+void print_ignored(json& answer) {
   if (!answer.contains("ignored_flags")) return;
   for (const auto& f : answer["ignored_flags"])
     std::printf("  not used: %s\n", f.get<std::string>().c_str());

@@ -99,6 +99,29 @@ TEST(Cli, EstimateTableShowsTheFigures) {
   EXPECT_NE(r.out.find("starts"), std::string::npos);
 }
 
+// Every database model's table prints (all-MoE models have no dense FFN, MLA no head size): an
+// answer or a refusal with its message, never a crash.
+TEST(Cli, EveryDatabaseModelsTablePrints) {
+  const auto list = run_cli("models --json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const json all = json::parse(list.out);
+  ASSERT_GT(all.size(), 100U);
+  std::size_t printed = 0;
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    const auto r =
+        run_cli("estimate --offline -m '" + it.key() + "' --max-seq-len 2048 --gpu H200");
+    if (r.exit_code == 0) {
+      ++printed;
+      EXPECT_NE(r.out.find("  architecture: "), std::string::npos) << it.key();
+      EXPECT_NE(r.out.find("  verdict "), std::string::npos) << it.key();
+    } else {
+      EXPECT_TRUE(r.exit_code == 1 || r.exit_code == 2) << it.key() << ": " << r.exit_code;
+      EXPECT_EQ(r.err.rfind("error: ", 0), 0U) << it.key() << ": " << r.err;
+    }
+  }
+  EXPECT_GT(printed, all.size() * 3 / 4);
+}
+
 TEST(Cli, BadInputPrintsTheApisMessageAndExitsNonZero) {
   const auto r = cli("estimate --model x --max-seq-len 0", true);
   EXPECT_EQ(r.exit_code, 2);
