@@ -559,8 +559,13 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   }
   if (out.limit == limiting_factor::cuda_graphs) {
     const double safe = std::floor((u - short_by / T) * 100.0) / 100.0;
-    m("lower --gpu-memory-utilization to ")
-        .utilization(std::max(0.01, safe))(", or pass --enforce-eager");
+    // Lowering the utilization shrinks the KV cache by as much: offer it only where one request
+    // still fits with the error bar to spare.
+    if (safe > 0.0 && static_cast<double>(kv_margin) - (u - safe) * T >= unc) {
+      m("lower --gpu-memory-utilization to ").utilization(safe)(", or pass --enforce-eager");
+    } else {
+      m("pass --enforce-eager (no utilization leaves room for both the KV cache and the graphs)");
+    }
     return;
   }
   if (out.limit == limiting_factor::weights && !out.fits) {
@@ -569,10 +574,32 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
     return;
   }
   const double raise = std::ceil((u + short_by / T) * 100.0) / 100.0;
+  // Before the graphs were charged to the budget (0.21) they are captured in what the utilization
+  // leaves; a raise past that only trades this failure for an out-of-memory at capture.
+  const bool graphs_outside = !d.profile.cuda_graph_in_budget && !d.enforce_eager && graphs > 0;
+  const double graph_cap =
+      graphs_outside
+          ? std::floor((T - static_cast<double>(graphs + context) - unc) / T * 100.0) / 100.0
+          : 0.99;
   bool any = false;
-  if (raise <= 0.99) {
+  if (raise <= std::min(0.99, graph_cap)) {
     m("raise --gpu-memory-utilization to ").utilization(raise);
     any = true;
+  } else if (graphs_outside && raise <= 0.99) {
+    m("pass --enforce-eager and raise --gpu-memory-utilization to ").utilization(raise);
+    any = true;
+  }
+  // An fp8 KV cache halves what one request needs.
+  if (d.kv_bits > 8 && d.pp == 1 && !stages.empty()) {
+    deployment d8 = d;
+    d8.kv_bits = 8;
+    const stage_kv k8 = make_stage_kv(a, d8, pp_layer_range(a.num_layers, 1, 0));
+    if (static_cast<double>(stages.front().available) -
+            static_cast<double>(needed_bytes(a, d8, k8, X)) >=
+        unc) {
+      m(any ? ", or " : "")("pass --kv-cache-dtype fp8");
+      any = true;
+    }
   }
   // The longest context whose request leaves the error bar free on every stage.
   auto safe_at = [&](std::uint64_t len) {

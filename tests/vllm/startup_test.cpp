@@ -529,6 +529,38 @@ TEST(Verdict, MarginAgainstTheErrorBar) {
       << far.verdict_advice;
 }
 
+// The advice never goes round in a loop: Qwen3-8B at 32768 tokens on an L4 (22.05 GiB, vLLM 0.19,
+// graphs outside the budget). Raising the utilization enough for the KV cache leaves the graphs no
+// room, so the advice adds --enforce-eager; at that utilization without it, the advice is
+// --enforce-eager alone, not a lower utilization at which the KV check fails again. Following the
+// advice starts.
+TEST(Verdict, AdviceDoesNotTradeOneFailureForAnother) {
+  const model_arch& a = arch_of("Qwen/Qwen3-8B");
+  deployment d = on_gpu(22.05, "0.19.0");
+  d.max_model_len = 32768;
+  const startup_result at90 = sim(a, d);
+  ASSERT_FALSE(at90.fits);
+  ASSERT_EQ(at90.limit, limiting_factor::kv_cache);
+  EXPECT_NE(at90.verdict_advice.find("pass --enforce-eager and raise --gpu-memory-utilization to "),
+            std::string::npos)
+      << at90.verdict_advice;
+  EXPECT_NE(at90.verdict_advice.find("--kv-cache-dtype fp8"), std::string::npos)
+      << at90.verdict_advice;
+  d.gpu_memory_utilization = 0.95;
+  const startup_result at95 = sim(a, d);
+  ASSERT_FALSE(at95.fits);
+  ASSERT_EQ(at95.limit, limiting_factor::cuda_graphs);
+  EXPECT_EQ(at95.verdict_advice.find("lower --gpu-memory-utilization"), std::string::npos)
+      << at95.verdict_advice;
+  EXPECT_NE(at95.verdict_advice.find("--enforce-eager"), std::string::npos) << at95.verdict_advice;
+  d.enforce_eager = true;
+  EXPECT_TRUE(sim(a, d).fits);
+  d.enforce_eager = false;
+  d.gpu_memory_utilization = 0.9;
+  d.kv_bits = 8;
+  EXPECT_TRUE(sim(a, d).fits);
+}
+
 // Not a memory limit (max_model_len beyond the model's positions): does_not_fit, no advice.
 TEST(Verdict, PositionLimitIsNotAMemoryVerdict) {
   const model_arch& a = arch_of("meta-llama/Llama-2-7b-hf");  // 4096 positions
