@@ -619,6 +619,57 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
 
 }  // namespace
 
+namespace {
+
+// vLLM's own message when one request of max_model_len does not fit the KV cache, with its
+// estimate from the current budget (V1), or its block-count comparison (V0).
+void set_kv_check_error(const model_arch& a, const deployment& d,
+                        const std::vector<stage_figures>& stages, std::uint64_t X,
+                        std::uint64_t blocks, std::uint64_t v0_check_pp, startup_result& out) {
+  const vllm_profile& p = d.profile;
+  const std::uint64_t B = d.block_size;
+  const stage_figures& s0 = stages.front();
+  // Each pipeline stage checks its own layers against its own memory: the tightest one speaks.
+  std::uint64_t needed = 0;
+  std::int64_t available = s0.available;
+  std::size_t stage = 0;
+  double worst = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const std::uint64_t n = needed_bytes(a, d, stages[i].kv, X);
+    const double left = static_cast<double>(stages[i].available) - static_cast<double>(n);
+    if (left < worst) {
+      worst = left;
+      needed = n;
+      available = stages[i].available;
+      stage = i;
+    }
+  }
+  if (p.engine == engine_kind::v0) {
+    message(out.error)("The model's max seq len (")
+        .u64(X)(") is larger than the maximum number of tokens that can be stored in KV cache (")
+        .u64(blocks / v0_check_pp * B)(
+            "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+            "initializing the engine.");
+  } else {
+    message m(out.error);
+    m("To serve at least one request with the models's max seq len (")
+        .u64(X)("), (")
+        .gib2(static_cast<double>(needed))(
+            " GiB KV cache is needed, which is larger than the available KV cache memory (")
+        .gib2(static_cast<double>(available))(" GiB)");
+    if (stages.size() > 1) m(" on pipeline stage ").u64(stage);
+    m(".");
+    if (p.max_len_error_has_estimate) {
+      m(" Based on the available memory, the estimated maximum model length is ")
+          .u64(out.max_model_len_fit)(".");
+    }
+    m(" Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+      "initializing the engine.");
+  }
+}
+
+}  // namespace
+
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d_in) {
   if (auto s = check_state_layers_supported(a, d_in.profile); !s) return s.err();
   const deployment d = effective_deployment(a, d_in);
@@ -785,29 +836,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
                     ? limiting_factor::kv_cache
                     : limiting_factor::none;
   } else if (out.limit == limiting_factor::kv_cache && out.error.empty()) {
-    // vLLM's own message, with its estimate from the current budget.
-    std::uint64_t needed = 0;
-    for (const auto& f : stages) needed = std::max(needed, needed_bytes(a, d, f.kv, X));
-    if (p.engine == engine_kind::v0) {
-      message(out.error)("The model's max seq len (")
-          .u64(X)(") is larger than the maximum number of tokens that can be stored in KV cache (")
-          .u64(blocks / v0_check_pp * B)(
-              "). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
-              "initializing the engine.");
-    } else {
-      message m(out.error);
-      m("To serve at least one request with the models's max seq len (")
-          .u64(X)("), (")
-          .gib2(static_cast<double>(needed))(
-              " GiB KV cache is needed, which is larger than the available KV cache memory (")
-          .gib2(static_cast<double>(s0.available))(" GiB).");
-      if (p.max_len_error_has_estimate) {
-        m(" Based on the available memory, the estimated maximum model length is ")
-            .u64(out.max_model_len_fit)(".");
-      }
-      m(" Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
-        "initializing the engine.");
-    }
+    set_kv_check_error(a, d, stages, X, blocks, v0_check_pp, out);
   }
   set_verdict(a, d, stages, X, max_weights, T, context, out);
   return out;

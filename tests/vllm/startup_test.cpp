@@ -561,6 +561,29 @@ TEST(Verdict, AdviceDoesNotTradeOneFailureForAnother) {
   EXPECT_TRUE(sim(a, d).fits);
 }
 
+// With pipeline parallelism each stage checks its own KV cache: vLLM's message names the stage
+// that fails, with that stage's need and memory (needed > available, never the reverse).
+TEST(Verdict, PipelineStageThatFailsSpeaks) {
+  const startup_result r = run({{"model_name", "moonshotai/Kimi-K2-Instruct"},
+                                {"max_seq_len", 131072},
+                                {"gpu", "L4"},
+                                {"tensor_parallel_size", 8},
+                                {"pipeline_parallel_size", 7},
+                                {"vllm_version", "0.19.0"}})
+                               .startup;
+  ASSERT_FALSE(r.fits);
+  ASSERT_EQ(r.limit, limiting_factor::kv_cache);
+  const std::string& e = r.error;
+  const auto needed_at = e.find("), (");
+  const auto avail_at = e.find("available KV cache memory (");
+  ASSERT_NE(needed_at, std::string::npos) << e;
+  ASSERT_NE(avail_at, std::string::npos) << e;
+  const double needed = std::stod(e.substr(needed_at + 4));
+  const double available = std::stod(e.substr(avail_at + 27));
+  EXPECT_GT(needed, available) << e;
+  EXPECT_NE(e.find(" GiB) on pipeline stage "), std::string::npos) << e;
+}
+
 // Not a memory limit (max_model_len beyond the model's positions): does_not_fit, no advice.
 TEST(Verdict, PositionLimitIsNotAMemoryVerdict) {
   const model_arch& a = arch_of("meta-llama/Llama-2-7b-hf");  // 4096 positions
