@@ -1,6 +1,7 @@
 // estimate.cpp — `vllm-mem estimate`: the flags become the API's estimate request; the answer is
 // the API's body (--json) or a table of it. --hf-config / --model-dir add the model's files, and a
 // Hugging Face id is looked up in the caches (and on the Hub with --hub) before the database.
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -89,9 +90,13 @@ void print_table(json& r) {
     {
       // The verdict in words: the margin against the era's error bar (docs/accuracy.md).
       const std::string verdict = v["verdict"].get<std::string>();
-      const std::string words = verdict == "fits"       ? "fits"
-                                : verdict == "marginal" ? "marginal (within the error bar)"
-                                                        : "does not fit";
+      const bool within =
+          std::abs(v["margin_gib"].get<double>()) <= v["uncertainty_gib"].get<double>();
+      const std::string words = verdict == "fits" ? "fits"
+                                : verdict == "marginal"
+                                    ? (within ? "marginal (within the error bar)"
+                                              : "marginal (the architecture is a guess)")
+                                    : "does not fit";
       row("verdict", words + ": margin " + fixed(v["margin_gib"].get<double>()) +
                          " GiB, error bar " + fixed(v["uncertainty_gib"].get<double>()) + " GiB");
       if (v["verdict_advice"].is_string())

@@ -550,6 +550,15 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
     if (!st) return from_model(st.err());
   }
   out.startup = std::move(*st);
+  // A model known by nothing but its name, without even a size in it, is an architecture guess:
+  // the memory checks hold for the guess, not for the model, so no start is a safe fit.
+  if (out.model.source == "default_estimate" &&
+      out.startup.verdict == startup_verdict::fits) {
+    out.startup.verdict = startup_verdict::marginal;
+    out.startup.verdict_advice =
+        "the model is unknown, so its architecture is a guess: give params_billions, hf_config "
+        "(a config.json) or the model's folder for a real answer";
+  }
 
   auto params = count_parameters(a);
   if (!params) return from_model(params.err());

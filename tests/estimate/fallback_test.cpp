@@ -9,6 +9,8 @@
 namespace vllm_mem::testing {
 namespace {
 
+using json = nlohmann::json;
+
 TEST(Fallback, EstimatedArchitecturesRunAtTensorParallel1248) {
   for (double p : {0.1e9, 0.35e9, 0.5e9, 1.1e9, 1.5e9, 1.8e9, 2.7e9, 3e9, 7e9, 9e9, 13e9, 14e9,
                    22e9, 34e9, 40e9, 70e9, 123e9, 180e9, 405e9}) {
@@ -56,6 +58,25 @@ TEST(Fallback, NameEstimateKeepsTheQuantizationTheNameStates) {
   EXPECT_NE(r.warnings.back().find("AWQ -> awq"), std::string::npos) << r.warnings.back();
   const estimate_result plain = run({{"model_name", "acme/brand-new-13b"}, {"max_seq_len", 2048}});
   EXPECT_LT(r.bytes.model_params * 3, plain.bytes.model_params);
+}
+
+// A name with no size in it is a guessed 7B: its start is never called a safe fit.
+TEST(Fallback, AGuessedArchitectureIsNeverASafeFit) {
+  const json body = {{"model_name", "acme/brand-new-model"},
+                     {"max_seq_len", 8192},
+                     {"gpu", "H100-80GB"},
+                     {"vllm_version", "0.19.0"}};
+  const estimate_result r = run(body);
+  EXPECT_EQ(r.model.source, "default_estimate");
+  EXPECT_TRUE(r.startup.fits);
+  EXPECT_GT(r.startup.margin_bytes, 0);
+  EXPECT_EQ(r.startup.verdict, startup_verdict::marginal);
+  EXPECT_NE(r.startup.verdict_advice.find("params_billions"), std::string::npos);
+  // With a size the same start is a fit.
+  json sized = body;
+  sized["params_billions"] = 7;
+  const estimate_result s = run(sized);
+  EXPECT_EQ(s.startup.verdict, startup_verdict::fits);
 }
 
 TEST(Fallback, MisspeltDatabaseNameSaysDidYouMean) {

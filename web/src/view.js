@@ -55,7 +55,8 @@ function hints(v, s) {
 // The verdict in words: fits, fits only within the error bar, or does not fit.
 export function verdictTitle(v) {
   if (!v.fits) return 'Does not fit';
-  return v.verdict === 'marginal' ? 'Marginal: starts, but within the error bar' : 'Fits: vLLM starts';
+  if (v.verdict !== 'marginal') return 'Fits: vLLM starts';
+  return Math.abs(v.margin_gib) <= v.uncertainty_gib ? 'Marginal: starts, but within the error bar' : 'Marginal: the architecture is a guess';
 }
 
 export function renderVerdict(root, a, s, apply) {
