@@ -388,10 +388,11 @@ void warn_if_very_large(const gpu_catalog& gpus, estimate_result& out) {
   if (gpu_bytes == 0 || weights_total <= gpu_bytes) return;
   out.warnings.push_back(
       "very large model: " + billions(static_cast<double>(out.params.total)) + " parameters, " +
-      format_g4(static_cast<double>(weights_total) / 1e9) + " GB of weights, more than " +
-      gpu_name + " holds (" + format_g4(static_cast<double>(gpu_bytes) / 1e9) +
-      " GB); use tensor_parallel_size / pipeline_parallel_size (per-GPU figures are given when "
-      "they are set)");
+      format_g4(static_cast<double>(weights_total) / kGiB) + " GiB of weights (" +
+      format_g4(static_cast<double>(weights_total) / 1e9) + " GB), more than " + gpu_name +
+      " holds (" + format_g4(static_cast<double>(gpu_bytes) / kGiB) +
+      " GiB); set tensor_parallel_size / pipeline_parallel_size to spread them over GPUs, and "
+      "the figures become per GPU");
 }
 
 // The flags this estimate assumed, as `vllm serve` takes them.
@@ -566,6 +567,12 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
 
   if (auto ok = compute_seed(r, a, out); !ok) return ok.err();
   warn_if_very_large(gpus, out);
+  if (a.derived_max_model_len() == 0 && out.model.source == "database") {
+    // vLLM caps max_model_len at the config's positions; without them no cap can be applied.
+    out.warnings.push_back(
+        "the database does not hold this model's context length (max_position_embeddings), so "
+        "max_model_len_fit is not capped by it; vLLM refuses a max_model_len past the model's own");
+  }
   write_vllm_args(r, *prec, out);
   return ok_status();
 }
