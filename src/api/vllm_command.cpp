@@ -210,25 +210,12 @@ const field_flag* find_field_flag(std::string_view name) {
 // "32768", "32k", "1M" (vLLM's human-readable max_model_len), "auto" or -1.
 result<json> length_value(const std::string& v, const std::string& flag, const std::string& field) {
   if (v == "auto" || v == "-1") return json("auto");
-  // vLLM's human_readable_int (arg_utils.py): k and m are decimal, K and M binary.
-  std::uint64_t mult = 1;
-  std::string digits = v;
-  if (!digits.empty()) {
-    const char last = digits.back();
-    mult = last == 'k'   ? 1000
-           : last == 'K' ? 1024
-           : last == 'm' ? 1000000
-           : last == 'M' ? 1048576
-                         : 1;
-    if (mult > 1) digits.pop_back();
-  }
-  const bool all_digits = !digits.empty() && digits.size() <= 12 &&
-                          digits.find_first_not_of("0123456789") == std::string::npos;
-  if (!all_digits)
+  const auto n = human_readable_tokens(v);
+  if (!n)
     return make_error(error_code::invalid_argument,
                       "'" + field + "': " + flag + " must be a token count, got '" + v + "'",
                       field);
-  return json(std::stoull(digits) * mult);
+  return json(*n);
 }
 
 result<json> typed_value(const field_flag& f, const std::string& v, const std::string& flag,
@@ -367,6 +354,24 @@ status apply_environment(const std::vector<std::pair<std::string, std::string>>&
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> human_readable_tokens(std::string_view text) {
+  std::uint64_t mult = 1;
+  std::string_view digits = text;
+  if (!digits.empty()) {
+    const char last = digits.back();
+    mult = last == 'k'   ? 1000
+           : last == 'K' ? 1024
+           : last == 'm' ? 1000000
+           : last == 'M' ? 1048576
+                         : 1;
+    if (mult > 1) digits.remove_suffix(1);
+  }
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  return std::stoull(std::string(digits)) * mult;
+}
 
 result<vllm_command> parse_vllm_command(std::string_view text, const std::string& field) {
   if (text.size() > 16384)

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "vllm_mem/api/vllm_command.hpp"
+
 namespace vllm_mem::cli {
 
 int fail(const std::string& message, int code) {
@@ -37,11 +39,11 @@ constexpr field_group planner_field = field_group::planner;
 const field_flag field_flags[] = {
   // group          flags (CLI11 names)                 request field                     help
   {estimate_field, "--model,-m",                      "model_name",                     "model name or Hugging Face id (required unless --hf-config or --model-dir)"},
-  {estimate_field, "--max-seq-len",                   "max_seq_len",                    "maximum sequence length (required)"},
+  {estimate_field, "--max-seq-len",                   "max_seq_len",                    "maximum sequence length, tokens (required; 32k = 32000, 32K = 32768 as vllm serve reads it)"},
   {estimate_field, "--max-model-len",                 "max_model_len",                  "vLLM max_model_len (default: max-seq-len)"},
   {estimate_field, "--dtype",                         "dtype",                          "float32, float16, bfloat16, int8, int4, fp8, auto (default float16)"},
   {estimate_field, "--kv-cache-dtype",                "kv_cache_dtype",                 "KV cache dtype (default: dtype; fp8, fp8_e4m3, fp8_e5m2)"},
-  {estimate_field, "--max-batch-size,--max-num-seqs", "max_batch_size",                 "concurrent sequences (default 32)"},
+  {estimate_field, "--max-batch-size,--max-num-seqs", "max_batch_size",                 "concurrent sequences; unset, the decimal-GB seed estimate assumes 32 and the vLLM startup uses vLLM's own max_num_seqs default (256 or 1024 by version and GPU)"},
   {estimate_field, "--gpu-memory-utilization",        "gpu_memory_utilization",         "fraction of GPU memory vLLM may use (default 0.9)"},
   {estimate_field, "--quantization",                  "quantization",                   "Q8, Q4, fp8, int8, awq, gptq, w4a16, bitsandbytes, mxfp4, nvfp4"},
   {estimate_field, "--params-billions",               "params_billions",                "parameter count override, in billions"},
@@ -172,6 +174,10 @@ json build_request(const estimate_flags& f) {
                field == "vllm_engine" || field == "interconnect" || field == "lora_dtype" ||
                field == "cudagraph_mode") {
       body[field] = raw;
+    } else if (const auto n = human_readable_tokens(raw);
+               n && (field == "max_seq_len" || field == "max_model_len" ||
+                     field == "max_num_batched_tokens")) {
+      body[field] = *n;  // 32k, 128K: as vllm serve reads its length flags
     } else {
       body[field] = flag_value(raw);
     }

@@ -99,6 +99,19 @@ TEST(Cli, EstimateTableShowsTheFigures) {
   EXPECT_NE(r.out.find("starts"), std::string::npos);
 }
 
+// Length flags read as vllm serve reads them: 32k = 32000, 32K = 32768.
+TEST(Cli, LengthFlagsTakeVllmsHumanReadableCounts) {
+  const std::string base = "estimate --offline -m Qwen/Qwen3-8B --gpu L40S --json ";
+  const json k = json::parse(run_cli(base + "--max-seq-len 32k").out);
+  EXPECT_EQ(k["vllm_startup"]["max_model_len"], 32000);
+  EXPECT_EQ(k, json::parse(run_cli(base + "--max-seq-len 32000").out));
+  const json bin = json::parse(run_cli(base + "--max-seq-len 4K --max-model-len 32K").out);
+  EXPECT_EQ(bin["vllm_startup"]["max_model_len"], 32768);
+  const auto bad = run_cli(base + "--max-seq-len 32q");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("max_seq_len"), std::string::npos) << bad.err;
+}
+
 // Every database model's table prints (all-MoE models have no dense FFN, MLA no head size): an
 // answer or a refusal with its message, never a crash.
 TEST(Cli, EveryDatabaseModelsTablePrints) {

@@ -10,6 +10,8 @@
 // a flag vLLM does not know is an error naming it, as vLLM's parser refuses it. Pure; no I/O.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,11 @@ struct vllm_command {
   nlohmann::json fields = nlohmann::json::object();  // request fields the command sets
   std::vector<ignored_flag> ignored;
 };
+
+// A token count as vLLM's human_readable_int reads it (arg_utils.py): digits, optionally followed
+// by k or m (decimal: 32k = 32000) or K or M (binary: 32K = 32768); nullopt otherwise. The CLI's
+// length flags read the same way.
+std::optional<std::uint64_t> human_readable_tokens(std::string_view text);
 
 // `field` names the request field in errors ("vllm_command").
 result<vllm_command> parse_vllm_command(std::string_view text, const std::string& field);
