@@ -86,12 +86,41 @@ close_name close_database_name(std::string_view name, const model_db& db) {
     };
     consider(e.id);
     for (const auto& a : e.aliases) consider(a);
+    // Between names as close, the one whose numbers are nearest is meant (Qwen3-7B: Qwen3-8B,
+    // not Qwen2-7B or Qwen3-4B; Llama-3.1-7B: 8B, not 70B), then the one sharing the longer
+    // start; the hint is still ambiguous.
+    auto number_gap = [&](const std::string& candidate) {
+      const auto q = numbers_in(base);
+      const auto c = numbers_in(to_lower(candidate));
+      if (q.size() != c.size()) return 1e9;
+      double gap = 0.0;
+      for (std::size_t i = 0; i < q.size(); ++i) {
+        const double x = std::stod(q[i].substr(0, 12)), y = std::stod(c[i].substr(0, 12));
+        if (x != y) gap += std::abs(x - y) / std::max(x, y);
+      }
+      return gap;
+    };
+    auto shared_start = [&](const std::string& candidate) {
+      const std::string c = to_lower(candidate);
+      const auto cs = c.rfind('/');
+      const std::string_view cb =
+          cs == std::string::npos ? std::string_view(c) : std::string_view(c).substr(cs + 1);
+      std::size_t n = 0;
+      while (n < cb.size() && n < base.size() && cb[n] == base[n]) ++n;
+      return n;
+    };
+    auto nearer = [&](const std::string& a, const std::string& b) {
+      const double ga = number_gap(a), gb = number_gap(b);
+      if (ga != gb) return ga < gb;
+      return shared_start(a) > shared_start(b);
+    };
     if (entry_d < best_d) {
       best_d = entry_d;
       best = close_name{e.id, entry_name, false};
       tie = false;
     } else if (entry_d == best_d && e.id != best.id) {
       tie = true;
+      if (nearer(entry_name, best.name)) best = close_name{e.id, entry_name, false};
     }
   }
   const std::size_t limit = std::max<std::size_t>(2, base.size() / 10);

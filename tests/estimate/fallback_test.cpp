@@ -93,6 +93,10 @@ TEST(Fallback, MisspeltDatabaseNameSaysDidYouMean) {
   EXPECT_EQ(s.model.source, "name_estimate");
   EXPECT_NE(s.warnings.back().find("Did you mean 'meta-llama/Llama-3.1-8B'"), std::string::npos)
       << s.warnings.back();
+  // Between names as close, the nearest numbers win: Qwen3-8B, not Qwen2-7B or Qwen3-4B.
+  const estimate_result q = run({{"model_name", "Qwen/Qwen3-7B"}, {"max_seq_len", 2048}});
+  EXPECT_NE(q.warnings.back().find("Did you mean 'Qwen/Qwen3-8B'"), std::string::npos)
+      << q.warnings.back();
   // A name far from every id has no hint.
   const estimate_result t = run({{"model_name", "acme/brand-new-13b"}, {"max_seq_len", 2048}});
   EXPECT_EQ(t.warnings.back().find("Did you mean"), std::string::npos) << t.warnings.back();
