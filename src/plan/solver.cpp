@@ -159,7 +159,10 @@ result<solved> solver::min_utilization(std::optional<std::uint64_t> batch) const
     out.reason = n->second.reason;
   }
   out.found = v->second.fits;
-  if (!out.found) {
+  if (!out.found && out.next_limiting_factor == "weights") {
+    // The weights are larger than the whole GPU: no utilization is the question.
+    out.reason = "no gpu_memory_utilization works: " + out.reason;
+  } else if (!out.found) {
     out.reason = "no gpu_memory_utilization works: below " + fmt(3, out.value) +
                  " the memory is too small (" +
                  (out.next_limiting_factor.empty() ? std::string("-") : out.next_limiting_factor) +
