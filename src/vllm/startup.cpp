@@ -571,8 +571,13 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
     return;
   }
   if (out.limit == limiting_factor::weights && !out.fits) {
-    m("use more GPUs (--tensor-parallel-size / --pipeline-parallel-size) or a quantized "
-      "checkpoint");
+    m("use more GPUs (--tensor-parallel-size / --pipeline-parallel-size)");
+    // A checkpoint already at 4 bits has no smaller quantization to offer.
+    if (d.quant.is_none()) {
+      m(" or a quantized checkpoint");
+    } else if (d.quant.bits > 4) {
+      m(" or a 4-bit checkpoint");
+    }
     return;
   }
   const double raise = std::ceil((u + short_by / T) * 100.0) / 100.0;
