@@ -113,10 +113,14 @@ void print_solve(json& s) {
               st["pipeline_parallel_size"].get<unsigned long long>(),
               st["reason"].get<std::string>().c_str());
   for (auto it = s["solves"].begin(); it != s["solves"].end(); ++it) {
-    const json& v = it.value();
+    json& v = it.value();
     std::printf("%-28s %s\n", it.key().c_str(),
                 v["found"].get<bool>() ? v["value"].dump().c_str() : "none");
     std::printf("  %s\n", v["reason"].get<std::string>().c_str());
+    // The longest context that starts at all (one request), beside the one that holds them all.
+    if (v.contains("max_model_len_starts"))
+      std::printf("  longest context that starts (one request at a time): %s\n",
+                  v["max_model_len_starts"].dump().c_str());
     if (v["at_value"].is_object() && v["found"].get<bool>())
       std::printf("  %s\n", v["at_value"]["vllm_command"].get<std::string>().c_str());
   }
