@@ -705,7 +705,8 @@ json to_json(const sweep_result& s) {
   j["batch"] = std::move(bs);
   j["notes"] = {
       "context: the setup at each max_model_len (batch fixed); batch: at each max_batch_size "
-      "(context fixed). fits: starts and holds the batch at once. _gb: decimal GB (the seed's "
+      "(context fixed). fits: starts and holds the batch at once (a context point of a request "
+      "without max_batch_size: starts). _gb: decimal GB (the seed's "
       "figures, the whole batch at full length); _gib: GiB (vLLM's startup figures, per GPU)"};
   return j;
 }

@@ -55,17 +55,6 @@ void print_table(json& r) {
               static_cast<double>(r["parameters"]["total"].get<std::uint64_t>()) / 1e9,
               static_cast<double>(r["parameters"]["active"].get<std::uint64_t>()) / 1e9,
               r["num_gpus"].get<unsigned long long>());
-  std::printf("\n  memory per GPU (decimal GB)\n");
-  row("model parameters", fixed(r["model_params_memory_gb"].get<double>()) + " GB");
-  row("activation (profile peak)", fixed(r["activation_memory_gb"].get<double>()) + " GB");
-  row("KV cache, min (1 block per sequence)",
-      fixed(r["min_kv_cache_memory_gb"].get<double>()) + " GB");
-  row("KV cache, max (all sequences full)",
-      fixed(r["max_kv_cache_memory_gb"].get<double>()) + " GB");
-  row("CUDA overhead", fixed(r["cuda_overhead_gb"].get<double>()) + " GB");
-  row("total, min", fixed(r["total_min_memory_gb"].get<double>()) + " GB");
-  row("total, max", fixed(r["total_max_memory_gb"].get<double>()) + " GB");
-  row("recommended GPU memory", fixed(r["recommended_memory_gb"].get<double>()) + " GB");
   if (r.contains("vllm_startup")) {
     json& v = r["vllm_startup"];
     std::printf("\n  vLLM %s startup (%s engine), per GPU (GiB)\n",
@@ -109,6 +98,21 @@ void print_table(json& r) {
     if (v["error"].is_string())
       std::printf("\n  vLLM would fail: %s\n", v["error"].get<std::string>().c_str());
   }
+  // The seed's figures: every sequence at full length, an upper bound rather than what vLLM
+  // allocates; after vLLM's own figures so the verdict comes first.
+  std::printf(
+      "\n  seed estimate, per GPU (decimal GB): all max_batch_size sequences at full length, an "
+      "upper bound\n");
+  row("model parameters", fixed(r["model_params_memory_gb"].get<double>()) + " GB");
+  row("activation (profile peak)", fixed(r["activation_memory_gb"].get<double>()) + " GB");
+  row("KV cache, min (1 block per sequence)",
+      fixed(r["min_kv_cache_memory_gb"].get<double>()) + " GB");
+  row("KV cache, max (all sequences full)",
+      fixed(r["max_kv_cache_memory_gb"].get<double>()) + " GB");
+  row("CUDA overhead", fixed(r["cuda_overhead_gb"].get<double>()) + " GB");
+  row("total, min", fixed(r["total_min_memory_gb"].get<double>()) + " GB");
+  row("total, max", fixed(r["total_max_memory_gb"].get<double>()) + " GB");
+  row("recommended GPU memory", fixed(r["recommended_memory_gb"].get<double>()) + " GB");
   if (r.contains("checkpoint")) {
     json& c = r["checkpoint"];
     std::printf(

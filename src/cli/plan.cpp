@@ -149,13 +149,18 @@ void print_placement(json& p) {
 }
 
 void print_sweep(json& s) {
-  auto table = [](const json& rows, const char* axis) {
-    std::printf("%-16s %-6s %-22s %12s %10s %10s %12s\n", axis, "fits", "limiting_factor",
-                "kv_tokens", "max_conc", "kv_gib", "total_max_gb");
+  // starts: vLLM starts; fits: it also holds the batch at once (the API's notes say when).
+  auto yes_no = [](const json& r, const char* key) {
+    const auto it = r.find(key);
+    return it == r.end() || !it->is_boolean() ? "-" : it->get<bool>() ? "yes" : "no";
+  };
+  auto table = [&yes_no](const json& rows, const char* axis) {
+    std::printf("%-16s %-6s %-9s %-22s %12s %10s %10s %12s\n", axis, "starts", "fits",
+                "limiting_factor", "kv_tokens", "max_conc", "kv_gib", "total_max_gb");
     for (const auto& r : rows) {
       std::printf(
-          "%-16llu %-6s %-22s %12s %10s %10s %12s\n", r[axis].get<unsigned long long>(),
-          r.contains("fits") ? (r["fits"].get<bool>() ? "yes" : "no") : "-",
+          "%-16llu %-6s %-9s %-22s %12s %10s %10s %12s\n", r[axis].get<unsigned long long>(),
+          yes_no(r, "starts"), yes_no(r, "fits"),
           r.contains("limiting_factor") ? r["limiting_factor"].get<std::string>().c_str() : "-",
           r.contains("kv_cache_tokens")
               ? std::to_string(r["kv_cache_tokens"].get<std::uint64_t>()).c_str()
@@ -168,6 +173,7 @@ void print_sweep(json& s) {
   table(s["context"], "max_model_len");
   std::printf("\n");
   table(s["batch"], "max_batch_size");
+  for (const auto& n : s["notes"]) std::printf("\n%s\n", n.get<std::string>().c_str());
 }
 
 // Lists the flags of a vllm_command that did not change the answer (tables only).
