@@ -94,7 +94,9 @@ void print_plan(json& p) {
         o["num_gpus"].get<unsigned long long>(),
         o["tensor_parallel_size"].get<unsigned long long>(),
         o["pipeline_parallel_size"].get<unsigned long long>(), o["fits"].get<bool>() ? "yes" : "no",
-        o["limiting_factor"].get<std::string>().c_str(),
+        // max_num_seqs caps the concurrency, not memory: the setup holds what was asked.
+        o["limiting_factor"] == "max_num_seqs" ? "none (holds all)"
+                                               : o["limiting_factor"].get<std::string>().c_str(),
         fixed(o["max_concurrency"].get<double>()).c_str(),
         o["kv_cache_tokens"].get<unsigned long long>(), money(o["hourly_cost_usd"]).c_str(),
         o["trades_precision"].is_string() ? o["trades_precision"].get<std::string>().c_str() : "");
