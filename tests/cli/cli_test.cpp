@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include "router.hpp"
@@ -112,15 +113,20 @@ TEST(Cli, LengthFlagsTakeVllmsHumanReadableCounts) {
   EXPECT_NE(bad.err.find("max_seq_len"), std::string::npos) << bad.err;
 }
 
-// Every database model's table prints (all-MoE models have no dense FFN, MLA no head size): an
-// answer or a refusal with its message, never a crash.
-TEST(Cli, EveryDatabaseModelsTablePrints) {
+// One database model of every model_type prints its table (all-MoE models have no dense FFN, MLA
+// no head size, hybrids state layers): an answer or a refusal with its message, never a crash.
+TEST(Cli, EveryKindOfDatabaseModelPrintsItsTable) {
   const auto list = run_cli("models --json");
   ASSERT_EQ(list.exit_code, 0) << list.err;
   const json all = json::parse(list.out);
   ASSERT_GT(all.size(), 100U);
-  std::size_t printed = 0;
+  std::set<std::string> kinds;
+  std::size_t printed = 0, tried = 0;
   for (auto it = all.begin(); it != all.end(); ++it) {
+    const auto type = it->find("model_type");
+    const std::string kind = type != it->end() && type->is_string() ? type->get<std::string>() : "";
+    if (!kinds.insert(kind).second) continue;
+    ++tried;
     const auto r =
         run_cli("estimate --offline -m '" + it.key() + "' --max-seq-len 2048 --gpu H200");
     if (r.exit_code == 0) {
@@ -132,7 +138,8 @@ TEST(Cli, EveryDatabaseModelsTablePrints) {
       EXPECT_EQ(r.err.rfind("error: ", 0), 0U) << it.key() << ": " << r.err;
     }
   }
-  EXPECT_GT(printed, all.size() * 3 / 4);
+  EXPECT_GT(tried, 30U);
+  EXPECT_GT(printed, tried / 2);
 }
 
 TEST(Cli, BadInputPrintsTheApisMessageAndExitsNonZero) {
