@@ -203,6 +203,21 @@ result<precision> resolve_precision(const estimate_request& r, const model_arch&
   } else {
     act = r.dtype.value;
   }
+  // vLLM refuses float16 for models it found numerically unstable in it (config/model.py
+  // _FLOAT16_NOT_SUPPORTED_MODELS, checked by _is_valid_dtype). Not yet in 0.8.3 (Gemma 3 ran in
+  // float16 then), in the tree by July 2025: from 0.10.0 here.
+  if (r.dtype_given && act == dtype::float16 && d.profile.version >= vllm_version{0, 10, 0}) {
+    // The checkpoint's own model_type: a multimodal repository's outer one.
+    const std::string& type =
+        a.multimodal_model_type.empty() ? a.model_type : a.multimodal_model_type;
+    for (const char* unstable : {"gemma2", "gemma3", "gemma3_text", "plamo2", "glm4"}) {
+      if (type == unstable) {
+        return bad("dtype", "The model type '" + type +
+                                "' does not support float16. Reason: Numerical instability. "
+                                "Please use bfloat16 or float32 instead.");
+      }
+    }
+  }
   d.act_bits = dtype_bits(act);
   if (dtype_quant && r.quantization && dtype_quant->method != r.quantization->method) {
     return bad("quantization", "dtype '" + r.dtype_text + "' already means " +
@@ -553,8 +568,7 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   out.startup = std::move(*st);
   // A model known by nothing but its name, without even a size in it, is an architecture guess:
   // the memory checks hold for the guess, not for the model, so no start is a safe fit.
-  if (out.model.source == "default_estimate" &&
-      out.startup.verdict == startup_verdict::fits) {
+  if (out.model.source == "default_estimate" && out.startup.verdict == startup_verdict::fits) {
     out.startup.verdict = startup_verdict::marginal;
     out.startup.verdict_advice =
         "the model is unknown, so its architecture is a guess: give params_billions, hf_config "

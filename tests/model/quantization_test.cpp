@@ -213,6 +213,28 @@ TEST(QuantCheckpoints, NameSuffixImpliesTheLayout) {
   EXPECT_LT(r.bytes.model_params, base.bytes.model_params / 2);
 }
 
+// vLLM >= 0.10 refuses float16 for Gemma 2/3 and GLM-4 (config/model.py
+// _FLOAT16_NOT_SUPPORTED_MODELS), naming the checkpoint's own model_type; 0.8.2 ran Gemma 3 in
+// float16 (set-2 row 1030), and bfloat16 or vLLM's default (no dtype given) always starts.
+TEST(QuantCheckpoints, Float16IsRefusedForNumericallyUnstableModelsLikeVllm) {
+  json body = {{"model_name", "google/gemma-3-27b-it"},
+               {"max_seq_len", 8192},
+               {"gpu", "H100-80GB"},
+               {"dtype", "float16"},
+               {"vllm_version", "0.19.0"}};
+  const error e = run_error(body);
+  EXPECT_EQ(e.field, "dtype");
+  EXPECT_NE(e.message.find("The model type 'gemma3' does not support float16"), std::string::npos)
+      << e.message;
+  body["vllm_version"] = "0.8.2";
+  EXPECT_EQ(run(body).deploy.act_bits, 16u);
+  body["vllm_version"] = "0.19.0";
+  body["dtype"] = "bfloat16";
+  EXPECT_TRUE(run(body).startup.fits);
+  body.erase("dtype");
+  EXPECT_TRUE(run(body).startup.fits);
+}
+
 TEST(QuantCheckpoints, ConflictingRequestedQuantizationIsRefusedLikeVllm) {
   const error e = run_error({{"model_name", "RedHatAI/Qwen2.5-7B-Instruct-fp8-dynamic"},
                              {"max_seq_len", 2048},
