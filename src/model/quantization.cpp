@@ -160,11 +160,15 @@ std::optional<quant_spec> parse_quantization(std::string_view text) {
 
 namespace {
 
-// True when `name` names the whole `module` of a layer: the module's name followed by nothing but
-// pattern characters ("*.self_attn", "model.layers.*.self_attn*", "re:.*linear_attn.*").
+// True when `name` names the `module` of every layer: no layer index before it, and nothing but
+// pattern characters after it ("*.self_attn", "model.layers.*.self_attn*", "re:.*linear_attn.*";
+// not "model.layers.3.self_attn" or "*.self_attn.q_proj").
 bool names_whole_module(std::string_view name, std::string_view module) {
   const auto at = name.find(module);
   if (at == std::string_view::npos) return false;
+  for (const char ch : name.substr(0, at)) {
+    if (ch >= '0' && ch <= '9') return false;
+  }
   for (const char ch : name.substr(at + module.size())) {
     if (ch != '*' && ch != '.' && ch != '$') return false;
   }

@@ -624,10 +624,6 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   }
 }
 
-}  // namespace
-
-namespace {
-
 // vLLM's own message when one request of max_model_len does not fit the KV cache, with its
 // estimate from the current budget (V1), or its block-count comparison (V0).
 void set_kv_check_error(const model_arch& a, const deployment& d,

@@ -161,7 +161,8 @@ TEST(QuantCheckpoints, UnquantizedModuleListsSetTheClassTheyCover) {
   EXPECT_EQ(q.attention_method, quant_method::none);
   EXPECT_EQ(q.state_mixer_method, quant_method::nvfp4);
   // Single projections or layers do not change a class.
-  q = applied({"*.self_attn.kv_b_proj", "model.layers.61*", "mtp*"}, nvfp4);
+  q = applied({"*.self_attn.kv_b_proj", "model.layers.61*", "model.layers.3.self_attn", "mtp*"},
+              nvfp4);
   EXPECT_FALSE(q.attention_method.has_value());
   EXPECT_FALSE(q.state_mixer_method.has_value());
   // An explicit scheme wins; experts-only checkpoints have nothing else quantized.
