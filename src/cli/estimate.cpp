@@ -91,8 +91,10 @@ void print_table(json& r) {
       if (v["verdict_advice"].is_string())
         row("to be safe", v["verdict_advice"].get<std::string>());
     }
+    const std::uint64_t longest = v["max_model_len_fit"].get<std::uint64_t>();
     row("largest max_model_len that starts",
-        std::to_string(v["max_model_len_fit"].get<std::uint64_t>()));
+        longest > 0 ? std::to_string(longest)
+                    : std::string("none: no length starts (see the limiting factor)"));
     row("limiting factor", v["limiting_factor"].get<std::string>());
     row("flags", v["vllm_args"].get<std::string>());
     if (v["error"].is_string())

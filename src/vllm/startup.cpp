@@ -800,11 +800,14 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
              static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
     out.fits = false;
     out.limit = limiting_factor::cuda_graphs;
+    const double left = T * (1.0 - d.gpu_memory_utilization);
     message(out.error)("CUDA out of memory during CUDA graph capture: the graphs need about ")
-        .gib2(static_cast<double>(s0.graphs))(" GiB outside the ")
-        .gib2(T * (1.0 - d.gpu_memory_utilization))(
-            " GiB left by gpu_memory_utilization (minus the CUDA context). Lower "
-            "gpu_memory_utilization or use enforce_eager.");
+        .gib2(static_cast<double>(s0.graphs))(" GiB, more than the ")
+        .gib2(std::max(0.0, left - static_cast<double>(context)))(
+            " GiB free outside the budget (the ")
+        .gib2(left)(" GiB that gpu_memory_utilization leaves, minus ")
+        .gib2(static_cast<double>(context))(
+            " GiB of CUDA context). Lower gpu_memory_utilization or use enforce_eager.");
   }
 
   // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
