@@ -86,8 +86,12 @@ void print_table(json& r) {
                                     ? (within ? "marginal (within the error bar)"
                                               : "marginal (the architecture is a guess)")
                                     : "does not fit";
-      row("verdict", words + ": margin " + fixed(v["margin_gib"].get<double>()) +
-                         " GiB, error bar " + fixed(v["uncertainty_gib"].get<double>()) + " GiB");
+      if (v["limiting_factor"] == "dtype") {
+        row("verdict", "does not start: vLLM refuses this dtype for this model (below)");
+      } else {
+        row("verdict", words + ": margin " + fixed(v["margin_gib"].get<double>()) +
+                           " GiB, error bar " + fixed(v["uncertainty_gib"].get<double>()) + " GiB");
+      }
       if (v["verdict_advice"].is_string())
         row("to be safe", v["verdict_advice"].get<std::string>());
     }

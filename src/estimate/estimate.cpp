@@ -185,6 +185,7 @@ status resolve_profile(const estimate_request& r, estimate_result& out) {
 struct precision {
   dtype act = dtype::float16;
   std::optional<quant_spec> requested;  // asked for on the fly (not the checkpoint's own)
+  std::string refusal;                  // vLLM's refusal of this dtype for this model, if any
 };
 
 result<precision> resolve_precision(const estimate_request& r, const model_arch& a, deployment& d) {
@@ -206,15 +207,17 @@ result<precision> resolve_precision(const estimate_request& r, const model_arch&
   // vLLM refuses float16 for models it found numerically unstable in it (config/model.py
   // _FLOAT16_NOT_SUPPORTED_MODELS, checked by _is_valid_dtype). Not yet in 0.8.3 (Gemma 3 ran in
   // float16 then), in the tree by July 2025: from 0.10.0 here.
+  // The estimate stands (the seed's figures are those of float16); vLLM's startup does not.
+  std::string refusal;
   if (r.dtype_given && act == dtype::float16 && d.profile.version >= vllm_version{0, 10, 0}) {
     // The checkpoint's own model_type: a multimodal repository's outer one.
     const std::string& type =
         a.multimodal_model_type.empty() ? a.model_type : a.multimodal_model_type;
     for (const char* unstable : {"gemma2", "gemma3", "gemma3_text", "plamo2", "glm4"}) {
       if (type == unstable) {
-        return bad("dtype", "The model type '" + type +
-                                "' does not support float16. Reason: Numerical instability. "
-                                "Please use bfloat16 or float32 instead.");
+        refusal = "The model type '" + type +
+                  "' does not support float16. Reason: Numerical instability. Please use "
+                  "bfloat16 or float32 instead.";
       }
     }
   }
@@ -260,7 +263,7 @@ result<precision> resolve_precision(const estimate_request& r, const model_arch&
   if (r.kv_cache_dtype && !r.kv_cache_dtype->is_auto) kv_bits = dtype_bits(r.kv_cache_dtype->value);
   d.kv_bits = kv_bits;
 
-  return precision{act, requested};
+  return precision{act, requested, std::move(refusal)};
 }
 
 // max_model_len, the scheduler's batch sizes and the block size, with vLLM's defaults.
@@ -566,6 +569,16 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
     if (!st) return from_model(st.err());
   }
   out.startup = std::move(*st);
+  if (!prec->refusal.empty()) {
+    // vLLM stops at its config check, before any memory is used.
+    startup_result& s = out.startup;
+    s.fits = false;
+    s.limit = limiting_factor::dtype;
+    s.error = prec->refusal;
+    s.max_model_len_fit = 0;
+    s.verdict = startup_verdict::does_not_fit;
+    s.verdict_advice = "pass --dtype bfloat16 (or float32)";
+  }
   // A model known by nothing but its name, without even a size in it, is an architecture guess:
   // the memory checks hold for the guess, not for the model, so no start is a safe fit.
   if (out.model.source == "default_estimate" && out.startup.verdict == startup_verdict::fits) {

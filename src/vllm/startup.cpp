@@ -453,6 +453,8 @@ const char* limiting_factor_name(limiting_factor f) {
       return "cuda_graphs";
     case limiting_factor::max_position_embeddings:
       return "max_position_embeddings";
+    case limiting_factor::dtype:
+      return "dtype";
   }
   return "none";
 }

@@ -30,6 +30,7 @@ const LIMITS = {
   gpu_memory_utilization: 'gpu_memory_utilization leaves too little memory for the model.',
   cuda_graphs: 'CUDA graphs do not fit in the memory left after the KV cache.',
   max_position_embeddings: 'max_model_len is longer than the model supports.',
+  dtype: 'vLLM refuses this dtype for this model; use bfloat16.',
 };
 
 // What to change, as [text, optional {state patch}] pairs (a patch becomes a button).

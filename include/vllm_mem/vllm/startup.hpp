@@ -55,14 +55,15 @@ struct deployment {
 };
 
 enum class limiting_factor : std::uint8_t {
-  none,                    // fits; concurrency limited by max_num_seqs, not memory
-  kv_cache,                // fits, but KV capacity caps concurrency below max_num_seqs; or
-                           // max_model_len does not fit the KV budget
-  weights,                 // the weights alone exceed the memory
-  activation,              // weights + profile peak leave no KV budget
-  gpu_memory_utilization,  // free memory at start is below T*u
-  cuda_graphs,             // graph capture outside the budget exceeds the headroom
-  max_position_embeddings  // max_model_len above the model's derived maximum
+  none,                     // fits; concurrency limited by max_num_seqs, not memory
+  kv_cache,                 // fits, but KV capacity caps concurrency below max_num_seqs; or
+                            // max_model_len does not fit the KV budget
+  weights,                  // the weights alone exceed the memory
+  activation,               // weights + profile peak leave no KV budget
+  gpu_memory_utilization,   // free memory at start is below T*u
+  cuda_graphs,              // graph capture outside the budget exceeds the headroom
+  max_position_embeddings,  // max_model_len above the model's derived maximum
+  dtype                     // vLLM refuses the dtype for this model (float16 for Gemma 2/3, ...)
 };
 const char* limiting_factor_name(limiting_factor f);
 
