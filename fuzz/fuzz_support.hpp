@@ -98,4 +98,18 @@ inline void check_numbers(const nlohmann::json& j, std::string_view key, std::st
   }
 }
 
+// An API answer (already parsed): an error is {"detail": a non-empty text, "field"}, anything
+// else passes check_numbers.
+inline void check_api_json(const nlohmann::json& j, int status, std::string_view input,
+                           std::string_view body) {
+  if (status >= 400) {
+    const auto d = j.is_object() ? j.find("detail") : j.end();
+    if (!j.is_object() || d == j.end() || !d->is_string() ||
+        d->get_ref<const std::string&>().empty() || !j.contains("field"))
+      fail("an error without {\"detail\", \"field\"}", body);
+    return;
+  }
+  check_numbers(j, "", input, body);
+}
+
 }  // namespace vllm_mem::fuzz
