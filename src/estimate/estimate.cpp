@@ -391,7 +391,8 @@ status compute_seed(const estimate_request& r, const model_arch& a, estimate_res
 void warn_if_very_large(const gpu_catalog& gpus, estimate_result& out) {
   const deployment& d = out.deploy;
   if (d.tp * d.pp > 1) return;
-  const std::uint64_t weights_total = out.startup.weights.parameter_bytes();  // one rank: all of it
+  // One rank holds all of it: "Model loading took", as the table shows it.
+  const std::uint64_t weights_total = out.startup.weights.total();
   std::uint64_t gpu_bytes = d.gpu_total_bytes;
   std::string gpu_name = out.gpu_id.empty() ? "the GPU given" : out.gpu_id;
   if (!out.has_gpu) {
