@@ -559,6 +559,8 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
       e.field = out.model.source;
     return e;
   };
+  d.architecture_estimated =
+      out.model.source == "name_estimate" || out.model.source == "params_billions";
   auto st = simulate_startup(a, d);
   if (!st) return from_model(st.err());
   if (r.max_model_len_auto && !st->fits && st->limit == limiting_factor::kv_cache &&
@@ -579,6 +581,12 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
     s.max_model_len_fit = 0;
     s.verdict = startup_verdict::does_not_fit;
     s.verdict_advice = "pass --dtype bfloat16 (or float32)";
+  }
+  if (d.architecture_estimated && out.startup.verdict == startup_verdict::marginal) {
+    out.startup.verdict_advice +=
+        std::string(out.startup.verdict_advice.empty() ? "" : "; ") +
+        "the architecture is estimated from the parameter count: give hf_config (a config.json) "
+        "or the model's folder for a firm answer";
   }
   // A model known by nothing but its name, without even a size in it, is an architecture guess:
   // the memory checks hold for the guess, not for the model, so no start is a safe fit.

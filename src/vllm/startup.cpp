@@ -527,10 +527,15 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   const auto bytes = [](double x) { return static_cast<std::int64_t>(std::llround(x)); };
   // The KV check: available minus one max_model_len request, on the tightest stage.
   std::int64_t kv_margin = std::numeric_limits<std::int64_t>::max();
+  std::uint64_t tightest_need = 0;
   for (const auto& f : stages) {
     const std::uint64_t need = needed_bytes(a, d, f.kv, X);
-    kv_margin = std::min(kv_margin, f.available - static_cast<std::int64_t>(std::min<std::uint64_t>(
-                                                      need, std::uint64_t{1} << 60)));
+    const std::int64_t m = f.available - static_cast<std::int64_t>(
+                                             std::min<std::uint64_t>(need, std::uint64_t{1} << 60));
+    if (m < kv_margin) {
+      kv_margin = m;
+      tightest_need = need;
+    }
   }
   std::int64_t margin = kv_margin;
   const std::uint64_t graphs = stages.empty() ? 0 : stages.front().graphs;
@@ -542,7 +547,15 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
     margin = bytes(T * (1.0 - u) - static_cast<double>(graphs + context));
   }
   out.margin_bytes = margin;
-  const double unc = std::max(0.1 * kGiB, d.profile.kv_uncertainty_share * T);
+  double unc = std::max(0.1 * kGiB, d.profile.kv_uncertainty_share * T);
+  if (d.architecture_estimated) {
+    // An architecture estimated from a count: its weights are known to about 10 % (the fallback's
+    // 8 % and the count's label), its KV geometry (8 KV heads of 128) to a factor of two either
+    // way (docs/accuracy.md, "Verdicts").
+    unc +=
+        0.1 * static_cast<double>(max_weights) +
+        0.5 * static_cast<double>(std::min<std::uint64_t>(tightest_need, std::uint64_t{1} << 60));
+  }
   out.uncertainty_bytes = static_cast<std::uint64_t>(std::llround(unc));
   const bool memory_check = out.limit != limiting_factor::max_position_embeddings || out.fits;
   if (!memory_check) {

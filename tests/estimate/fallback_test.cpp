@@ -79,6 +79,30 @@ TEST(Fallback, AGuessedArchitectureIsNeverASafeFit) {
   EXPECT_EQ(s.startup.verdict, startup_verdict::fits);
 }
 
+// A size in the name gives an estimated architecture: the error bar also covers 10 % of its
+// weights and half of one request's KV cache, so a start within that is marginal.
+TEST(Fallback, AnEstimatedArchitectureWidensTheErrorBar) {
+  const json named = {{"model_name", "acme/brand-new-34b"},
+                      {"max_seq_len", 4096},
+                      {"gpu", "A100-80GB"},
+                      {"vllm_version", "0.19.0"}};
+  const estimate_result r = run(named);
+  ASSERT_EQ(r.model.source, "name_estimate");
+  const startup_result& s = r.startup;
+  ASSERT_TRUE(s.fits);
+  const double need = static_cast<double>(s.kv_cache_bytes - s.margin_bytes);
+  const double era = std::max(0.1 * kGiB, 0.0024 * static_cast<double>(s.total_bytes));
+  EXPECT_NEAR(static_cast<double>(s.uncertainty_bytes),
+              era + 0.1 * static_cast<double>(s.weights.total()) + 0.5 * need, 2.0);
+  EXPECT_LT(s.margin_bytes, static_cast<std::int64_t>(s.uncertainty_bytes));
+  EXPECT_EQ(s.verdict, startup_verdict::marginal);
+  EXPECT_NE(s.verdict_advice.find("estimated from the parameter count"), std::string::npos);
+  // The database's own architecture keeps the era's error bar.
+  json known = named;
+  known["model_name"] = "Qwen/Qwen2.5-32B";
+  EXPECT_LT(run(known).startup.uncertainty_bytes, static_cast<std::uint64_t>(0.3 * kGiB));
+}
+
 TEST(Fallback, MisspeltDatabaseNameSaysDidYouMean) {
   // A misspelling of one entry's name with the same numbers is that entry, said in the warning.
   const estimate_result r =

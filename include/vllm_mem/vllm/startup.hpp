@@ -52,6 +52,9 @@ struct deployment {
   model_runner runner = model_runner::v1;   // default_runner(profile, ...) unless overridden
   std::uint64_t kv_cache_memory_bytes = 0;  // --kv-cache-memory: absolute KV size; 0: unset
   capture_settings capture;                 // cudagraph_mode and capture sizes
+  // The architecture was estimated from a parameter count (a size in the name, params_billions):
+  // the verdict's error bar also covers its weights and KV geometry.
+  bool architecture_estimated = false;
 };
 
 enum class limiting_factor : std::uint8_t {
