@@ -57,9 +57,14 @@ void print_table(json& r) {
               r["num_gpus"].get<unsigned long long>());
   if (r.contains("vllm_startup")) {
     json& v = r["vllm_startup"];
-    std::printf("\n  vLLM %s startup (%s engine), per GPU (GiB)\n",
+    // With pipeline parallelism the memory lines are the first stage's GPU; the token count,
+    // the concurrency and the start are the engine's (the tightest stage decides them).
+    const bool stages = r["pipeline_parallel_size"].is_number() &&
+                        r["pipeline_parallel_size"].get<std::uint64_t>() > 1;
+    std::printf("\n  vLLM %s startup (%s engine), per GPU (GiB)%s\n",
                 r["vllm_version"].get<std::string>().c_str(),
-                r["vllm_engine"].get<std::string>().c_str());
+                r["vllm_engine"].get<std::string>().c_str(),
+                stages ? " of the first pipeline stage; tokens and concurrency: the engine's" : "");
     row("total GPU memory", fixed(v["total_gpu_memory_gib"].get<double>()) + " GiB");
     row("requested (total x utilization)", fixed(v["requested_memory_gib"].get<double>()) + " GiB");
     row("Model loading took", fixed(v["weights_gib"].get<double>()) + " GiB");

@@ -163,7 +163,10 @@ void print_sweep(json& s) {
       std::printf(
           "%-16llu %-6s %-9s %-22s %12s %10s %10s %12s\n", r[axis].get<unsigned long long>(),
           yes_no(r, "starts"), yes_no(r, "fits"),
-          r.contains("limiting_factor") ? r["limiting_factor"].get<std::string>().c_str() : "-",
+          !r.contains("limiting_factor") ? "-"
+          : r["limiting_factor"] == "max_num_seqs"
+              ? "none (holds all)"
+              : r["limiting_factor"].get<std::string>().c_str(),
           r.contains("kv_cache_tokens")
               ? std::to_string(r["kv_cache_tokens"].get<std::uint64_t>()).c_str()
               : "-",
