@@ -80,6 +80,18 @@ void print_table(json& r) {
     row("Maximum concurrency", fixed(v["max_concurrency"].get<double>()) + " x " +
                                    std::to_string(v["max_model_len"].get<std::uint64_t>()) +
                                    " tokens");
+    // Sliding-window and state layers hold a window or a state per request, not every token:
+    // vLLM's two figures then do not divide into each other (memory model §6.4).
+    bool mixed = false;
+    for (const auto& g : v["kv_cache_layer_groups"]) {
+      const auto kind = g.find("kind");
+      mixed = mixed || (kind != g.end() && *kind != "full_attention");
+    }
+    if (mixed)
+      std::printf(
+          "  %-34s %s\n", "",
+          "(sliding-window or state layers: a request holds a window or a state there, so the "
+          "token count is not concurrency x length)");
     row("starts", v["fits"].get<bool>() ? "yes" : "no");
     {
       // The verdict in words: the margin against the era's error bar (docs/accuracy.md).
