@@ -347,7 +347,8 @@ json reply_one(const router& api, const mcp_tools& tools, const json& m) {
   if (m.contains("id") && !id.is_string() && !id.is_number_integer()) {
     return rpc_error(nullptr, kInvalidRequest, "'id' must be a string or an integer");
   }
-  if (m.value("jsonrpc", "") != "2.0")
+  // find, not value(): value() throws when the member is there with another type.
+  if (const auto v = m.find("jsonrpc"); v == m.end() || !v->is_string() || *v != "2.0")
     return rpc_error(id, kInvalidRequest, "'jsonrpc' must be \"2.0\"");
   if (!m.contains("method")) return json();  // a response to us: nothing asked it
   if (!m["method"].is_string()) return rpc_error(id, kInvalidRequest, "'method' must be a string");
