@@ -24,7 +24,24 @@ std::optional<double> pct(std::vector<double> xs, double q) {
 
 }  // namespace
 
+namespace {
+result<accuracy_report> score_checked(const json& cases, const catalogs& c);
+}  // namespace
+
+// A cases file is the user's: a field of another type than the cases' format (a numeric id, a
+// text where a figure belongs) is that file's error, said as such, never a crash.
 result<accuracy_report> score_cases(const json& cases, const catalogs& c) {
+  try {
+    return score_checked(cases, c);
+  } catch (const json::exception& e) {
+    return make_error(error_code::invalid_argument,
+                      std::string("a case has a field of the wrong type (") + e.what() + ")");
+  }
+}
+
+namespace {
+
+result<accuracy_report> score_checked(const json& cases, const catalogs& c) {
   if (!cases.is_array())
     return make_error(error_code::invalid_argument, "the cases file must hold a JSON array");
   accuracy_report rep;
@@ -119,6 +136,8 @@ result<accuracy_report> score_cases(const json& cases, const catalogs& c) {
   miss("fits_accuracy", s.fits_accuracy, false, 1.0);
   return rep;
 }
+
+}  // namespace
 
 json to_json(const accuracy_summary& s) {
   auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };

@@ -127,3 +127,20 @@ TEST(Dev2StatedCases, LoraWeightsAndPcieNonTorchFollowTheStatedInputs) {
 
 }  // namespace
 }  // namespace vllm_mem::testing
+
+namespace vllm_mem::testing {
+namespace {
+
+// A cases file is the user's: fields of the wrong type are an error naming the problem.
+TEST(Accuracy, ACaseFieldOfTheWrongTypeIsAnErrorNotACrash) {
+  const auto cases = nlohmann::json::parse(
+      R"([{"id": 5, "request": {"model_name": "Qwen/Qwen3-8B", "max_seq_len": 2048,
+            "gpu": "L4"}, "expected": {"weights_gib": "x"}}])");
+  const auto r = score_cases(cases, cats());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, error_code::invalid_argument);
+  EXPECT_NE(r.err().message.find("wrong type"), std::string::npos) << r.err().message;
+}
+
+}  // namespace
+}  // namespace vllm_mem::testing
