@@ -194,9 +194,9 @@ int add_model_files(const estimate_flags& f, json& body) {
 int look_up_model(const estimate_flags& f, const catalogs& cat, estimate_request& req) {
   if (request_describes_model(req) || !valid_hub_model_id(req.model_name)) return exit_ok;
   const bool asked = f.hub;
-  auto opts = hub::options_from_env(!f.offline);
+  auto opts = hub::options_from_env(true);
   if (!opts) return fail(opts.err().message, exit_usage);
-  if (f.offline) opts->offline = true;
+  if (f.offline) opts->offline = true;  // as HF_HUB_OFFLINE=1
   if (!asked) {
     opts->connect_timeout_ms = 2000;
     opts->total_timeout_ms = 8000;
