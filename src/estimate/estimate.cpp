@@ -164,13 +164,15 @@ status resolve_profile(const estimate_request& r, estimate_result& out) {
                            std::string(kNewestProfileVersion) + "); the " +
                            std::string(kNewestProfileVersion) + " rules are applied");
   }
-  if (!d.profile.calibrated) {
+  // Said for a version asked for other than the default; the default's status is in every
+  // answer with a GPU (vllm_startup.calibrated, a wider uncertainty_gib) and in GET /versions, and
+  // naming the default changes nothing.
+  if (!d.profile.calibrated && version != newest) {
     out.warnings.push_back(
         "vLLM " + version.text() + " (profile " + std::string(d.profile.range) +
-        ") is not calibrated on real startup logs (calibrated up to " +
-        std::string(kNewestCalibratedVersion) +
-        "); its figures follow that version's code (docs/vllm-versions.md) with the 0.19 "
-        "constants");
+        ") is not calibrated: no real startup of that range was scored (GET /versions says "
+        "which are); its figures follow that version's code (docs/vllm-versions.md) with the "
+        "0.19 constants");
   }
   d.gpu_memory_utilization =
       r.gpu_memory_utilization_given ? r.gpu_memory_utilization : d.profile.default_utilization;
@@ -373,11 +375,13 @@ status compute_seed(const estimate_request& r, const model_arch& a, estimate_res
                     s.weights.buffers + s.weights.lora;
   c.total_min = c.model_params + c.activation + c.min_kv_cache + c.cuda_overhead;
   c.total_max = c.model_params + c.activation + c.max_kv_cache + c.cuda_overhead;
-  const double recommended = static_cast<double>(c.total_max) / d.gpu_memory_utilization;
+  // The seed's headroom: its own default (0.9) when the request names none, whatever the
+  // version's vLLM default is (that one sizes vllm_startup's budget).
+  const double recommended = static_cast<double>(c.total_max) / r.gpu_memory_utilization;
   if (!(recommended <= static_cast<double>(kMaxByteCount)))
     return too_big("gpu_memory_utilization",
                    "the recommended memory (total / gpu_memory_utilization " +
-                       format_g4(d.gpu_memory_utilization) + ")",
+                       format_g4(r.gpu_memory_utilization) + ")",
                    "raise 'gpu_memory_utilization'");
   c.recommended = static_cast<std::uint64_t>(recommended);
   out.kv_cache_bytes_per_token = s.kv.bytes_per_token;
@@ -428,8 +432,12 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
   append_u64(args, d.max_num_seqs);
   args += " --max-num-batched-tokens ";
   append_u64(args, d.max_num_batched_tokens);
-  args += " --gpu-memory-utilization ";
-  args += format_g4(d.gpu_memory_utilization);
+  // From 0.34 leaving the flag out is its own rule (the extensible KV cache sized from what is
+  // free), so the unset default is not written as a number.
+  if (r.gpu_memory_utilization_given || d.profile.budget != budget_mode::extensible_kv) {
+    args += " --gpu-memory-utilization ";
+    args += format_g4(d.gpu_memory_utilization);
+  }
   if (d.tp > 1) {
     args += " --tensor-parallel-size ";
     append_u64(args, d.tp);

@@ -632,8 +632,19 @@ TEST(OpenApi, DocumentedDefaultsAreTheCodesDefaults) {
     json given = seed;
     given[field] = s["default"];
     EXPECT_EQ(answer("/estimate-gpu-memory", seed), answer("/estimate-gpu-memory", given));
-    // With a GPU, an absent batch is vLLM's own default max_num_seqs (documented as such).
-    if (field != "max_batch_size") {
+    // With a GPU, an absent batch is vLLM's own default max_num_seqs, and an absent utilization
+    // vLLM's own default for the startup (documented as such); the seed's figures keep 0.9.
+    if (field == "gpu_memory_utilization") {
+      json given_gpu = with_gpu;
+      given_gpu[field] = s["default"];
+      json a = answer("/estimate-gpu-memory", with_gpu);
+      json b = answer("/estimate-gpu-memory", given_gpu);
+      EXPECT_EQ(a["vllm_startup"]["gpu_memory_utilization"], 1.0);  // 0.34: the whole GPU
+      EXPECT_EQ(b["vllm_startup"]["gpu_memory_utilization"], 0.9);
+      a.erase("vllm_startup");
+      b.erase("vllm_startup");
+      EXPECT_EQ(a, b);
+    } else if (field != "max_batch_size") {
       json given_gpu = with_gpu;
       given_gpu[field] = s["default"];
       EXPECT_EQ(answer("/estimate-gpu-memory", with_gpu),

@@ -212,7 +212,9 @@ TEST(VersionProfiles, BudgetAndReportingRulesPerVersion) {
   EXPECT_EQ(profile("0.25.0").range, "0.23-0.25.0");
   EXPECT_EQ(profile("0.19.0").range, "0.4-0.19");
   EXPECT_TRUE(profile("0.19.0").calibrated);
-  EXPECT_FALSE(profile("0.27.1").calibrated);
+  EXPECT_TRUE(profile("0.27.1").calibrated);   // rows 2028, 2029
+  EXPECT_FALSE(profile("0.21.0").calibrated);  // no scored startup
+  EXPECT_FALSE(profile("0.34.0").calibrated);
   EXPECT_FALSE(profile("0.34.2").beyond_newest);
   EXPECT_TRUE(profile("0.35.0").beyond_newest);
   EXPECT_EQ(profile("0.35.0").budget, budget_mode::extensible_kv);

@@ -25,10 +25,11 @@ struct vllm_version {
   friend auto operator<=>(const vllm_version&, const vllm_version&) = default;
 };
 
-inline constexpr std::string_view kNewestCalibratedVersion = "0.19.0";
+// The newest version whose range has scored real startups (profile_rows' `calibrated`).
+inline constexpr std::string_view kNewestCalibratedVersion = "0.29.0";
 inline constexpr std::string_view kNewestProfileVersion = "0.34.0";
 // The version answered when a request names none.
-inline constexpr std::string_view kDefaultVersion = "0.19.0";
+inline constexpr std::string_view kDefaultVersion = "0.34.0";
 inline constexpr std::string_view kOldestSupportedVersion = "0.4.0";
 
 result<vllm_version> parse_vllm_version(std::string_view text, const std::string& field);
