@@ -85,7 +85,7 @@ void print_table(json& r) {
     bool mixed = false;
     for (const auto& g : v["kv_cache_layer_groups"]) {
       const auto kind = g.find("kind");
-      mixed = mixed || (kind != g.end() && *kind != "full_attention");
+      mixed = mixed || (kind != g.end() && *kind != "full_attention" && *kind != "indexer");
     }
     if (mixed)
       std::printf(

@@ -113,6 +113,10 @@ status resolve_device(const estimate_request& r, const gpu_catalog& gpus, estima
     out.has_gpu = true;
     out.gpu_id = gpu->id;
     d.gpu_total_bytes = static_cast<std::uint64_t>(std::llround(gpu->cuda_total_gib * kGiB));
+    const std::string& cc = gpu->compute_capability;
+    if (!cc.empty() && cc[0] >= '1' && cc[0] <= '9') {
+      d.gpu_sm_major = static_cast<std::uint32_t>(std::strtoul(cc.c_str(), nullptr, 10));
+    }
   } else if (r.gpu_memory_gib) {
     out.has_gpu = true;
     d.gpu_total_bytes = static_cast<std::uint64_t>(std::llround(*r.gpu_memory_gib * kGiB));
@@ -256,6 +260,7 @@ result<precision> resolve_precision(const estimate_request& r, const model_arch&
     }
     requested.reset();  // the checkpoint's own layout is the more precise description
   }
+  if (requested) apply_unstated_layout(a.is_mla(), *requested);
   d.quant = requested ? *requested : checkpoint;
   if (d.quant.method == quant_method::bitsandbytes && d.quant.bits == 4 &&
       a.quantization.is_none() && requested) {
@@ -264,6 +269,11 @@ result<precision> resolve_precision(const estimate_request& r, const model_arch&
   std::uint32_t kv_bits = d.act_bits;
   if (r.kv_cache_dtype && !r.kv_cache_dtype->is_auto) kv_bits = dtype_bits(r.kv_cache_dtype->value);
   d.kv_bits = kv_bits;
+  // Sparse MLA with an fp8 cache: FlashMLA's sparse backend (the one on Hopper, SM 9.x) rewrites
+  // it to fp8_ds_mla (MLAAttention.__init__); on Blackwell (SM 10.x) vLLM prefers
+  // FLASHINFER_MLA_SPARSE for fp8, which keeps the standard 576-byte layout (its "Using standard
+  // fp8 KV cache format"; row 2005 on a GB200-class GPU). An unknown GPU counts as the latter.
+  d.fp8_ds_mla = a.has_indexer() && kv_bits == 8 && d.gpu_sm_major == 9;
 
   return precision{act, requested, std::move(refusal)};
 }
@@ -298,7 +308,11 @@ status resolve_scheduler(const estimate_request& r, const model_arch& a, bool bi
   if (engine == engine_kind::v1)
     d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
   d.block_size = r.block_size.value_or(16);
-  if (a.linear.any()) {
+  if (a.has_indexer()) {
+    // Sparse MLA runs with 64-token blocks whatever is configured (CudaPlatformBase
+    // .check_and_update_config: use_sparse = hasattr(hf_config, "index_topk")).
+    d.block_size = 64;
+  } else if (a.linear.any()) {
     // vLLM raises a hybrid model's attention block size until a page holds a state page and
     // keeps a larger configured one (kv_groups.hpp); the request may give the logged value.
     d.block_size =
@@ -360,7 +374,8 @@ status compute_seed(const estimate_request& r, const model_arch& a, estimate_res
                    "the activations of max_num_batched_tokens " +
                        std::to_string(d.max_num_batched_tokens) + " tokens",
                    "reduce 'max_num_batched_tokens'");
-  c.min_kv_cache = ck.mul(seed_batch, s.kv.page_bytes, s.kv.layers);
+  c.min_kv_cache = ck.mul(
+      seed_batch, s.kv.page_bytes * s.kv.layers + s.kv.indexer_page_bytes * s.kv.indexer_layers);
   deployment seed_d = d;
   seed_d.max_num_seqs = seed_batch;
   c.max_kv_cache = ck.mul(seed_batch, kv_bytes_for_request(a, seed_d, r.max_seq_len));

@@ -155,6 +155,35 @@ std::string family_stem(std::string_view name) {
   return {};
 }
 
+// What the name said about the checkpoint: a fine-tune's base, a quantized repository's scheme.
+void warn_name_quantization(const model_match& match, const std::string& model_name,
+                            resolved_model& out) {
+  if (match.kind == match_kind::finetune) {
+    std::string w = "'" + model_name + "' is not in the database; resolved as " + match.entry->id +
+                    ", the base its name states (its '" + match.finetune_token +
+                    "' token names a fine-tune or re-release with the base's architecture)";
+    if (match.quant_from_name) {
+      w += ", with the quantization its name states (" + match.quant_suffix + " -> " +
+           std::string(quant_method_name(match.quant_from_name->method)) + ")";
+    }
+    out.warnings.push_back(w + "; give 'architecture' if its config differs");
+  }
+  if (match.kind != match_kind::quantized && match.kind != match_kind::finetune &&
+      match.quant_from_name) {
+    out.warnings.push_back("the database entry " + match.entry->id +
+                           " states no quantization layout (its quantization config was not "
+                           "read); the scheme its name states is applied (" +
+                           match.quant_suffix + " -> " +
+                           std::string(quant_method_name(match.quant_from_name->method)) + ")");
+  }
+  if (match.kind == match_kind::quantized) {
+    out.warnings.push_back("'" + model_name + "' is not in the database; resolved as " +
+                           match.entry->id + " with the quantization its name states (" +
+                           match.quant_suffix + " -> " +
+                           std::string(quant_method_name(match.quant_from_name->method)) + ")");
+  }
+}
+
 // An entry of the name's family when every open entry of that family is one the calculator does
 // not model (Gemma 4, DeepSeek-V4, Nemotron-H): a size-estimated Llama would be silently wrong.
 const model_entry* unsupported_family_entry(std::string_view name, const model_db& db) {
@@ -284,22 +313,7 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
                              "', the one database name that close (same numbers, a few letters "
                              "apart). Give the exact name if you meant another model.");
     }
-    if (match->kind == match_kind::finetune) {
-      std::string w = "'" + r.model_name + "' is not in the database; resolved as " + e.id +
-                      ", the base its name states (its '" + match->finetune_token +
-                      "' token names a fine-tune or re-release with the base's architecture)";
-      if (match->quant_from_name) {
-        w += ", with the quantization its name states (" + match->quant_suffix + " -> " +
-             std::string(quant_method_name(match->quant_from_name->method)) + ")";
-      }
-      out.warnings.push_back(w + "; give 'architecture' if its config differs");
-    }
-    if (match->kind == match_kind::quantized) {
-      out.warnings.push_back("'" + r.model_name + "' is not in the database; resolved as " + e.id +
-                             " with the quantization its name states (" + match->quant_suffix +
-                             " -> " +
-                             std::string(quant_method_name(match->quant_from_name->method)) + ")");
-    }
+    warn_name_quantization(*match, r.model_name, out);
     if (match->variant) {
       out.warnings.push_back(
           "'" + r.model_name + "' is not in the database by that name; it was resolved as " + e.id +
@@ -383,6 +397,7 @@ status resolve_model_into(const estimate_request& r, const model_db& db, resolve
   // wins over the base entry's own; a quantization stated in the request's architecture wins.
   if (name_quant && !(r.architecture && r.architecture->quantization)) {
     out.arch.quantization = *name_quant;
+    apply_unstated_layout(out.arch.is_mla(), out.arch.quantization);
   }
   if (r.safetensors) out.source = "safetensors";
   return ok_status();

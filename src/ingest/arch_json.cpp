@@ -59,6 +59,11 @@ constexpr u64_bound kU64Bounds[] = {
     {"attention_chunk_size", 0, kMaxPositions},
     {"no_rope_layer_interval", 0, kMaxLayers},
     {"full_attention_interval", 1, kMaxLayers},
+    {"index_head_dim", 1, kMaxHeadDim},
+    {"index_n_heads", 1, kMaxHeads},
+    {"index_topk", 1, kMaxPositions},
+    {"index_topk_freq", 1, kMaxLayers},
+    {"index_skip_topk_offset", 0, kMaxLayers},
 };
 
 const u64_bound& bound_of(std::string_view name) {
@@ -521,6 +526,13 @@ void write_json(json_writer& w, const model_arch& a) {
   if (a.linear.any()) w.key("full_attention_interval").u64(a.linear.full_attention_interval);
   w.key("head_dim").u64(a.head_dim);
   w.key("hidden_size").u64(a.hidden_size);
+  if (a.has_indexer()) {
+    w.key("index_head_dim").u64(a.index_head_dim);
+    w.key("index_n_heads").u64(a.index_n_heads);
+    w.key("index_skip_topk_offset").u64(a.index_skip_topk_offset);
+    w.key("index_topk").u64(a.index_topk);
+    w.key("index_topk_freq").u64(a.index_topk_freq);
+  }
   if (a.intermediate_size > 0) w.key("intermediate_size").u64(a.intermediate_size);
   if (a.is_mla()) w.key("kv_lora_rank").u64(a.kv_lora_rank);
   if (a.linear.any()) {

@@ -51,6 +51,10 @@ constexpr text_class kTextClasses[] = {
   {"deepseek_v2",         "DeepseekV2Config",    "deepseek",  true, 102400, 4096, 11008,   30,    32,   32,  0,   2048,   false},
   {"deepseek_v3",         "DeepseekV3Config",    "deepseek",  true, 129280, 7168, 18432,   61,    128,  128, 0,   4096,   false},
   {"kimi_k2",             "DeepseekV3Config",    "deepseek",  true, 129280, 7168, 18432,   61,    128,  128, 0,   4096,   false},
+  // DeepSeek sparse attention (MLA + indexer): no class defaults pinned down here, the keys are
+  // required.
+  {"deepseek_v32",        "DeepseekV32Config",   "deepseek",  false, 0, 0, 0, 0, 0, 0, 0, 0, false},
+  {"glm_moe_dsa",         "GlmMoeDsaConfig",     "deepseek",  false, 0, 0, 0, 0, 0, 0, 0, 0, false},
   {"gpt_oss",             "GptOssConfig",        "gpt_oss",   true, 201088, 2880, 2880,    36,    64,   8,   64,  131072, false},
   {"llama4_text",         "Llama4TextConfig",    "llama4",    true, 202048, 5120, 8192,    48,    40,   8,   128, 131072, false},
 };
@@ -460,14 +464,32 @@ void qwen3_moe_experts(reading& r) {
   mlp_only_layers(r);
 }
 
+// DeepSeek sparse attention's indexer (DeepseekV2MLAAttention reads these from the config;
+// absent freq and offset are vLLM's defaults, 1 and 2, filled by resolve_arch).
+void indexer_keys(reading& r) {
+  if (!r.text.has("index_head_dim") && !r.text.has("index_topk")) return;
+  for (const char* k : {"index_head_dim", "index_n_heads", "index_topk", "index_topk_freq",
+                        "index_skip_topk_offset"})
+    r.read(u64_row{k, {k}, std::nullopt});
+  if (r.text.has("index_topk_pattern")) {
+    r.err.unsupported(r.text.field("index_topk_pattern"),
+                      "'" + r.text.field("index_topk_pattern") +
+                          "' (an explicit list of the layers that keep an indexer) is not "
+                          "modelled; index_topk_freq and index_skip_topk_offset are");
+  }
+}
+
 void deepseek_experts(reading& r) {
-  read_moe_keys(r, r.text_type != "deepseek_v2" ? "deepseek_v3" : "deepseek_v2");
-  read_mla_keys(r, kDeepseekMla);
+  const bool defaults = r.cls == nullptr || r.cls->has_defaults;
+  read_moe_keys(r, r.text_type != "deepseek_v2" ? "deepseek_v3" : "deepseek_v2", defaults);
+  read_mla_keys(r, defaults ? kDeepseekMla : nullptr);
+  indexer_keys(r);
 }
 
 void generic_experts(reading& r) {
   read_moe_keys(r, "generic");
   read_mla_keys(r, nullptr);
+  indexer_keys(r);
 }
 
 // Llama4TextConfig: moe_layers defaults to range(step - 1, num_hidden_layers, step) for

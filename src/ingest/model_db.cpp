@@ -504,7 +504,18 @@ std::optional<model_match> model_db::resolve_unquantized(std::string_view name) 
 }
 
 std::optional<model_match> model_db::resolve(std::string_view name) const {
-  if (auto m = resolve_unquantized(name)) return m;
+  if (auto m = resolve_unquantized(name)) {
+    // An entry of a quantized repository whose quantization_config was not read (it states none):
+    // the scheme its name states, as for a repository the database does not hold.
+    const model_entry& e = *m->entry;
+    if (!e.closed && e.spec && !e.spec->quantization) {
+      if (const auto q = strip_quant_suffix(e.id)) {
+        m->quant_from_name = q->quant;
+        m->quant_suffix = q->suffix;
+      }
+    }
+    return m;
+  }
   // A quantized checkpoint the database does not know: its base model plus the quantization its
   // name states. Only the outermost suffix counts ("X-AWQ" and "X-GPTQ-Int4", not "X-FP8-AWQ").
   const auto q = strip_quant_suffix(name);

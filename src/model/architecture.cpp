@@ -78,6 +78,20 @@ std::uint64_t model_arch::num_sliding_layers(std::uint64_t first, std::uint64_t 
   return last - first - count_multiples(first + 1, last + 1, sliding_window_pattern);
 }
 
+std::uint64_t model_arch::num_indexer_layers(std::uint64_t first, std::uint64_t last) const {
+  // Layer l has an indexer when max(l - offset + 1, 0) % freq == 0: every layer below
+  // offset - 1, then every freq-th from offset - 1 on (DeepseekV2MLAAttention.__init__).
+  if (!has_indexer() || last <= first) return 0;
+  const std::uint64_t freq = std::max<std::uint64_t>(1, index_topk_freq);
+  if (index_skip_topk_offset == 0) return count_multiples(first + 1, last + 1, freq);
+  const std::uint64_t start = index_skip_topk_offset - 1;  // the first layer of the stride
+  std::uint64_t n = 0;
+  if (first < start) n += std::min(last, start) - first;
+  const std::uint64_t lo = std::max(first, start);
+  if (lo < last) n += count_multiples(lo - start, last - start, freq);
+  return n;
+}
+
 std::uint64_t model_arch::kv_heads_per_rank(std::uint64_t tp) const {
   // vllm-memory-model.md §6.1: 1 for MLA, else max(1, total_kv // tp) (KV heads replicated when
   // tp exceeds them).
@@ -180,6 +194,42 @@ unsigned family_traits(std::string_view model_type) {
 
 error invalid(const std::string& field, std::string message) {
   return make_error(error_code::invalid_argument, std::move(message), field);
+}
+
+// DeepSeek sparse attention's indexer (architecture.hpp), beside MLA only.
+status resolve_indexer(const arch_spec& s, const std::string& p, model_arch& a) {
+  a.index_head_dim = s.index_head_dim.value_or(0);
+  if (a.index_head_dim > 0) {
+    if (!a.is_mla()) {
+      return invalid(p + "index_head_dim", "'" + p +
+                                               "index_head_dim' (a sparse-attention indexer) is "
+                                               "modelled beside MLA only; give '" +
+                                               p + "kv_lora_rank' too");
+    }
+    if (a.sliding_window > 0 || a.attention_chunk_size > 0) {
+      return invalid(p + "index_head_dim", "'" + p +
+                                               "index_head_dim' with sliding or chunked attention "
+                                               "is not modelled");
+    }
+    a.index_n_heads = s.index_n_heads.value_or(0);
+    a.index_topk = s.index_topk.value_or(0);
+    if (a.index_n_heads == 0 || a.index_topk == 0) {
+      return invalid(p + "index_n_heads", "a sparse-attention indexer needs '" + p +
+                                              "index_n_heads' and '" + p + "index_topk' with '" +
+                                              p + "index_head_dim'");
+    }
+    a.index_topk_freq = s.index_topk_freq.value_or(1);
+    a.index_skip_topk_offset = s.index_skip_topk_offset.value_or(2);
+  } else {
+    for (const auto* f :
+         {&s.index_n_heads, &s.index_topk, &s.index_topk_freq, &s.index_skip_topk_offset}) {
+      if (f->has_value()) {
+        return invalid(p + "index_head_dim", "the indexer fields need '" + p +
+                                                 "index_head_dim' (the indexer's key width)");
+      }
+    }
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -337,6 +387,8 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
   }
   a.attention_chunk_size = s.attention_chunk_size.value_or(0);
   a.no_rope_layer_interval = s.no_rope_layer_interval.value_or(0);
+
+  if (auto st = resolve_indexer(s, p, a); !st) return st.err();
 
   // Hybrid state layers (model/layers.hpp). vLLM's Qwen3NextAttention gates its output unless
   // the config says otherwise (getattr(config, "attn_output_gate", True)).

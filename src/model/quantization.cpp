@@ -192,6 +192,12 @@ void apply_unquantized_modules(const std::vector<std::string>& names, quant_spec
   }
 }
 
+void apply_unstated_layout(bool mla, quant_spec& q) {
+  if (mla && q.method == quant_method::nvfp4 && !q.attention_method) {
+    q.attention_method = quant_method::none;
+  }
+}
+
 quant_spec attention_scheme(quant_method m) {
   if (m == quant_method::none) return {};
   if (auto q = parse_scheme(quant_method_name(m))) return *q;

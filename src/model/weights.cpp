@@ -294,6 +294,20 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   const std::uint64_t attn_layers = a.num_attention_layers(layers.first, layers.last);
   const std::uint64_t state_layer_count = w.num_layers - attn_layers;
   w.attention = c.add(c.mul(attn_layers, attn), c.mul(state_layer_count, state_mixer));
+  if (a.has_indexer()) {
+    // DeepSeek sparse attention's Indexer on the layers that keep one (the others drop its
+    // checkpoint tensors), every piece replicated on each rank: wq_b (q_lora_rank -> heads x
+    // head_dim) and wk (hidden -> head_dim) in the checkpoint's scheme, k_norm (a LayerNorm,
+    // weight and bias), weights_proj (hidden -> heads) unquantized (deepseek_v2.py Indexer).
+    const std::uint64_t ih = a.index_head_dim, in_heads = a.index_n_heads;
+    std::uint64_t indexer = linear(attn_q, a.q_lora_rank > 0 ? a.q_lora_rank : H,
+                                   c.mul(in_heads, ih), a.q_lora_rank > 0 ? a.q_lora_rank : H);
+    indexer = c.add(indexer, linear(attn_q, H, ih, H));
+    indexer = c.add(indexer, act_bytes(2 * ih));
+    indexer = c.add(indexer, act_bytes(c.mul(H, in_heads)));
+    w.attention =
+        c.add(w.attention, c.mul(a.num_indexer_layers(layers.first, layers.last), indexer));
+  }
   w.norms = c.mul(w.num_layers, norms_per_layer);
   if (state_layer_count > 0) {
     const std::uint64_t qk_norms = starts_with(a.model_type, "qwen3") ? 2 * a.head_dim : 0;

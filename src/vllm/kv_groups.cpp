@@ -33,6 +33,16 @@ std::uint64_t state_pages_per_request(const vllm_profile& p) {
 }
 
 status check_state_layers_supported(const model_arch& a, const vllm_profile& p) {
+  if (a.has_indexer() && (p.engine == engine_kind::v0 || p.version < vllm_version{0, 11, 0})) {
+    // DeepSeek-V3.2's sparse attention (DeepseekV32IndexerCache, FlashMLA's sparse kernels)
+    // shipped with its support in the V1 engine of 0.11.0.
+    return make_error(
+        error_code::invalid_argument,
+        "DeepSeek sparse attention (an indexer beside MLA) runs in vLLM's V1 engine "
+        "from 0.11.0 on; got " +
+            std::string(p.engine == engine_kind::v0 ? "the V0 engine" : p.version.text()),
+        "vllm_version");
+  }
   if (!a.linear.any()) return ok_status();
   // V1 keeps state layers in its KV cache manager from 0.10 (MambaSpec); Qwen3-Next's gated
   // DeltaNet arrived in 0.10.2. V0 allocated Mamba state outside the KV budget
@@ -61,6 +71,8 @@ const char* layer_group_kind_name(layer_group_kind k) {
       return "chunked_local_attention";
     case layer_group_kind::state:
       return "state";
+    case layer_group_kind::indexer:
+      return "indexer";
   }
   return "full_attention";
 }

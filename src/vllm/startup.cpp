@@ -72,11 +72,24 @@ struct stage_kv {
   std::uint64_t state_page_bytes = 0;  // one state layer, one sequence, before padding
   std::uint64_t group_size = 0;        // S_g
   std::uint64_t full_groups = 0, sliding_groups = 0, chunked_groups = 0, state_groups = 0;
+  // Sparse MLA: the indexer caches share the MLA layers' one group (UniformTypeKVCacheSpecs:
+  // the same block size, each layer its own page), so a block spans both.
+  std::uint64_t indexer_layers = 0, indexer_page_bytes = 0;
   std::uint64_t groups() const {
     return full_groups + sliding_groups + chunked_groups + state_groups;
   }
   std::uint64_t layers() const { return full_layers + sliding_layers + chunked_layers; }
+  // Bytes of one block index across the layers of a group (num_blocks = available // this).
+  std::uint64_t block_bytes() const {
+    return group_size * page_bytes + indexer_layers * indexer_page_bytes;
+  }
 };
+
+// One attention layer's KV for one token on one rank, as the backend lays it out.
+std::uint64_t layer_bytes_per_token(const model_arch& a, const deployment& d) {
+  if (d.fp8_ds_mla) return 656;  // kv_cache_interface.py MLAAttentionSpec.real_page_size_bytes
+  return attention_bytes_per_token(a, d.tp, d.kv_bits);
+}
 
 stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) {
   // Layer kinds on the stage, counted by arithmetic on the layer patterns.
@@ -105,7 +118,13 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) 
     k.full_layers = n - k.sliding_layers;
   }
   // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
-  k.page_bytes = d.block_size * attention_bytes_per_token(a, d.tp, d.kv_bits);
+  k.page_bytes = d.block_size * layer_bytes_per_token(a, d);
+  if (a.has_indexer()) {
+    // Not split by tensor parallelism: every rank keeps the whole key per token, as for the MLA
+    // latent (DeepseekV32IndexerCache.get_kv_cache_spec: one head of index_head_dim + scales).
+    k.indexer_layers = a.num_indexer_layers(r.first, r.last);
+    k.indexer_page_bytes = d.block_size * a.indexer_bytes_per_token();
+  }
   if (a.linear.any()) {
     // Hybrid (model/layers.hpp): only the full-attention layers hold per-token KV; the others
     // hold one padded state page per sequence (kv_groups.hpp). Sliding and chunked attention
@@ -173,12 +192,11 @@ std::uint64_t needed_bytes(const model_arch& a, const deployment& d, const stage
                            std::uint64_t len) {
   // Saturating (checked_math.hpp): a need beyond 64 bits fits no GPU, which is the answer.
   if (d.profile.hybrid_kv_manager) {
-    return saturating_mul(saturating_mul(k.group_size, k.page_bytes),
-                          blocks_per_request(a, d, k, len));
+    return saturating_mul(k.block_bytes(), blocks_per_request(a, d, k, len));
   }
   std::uint64_t per_layer = full_blocks(len, d.block_size);
   if (k.full_layers == 0 && k.sliding_layers > 0) per_layer = sliding_blocks(a, d, len);
-  return saturating_mul(saturating_mul(k.layers(), k.page_bytes), per_layer);
+  return saturating_mul(k.block_bytes(), per_layer);
 }
 
 struct stage_figures {
@@ -228,8 +246,18 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
     moe = p.moe_workspace_factor * m * s * (3 * I + H);
   }
   const double vision = r.first == 0 ? encoder_profile_bytes(a, p, M, s) : 0.0;
+  // Sparse MLA: the indexer's prefill workspace, reserved by the profile run and kept
+  // (v1/attention/backends/mla/indexer.py get_max_prefill_buffer_size: 40 x max_model_len
+  // entries of the indexer's bytes per token), and with the fp8_ds_mla layout FlashMLA's own
+  // (5 x max_model_len tokens of 576 values in the model dtype, flashmla_sparse.py).
+  double sparse = 0.0;
+  if (a.has_indexer() && a.num_indexer_layers(r.first, r.last) > 0) {
+    const double len = static_cast<double>(d.max_model_len);
+    sparse = 40.0 * len * static_cast<double>(a.indexer_bytes_per_token());
+    if (d.fp8_ds_mla) sparse += 5.0 * len * 576.0 * s;
+  }
   const double base = mrv2 ? p.mrv2_activation_base_gib : p.activation_base_gib;
-  const double peak = base * kGiB + std::max(forward, sampler) + moe + vision;
+  const double peak = base * kGiB + std::max(forward, sampler) + moe + vision + sparse;
   return static_cast<std::uint64_t>(std::llround(peak));
 }
 
@@ -266,6 +294,12 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
   wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
   wo.checkpoint_bytes = d.checkpoint_bytes;
   auto w = weights_per_rank(a, wo);
+  if (w && a.has_indexer()) {
+    // DeepseekV2Model's topk_indices_buffer, [max_num_batched_tokens, index_topk] int32, made
+    // with the model.
+    w->buffers = saturating_add(
+        w->buffers, saturating_mul(saturating_mul(d.max_num_batched_tokens, a.index_topk), 4));
+  }
   if (w && d.lora.enabled) {
     const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
     w->lora = lora_slot_bytes(a, d.lora, d.profile.version, d.tp, r.first, r.last, stage == 0,
@@ -323,8 +357,8 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
   f.available = avail;
   f.kv = make_stage_kv(a, d, r);
   if (avail > 0 && f.kv.page_bytes > 0 && f.kv.group_size > 0) {
-    // §6.3: num_blocks = floor(floor(A / page) / S_g); V0's block spans all layers (same value).
-    f.blocks = static_cast<std::uint64_t>(avail) / f.kv.page_bytes / f.kv.group_size;
+    // §6.3: num_blocks = floor(A / (page * S_g)); V0's block spans all layers (same value).
+    f.blocks = static_cast<std::uint64_t>(avail) / f.kv.block_bytes();
   }
   return f;
 }
@@ -352,10 +386,10 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
         if (k.sliding_groups > 0 || k.chunked_groups > 0 || k.state_groups > 0) {
           return std::nullopt;
         }
-        per_block = c.mul(k.group_size, k.page_bytes, k.full_groups);
+        per_block = c.mul(k.block_bytes(), k.full_groups);
       } else {
         if (k.full_layers == 0 && k.sliding_layers > 0) return std::nullopt;
-        per_block = c.mul(k.layers(), k.page_bytes);
+        per_block = c.mul(k.block_bytes(), 1);
       }
       c.mul(per_block, ceil_div(upper, B));
       if (c.overflow()) return std::nullopt;
@@ -368,7 +402,7 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
 
 // The answer's groups by layer kind on stage 0 (kv_groups.hpp layer_group_info).
 void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k, kv_layout& kv) {
-  const std::uint64_t per_token = attention_bytes_per_token(a, d.tp, d.kv_bits);
+  const std::uint64_t per_token = layer_bytes_per_token(a, d);
   auto attn_group = [&](layer_group_kind kind, std::uint64_t layers, std::uint64_t groups) {
     if (layers == 0) return;
     layer_group_info g;
@@ -384,6 +418,16 @@ void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k
              d.profile.hybrid_kv_manager ? k.full_groups : 1);
   attn_group(layer_group_kind::sliding_window, k.sliding_layers, k.sliding_groups);
   attn_group(layer_group_kind::chunked_local, k.chunked_layers, k.chunked_groups);
+  if (k.indexer_layers > 0) {
+    // In the MLA layers' group, not one of its own (groups 0).
+    layer_group_info g;
+    g.kind = layer_group_kind::indexer;
+    g.layers = k.indexer_layers;
+    g.bytes_per_token = k.indexer_layers * a.indexer_bytes_per_token();
+    g.page_bytes = k.indexer_page_bytes;
+    g.block_size = d.block_size;
+    kv.group_list.push_back(g);
+  }
   if (k.state_layers > 0) {
     layer_group_info g;
     g.kind = layer_group_kind::state;
@@ -414,7 +458,10 @@ void report_stage0(const stage_figures& s0, const deployment& d, startup_result&
   out.kv.page_bytes = s0.kv.page_bytes;
   out.kv.layers = s0.kv.layers();
   out.kv.bytes_per_token =
-      s0.kv.layers() * s0.kv.page_bytes / std::max<std::uint64_t>(1, d.block_size);
+      (s0.kv.layers() * s0.kv.page_bytes + s0.kv.indexer_layers * s0.kv.indexer_page_bytes) /
+      std::max<std::uint64_t>(1, d.block_size);
+  out.kv.indexer_layers = s0.kv.indexer_layers;
+  out.kv.indexer_page_bytes = s0.kv.indexer_page_bytes;
   out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
   out.kv.layers_per_group = s0.kv.group_size;
 }

@@ -51,9 +51,7 @@ const std::set<std::string> kUnsupported = {
     "deepseek-ai/DeepSeek-V4-Flash",  // compressed + sparse attention, hyper-connections
     "nvidia/DeepSeek-V4-Flash-NVFP4",
     "deepseek-ai/DeepSeek-V4-Pro",
-    "nvidia/DeepSeek-V3.2-NVFP4",  // MLA + DeepSeek sparse attention indexer cache
-    "zai-org/GLM-5.2",             // MLA + DeepSeek sparse attention indexer cache
-    "google/gemma-4-26B-A4B",      // two KV shapes (sliding 256-wide, global 512-wide K=V)
+    "google/gemma-4-26B-A4B",  // two KV shapes (sliding 256-wide, global 512-wide K=V)
     "nvidia/Gemma-4-31B-IT-NVFP4",
 };
 

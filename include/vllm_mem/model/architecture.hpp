@@ -33,7 +33,8 @@ namespace vllm_mem {
   X(shared_expert_intermediate_size) X(first_k_dense_replace) X(moe_layer_freq)           \
   X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim) X(qk_nope_head_dim) X(v_head_dim)    \
   X(sliding_window) X(sliding_window_pattern) X(attention_chunk_size)                     \
-  X(no_rope_layer_interval) X(full_attention_interval)
+  X(no_rope_layer_interval) X(full_attention_interval) X(index_head_dim) X(index_n_heads)       \
+  X(index_topk) X(index_topk_freq) X(index_skip_topk_offset)
 #define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                      \
   X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)       \
   X(new_decoder_architecture) X(attn_output_gate)
@@ -125,6 +126,12 @@ struct model_arch {
   std::uint64_t sliding_window_pattern = 0;  // 0 with sliding_window: every layer slides
   std::uint64_t attention_chunk_size = 0, no_rope_layer_interval = 0;
   double logit_softcapping = 0.0;
+  // DeepSeek sparse attention (DeepSeek-V3.2, GLM-5): a lightning indexer beside the MLA cache
+  // (index_head_dim == 0: none). vLLM's DeepseekV2MLAAttention builds the indexer on the layers
+  // where max(layer - offset + 1, 0) % freq == 0 (index_topk_freq, default 1: every layer;
+  // index_skip_topk_offset, default 2); the others reuse the previous one's top-k.
+  std::uint64_t index_head_dim = 0, index_n_heads = 0, index_topk = 0;
+  std::uint64_t index_topk_freq = 1, index_skip_topk_offset = 2;
   bool attn_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head output gate
   // Hybrid models: the state (linear-attention / Mamba) layers; kind none for transformers.
   state_layers linear;
@@ -133,6 +140,14 @@ struct model_arch {
 
   bool is_moe() const { return num_experts > 0; }
   bool is_mla() const { return kv_lora_rank > 0; }
+  bool has_indexer() const { return index_head_dim > 0; }
+  // Layers among [first, last) that keep an indexer cache (by arithmetic on the rule above).
+  std::uint64_t num_indexer_layers(std::uint64_t first, std::uint64_t last) const;
+  // One token of one indexer layer's cache: fp8 keys plus one fp32 scale per 128 values
+  // (DeepseekV32IndexerCache: head_dim + head_dim // 128 * 4 bytes, uint8), any kv_cache_dtype.
+  std::uint64_t indexer_bytes_per_token() const {
+    return index_head_dim + index_head_dim / 128 * 4;
+  }
   bool is_moe_layer(std::uint64_t layer) const;
   bool is_sliding_layer(std::uint64_t layer) const;
   std::uint64_t num_sliding_layers() const;

@@ -69,6 +69,12 @@ std::string_view quant_method_name(quant_method m);
 // single projections or layers do not change a class.
 void apply_unquantized_modules(const std::vector<std::string>& names, quant_spec& q);
 
+// A scheme named without its checkpoint's layout (a name's suffix, the request's
+// `quantization`): NVFP4 on an MLA model keeps the MLA projections in 16 bit, as every ModelOpt
+// NVFP4 checkpoint of one read for the database does (nvidia/DeepSeek-V3.1-NVFP4 and
+// DeepSeek-V4-Flash-NVFP4 exclude_modules; vLLM's is_layer_excluded). Other schemes unchanged.
+void apply_unstated_layout(bool mla, quant_spec& q);
+
 // The layout of a mixed-precision checkpoint's attention projections: fp8 with per-tensor scales
 // (ModelOptFp8LinearMethod), or 16 bit for none; the other methods with their default layout.
 quant_spec attention_scheme(quant_method m);

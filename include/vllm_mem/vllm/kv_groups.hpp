@@ -45,7 +45,14 @@ std::uint64_t state_pages_per_request(const vllm_profile& p);
 // Whether the version's V1 KV manager has this kind of state layer; an error names the field.
 status check_state_layers_supported(const model_arch& a, const vllm_profile& p);
 
-enum class layer_group_kind : std::uint8_t { full_attention, sliding_window, chunked_local, state };
+// indexer: DeepSeek sparse attention's key caches, inside the MLA layers' group (groups 0).
+enum class layer_group_kind : std::uint8_t {
+  full_attention,
+  sliding_window,
+  chunked_local,
+  state,
+  indexer
+};
 
 struct layer_group_info {
   layer_group_kind kind = layer_group_kind::full_attention;

@@ -36,15 +36,19 @@ struct deployment {
   std::uint64_t pp = 1;
   bool expert_parallel = false;
   interconnect_kind interconnect = interconnect_kind::nvlink;
-  std::uint64_t max_model_len = 2048;               // X
-  std::uint64_t max_num_seqs = 256;                 // S
-  std::uint64_t max_num_batched_tokens = 2048;      // M
+  std::uint32_t gpu_sm_major = 0;               // the GPU's compute capability major (0: not known)
+  std::uint64_t max_model_len = 2048;           // X
+  std::uint64_t max_num_seqs = 256;             // S
+  std::uint64_t max_num_batched_tokens = 2048;  // M
   bool max_num_batched_tokens_follows_len = false;  // V0 without chunked prefill: max(X, 2048)
   std::uint64_t block_size = 16;                    // B
   bool enforce_eager = false;
   std::uint32_t act_bits = 16;  // model dtype
   quant_spec quant;             // effective weight quantization
   std::uint32_t kv_bits = 16;   // KV cache element width
+  // Sparse MLA (an indexer) with an fp8 cache in FlashMLA's fp8_ds_mla layout: 656 bytes per
+  // token and layer (512 fp8 latent values, 4 fp32 scales, 64 bf16 RoPE values) instead of 576.
+  bool fp8_ds_mla = false;
   // Exact checkpoint tensor bytes (weights.hpp); 0: the computed sizes.
   std::uint64_t checkpoint_bytes = 0;
   lora_config lora;  // --enable-lora and its sizes
@@ -76,12 +80,14 @@ enum class startup_verdict : std::uint8_t { fits, marginal, does_not_fit };
 const char* startup_verdict_name(startup_verdict v);
 
 struct kv_layout {
-  std::uint64_t page_bytes = 0;        // one block of one layer (V1 page), rank 0
-  std::uint64_t layers = 0;            // attention layers on stage 0
-  std::uint64_t bytes_per_token = 0;   // all layers of stage 0, full-length basis
-  std::uint64_t groups = 1;            // V1 hybrid groups
-  std::uint64_t layers_per_group = 0;  // S_g
-  std::uint64_t block_size = 0;        // tokens per block as run (hybrids: enlarged)
+  std::uint64_t page_bytes = 0;          // one block of one layer (V1 page), rank 0
+  std::uint64_t layers = 0;              // attention layers on stage 0
+  std::uint64_t bytes_per_token = 0;     // all layers of stage 0, full-length basis (indexer incl.)
+  std::uint64_t indexer_layers = 0;      // sparse MLA: layers with an indexer cache, stage 0
+  std::uint64_t indexer_page_bytes = 0;  // one block of one indexer layer
+  std::uint64_t groups = 1;              // V1 hybrid groups
+  std::uint64_t layers_per_group = 0;    // S_g
+  std::uint64_t block_size = 0;          // tokens per block as run (hybrids: enlarged)
   // Bytes one sequence holds in the state layers whatever its length (hybrids; padded pages
   // times the pages per request of the version's mamba_cache_mode), stage 0.
   std::uint64_t state_bytes_per_sequence = 0;
