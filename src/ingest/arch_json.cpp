@@ -64,6 +64,11 @@ constexpr u64_bound kU64Bounds[] = {
     {"index_topk", 1, kMaxPositions},
     {"index_topk_freq", 1, kMaxLayers},
     {"index_skip_topk_offset", 0, kMaxLayers},
+    {"global_head_dim", 1, kMaxHeadDim},
+    {"num_global_kv_heads", 1, kMaxHeads},
+    {"num_kv_shared_layers", 0, kMaxLayers},
+    {"hidden_size_per_layer_input", 0, kMaxHidden},
+    {"vocab_size_per_layer_input", 1, kMaxVocab},
 };
 
 const u64_bound& bound_of(std::string_view name) {
@@ -524,8 +529,12 @@ void write_json(json_writer& w, const model_arch& a) {
     w.key("first_k_dense_replace").u64(a.first_k_dense_replace);
   }
   if (a.linear.any()) w.key("full_attention_interval").u64(a.linear.full_attention_interval);
+  if (a.global_head_dim > 0) w.key("global_head_dim").u64(a.global_head_dim);
   w.key("head_dim").u64(a.head_dim);
   w.key("hidden_size").u64(a.hidden_size);
+  if (a.hidden_size_per_layer_input > 0) {
+    w.key("hidden_size_per_layer_input").u64(a.hidden_size_per_layer_input);
+  }
   if (a.has_indexer()) {
     w.key("index_head_dim").u64(a.index_head_dim);
     w.key("index_n_heads").u64(a.index_n_heads);
@@ -579,8 +588,10 @@ void write_json(json_writer& w, const model_arch& a) {
     w.key("num_experts").u64(a.num_experts);
     w.key("num_experts_per_tok").u64(a.num_experts_per_tok);
   }
+  if (a.num_global_kv_heads > 0) w.key("num_global_kv_heads").u64(a.num_global_kv_heads);
   w.key("num_heads").u64(a.num_heads);
   w.key("num_kv_heads").u64(a.num_kv_heads);
+  if (a.num_kv_shared_layers > 0) w.key("num_kv_shared_layers").u64(a.num_kv_shared_layers);
   w.key("num_layers").u64(a.num_layers);
   if (a.is_moe() && a.num_shared_experts > 0) {
     w.key("num_shared_experts").u64(a.num_shared_experts);
@@ -656,6 +667,9 @@ void write_json(json_writer& w, const model_arch& a) {
     }
   }
   w.key("vocab_size").u64(a.vocab_size);
+  if (a.hidden_size_per_layer_input > 0) {
+    w.key("vocab_size_per_layer_input").u64(a.vocab_size_per_layer_input);
+  }
   w.end_object();
 }
 

@@ -486,10 +486,33 @@ void deepseek_experts(reading& r) {
   indexer_keys(r);
 }
 
+// Gemma 4 (gemma4_text): the full layers' own head size, their KV heads when keys double as values
+// (attention_k_eq_v: num_global_key_value_heads, vLLM Gemma4DecoderLayer), the KV-shared last
+// layers and the per-layer input embeddings.
+void layer_shape_keys(reading& r) {
+  for (const char* k : {"global_head_dim", "num_kv_shared_layers", "hidden_size_per_layer_input",
+                        "vocab_size_per_layer_input"}) {
+    if (r.text.has(k)) r.read(u64_row{k, {k}, std::nullopt});
+  }
+  const json* k_eq_v = r.text.get("attention_k_eq_v");
+  if (k_eq_v != nullptr && k_eq_v->is_boolean() && k_eq_v->get<bool>() &&
+      r.text.has("num_global_key_value_heads")) {
+    r.read(u64_row{"num_global_kv_heads", {"num_global_key_value_heads"}, std::nullopt});
+  }
+  if (const json* wide = r.text.get("use_double_wide_mlp");
+      wide != nullptr && wide->is_boolean() && wide->get<bool>()) {
+    r.err.unsupported(r.text.field("use_double_wide_mlp"),
+                      "'" + r.text.field("use_double_wide_mlp") +
+                          "' (a wider MLP in the KV-shared layers) is not modelled; the "
+                          "calculator has one FFN width per model");
+  }
+}
+
 void generic_experts(reading& r) {
   read_moe_keys(r, "generic");
   read_mla_keys(r, nullptr);
   indexer_keys(r);
+  layer_shape_keys(r);
 }
 
 // Llama4TextConfig: moe_layers defaults to range(step - 1, num_hidden_layers, step) for

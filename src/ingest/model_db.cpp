@@ -57,8 +57,11 @@ struct suffix_rule {
 };
 
 // Longest first, so "-GPTQ-Int4" wins over "-Int4". Layouts: vllm-memory-model.md §9.3.
-constexpr std::array<suffix_rule, 32> kQuantSuffixes{{
+constexpr std::array<suffix_rule, 33> kQuantSuffixes{{
     {"-unsloth-bnb-4bit", quant_method::bitsandbytes, 4, 64},
+    // Google's quantization-aware-trained compressed-tensors checkpoints (Gemma 4 "-qat-w4a16-ct":
+    // W4A16 in groups of 32, as their model cards' third-party copies describe them).
+    {"-qat-w4a16-ct", quant_method::w4a16, 4, 32},
     {"-autoround-gptq-4bit", quant_method::gptq, 4, 128},
     {"-quantized.w4a16", quant_method::w4a16, 4, 128},
     {"-quantized.w8a16", quant_method::int8, 8, 0},

@@ -92,6 +92,11 @@ std::uint64_t model_arch::num_indexer_layers(std::uint64_t first, std::uint64_t 
   return n;
 }
 
+std::uint64_t model_arch::full_kv_heads_per_rank(std::uint64_t tp) const {
+  if (is_mla()) return 1;
+  return std::max<std::uint64_t>(1, full_kv_heads() / std::max<std::uint64_t>(1, tp));
+}
+
 std::uint64_t model_arch::kv_heads_per_rank(std::uint64_t tp) const {
   // vllm-memory-model.md §6.1: 1 for MLA, else max(1, total_kv // tp) (KV heads replicated when
   // tp exceeds them).
@@ -229,6 +234,30 @@ status resolve_indexer(const arch_spec& s, const std::string& p, model_arch& a) 
       }
     }
   }
+  return ok_status();
+}
+
+// Gemma 4's per-kind KV shapes, shared KV layers and per-layer embeddings (architecture.hpp).
+status resolve_layer_shapes(const arch_spec& s, const std::string& p, model_arch& a) {
+  a.global_head_dim = s.global_head_dim.value_or(0);
+  a.num_global_kv_heads = s.num_global_kv_heads.value_or(0);
+  if ((a.global_head_dim > 0 || a.num_global_kv_heads > 0) && (a.is_mla() || a.linear.any())) {
+    return invalid(p + "global_head_dim", "'" + p + "global_head_dim' / '" + p +
+                                              "num_global_kv_heads' (the full-attention layers' "
+                                              "own KV shape) are modelled for plain attention only");
+  }
+  if (a.num_global_kv_heads > 0 && a.num_heads % a.num_global_kv_heads != 0) {
+    return invalid(p + "num_global_kv_heads", "'" + p + "num_heads' must be divisible by '" + p +
+                                                  "num_global_kv_heads'");
+  }
+  a.num_kv_shared_layers = s.num_kv_shared_layers.value_or(0);
+  if (a.num_kv_shared_layers >= a.num_layers) {
+    return invalid(p + "num_kv_shared_layers",
+                   "'" + p + "num_kv_shared_layers' must be below '" + p + "num_layers'");
+  }
+  a.hidden_size_per_layer_input = s.hidden_size_per_layer_input.value_or(0);
+  a.vocab_size_per_layer_input =
+      a.hidden_size_per_layer_input > 0 ? s.vocab_size_per_layer_input.value_or(a.vocab_size) : 0;
   return ok_status();
 }
 
@@ -408,6 +437,7 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
     return invalid(p + "full_attention_interval", "'" + p + "full_attention_interval' needs '" + p +
                                                       "linear_attention' (the other layers)");
   }
+  if (auto st = resolve_layer_shapes(s, p, a); !st) return st.err();
   a.vision = s.vision;
   if (s.quantization) a.quantization = *s.quantization;
   return a;

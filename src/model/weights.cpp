@@ -77,6 +77,86 @@ layer_range pp_layer_range(std::uint64_t num_layers, std::uint64_t pp, std::uint
 
 namespace {
 
+// The vision tower's parameters: as stated, or a generic ViT's from its sizes.
+std::uint64_t vision_params(const model_arch& a, checked& c) {
+  const std::uint64_t H = a.hidden_size;
+  std::uint64_t vp = a.vision->params;
+  if (vp == 0 && a.vision->num_layers > 0 && a.vision->hidden_size > 0) {
+    // Generic ViT: per layer 4h^2 + 2*h*i + biases and norms; patch and position embeddings;
+    // a projector of about h*H + H*H.
+    const std::uint64_t h = a.vision->hidden_size;
+    const std::uint64_t iv = a.vision->intermediate_size > 0 ? a.vision->intermediate_size : 4 * h;
+    const std::uint64_t per_layer = c.add(c.mul(4 * h, h), c.add(c.mul(2 * h, iv), 9 * h + iv));
+    const std::uint64_t patch =
+        a.vision->patch_size > 0 ? 3 * a.vision->patch_size * a.vision->patch_size * h : 0;
+    const std::uint64_t grid = (a.vision->patch_size > 0 && a.vision->image_size > 0)
+                                   ? (a.vision->image_size / a.vision->patch_size) *
+                                         (a.vision->image_size / a.vision->patch_size)
+                                   : 0;
+    vp = c.add(c.mul(a.vision->num_layers, per_layer), c.add(patch, c.mul(grid, h)));
+    vp = c.add(vp, c.add(c.mul(h, H), c.mul(H, H)));
+  }
+  return vp;
+}
+
+// DeepSeek sparse attention's Indexer on one layer that keeps one (the others drop its
+// checkpoint tensors), every piece replicated on each rank: wq_b (q_lora_rank -> heads x
+// head_dim) and wk (hidden -> head_dim) in the checkpoint's scheme, k_norm (a LayerNorm, weight
+// and bias), weights_proj (hidden -> heads) unquantized (deepseek_v2.py Indexer).
+std::uint64_t indexer_bytes(const model_arch& a, const quant_spec& q, std::uint32_t ab,
+                            checked& c) {
+  const std::uint64_t H = a.hidden_size, ih = a.index_head_dim, heads = a.index_n_heads;
+  const std::uint64_t q_in = a.q_lora_rank > 0 ? a.q_lora_rank : H;
+  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  std::uint64_t b = quantized_linear_bytes(q, q_in, c.mul(heads, ih), ab, q_in);
+  b = c.add(b, quantized_linear_bytes(q, H, ih, ab, H));
+  b = c.add(b, act_bytes(2 * ih));
+  return c.add(b, act_bytes(c.mul(H, heads)));
+}
+
+// MLA attention of one layer on one rank (q_a/q_b or q_proj, kv_a, kv_b, o_proj, norms), and
+// in `absorbed` the W_UK_T / W_UV matrices vLLM derives from kv_b_proj (§9.4).
+std::uint64_t mla_attention_bytes(const model_arch& a, const quant_spec& q, std::uint32_t ab,
+                                  std::uint64_t nq, checked& c, std::uint64_t& absorbed) {
+  const std::uint64_t H = a.hidden_size;
+  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  auto linear = [&](std::uint64_t in, std::uint64_t out, std::uint64_t in_total) {
+    c.mul(in, out);  // overflow probe of the element count
+    return quantized_linear_bytes(q, in, out, ab, in_total);
+  };
+  const std::uint64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
+  std::uint64_t attn = 0;
+  if (a.q_lora_rank > 0) {
+    attn = c.add(attn, linear(H, a.q_lora_rank, H));  // q_a_proj, replicated
+    attn = c.add(attn, act_bytes(a.q_lora_rank));     // q_a_layernorm
+    attn = c.add(attn, linear(a.q_lora_rank, c.mul(nq, qk), a.q_lora_rank));
+  } else {
+    attn = c.add(attn, linear(H, c.mul(nq, qk), H));
+  }
+  attn = c.add(attn, linear(H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
+  attn = c.add(attn, act_bytes(a.kv_lora_rank));                          // kv_a_layernorm
+  attn = c.add(
+      attn, linear(a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank));
+  attn = c.add(attn, linear(c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
+  absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
+  return attn;
+}
+
+// Gemma 4's per-layer input embeddings on the first stage: embed_tokens_per_layer
+// [vocab_per_layer, layers x per-layer width] (vocab-parallel, 16 bit) and
+// per_layer_model_projection (hidden -> that width, column parallel) with its norm (gemma4.py).
+std::uint64_t per_layer_embedding_bytes(const model_arch& a, const quant_spec& q, std::uint32_t ab,
+                                        std::uint64_t tp, checked& c) {
+  if (a.hidden_size_per_layer_input == 0) return 0;
+  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  const std::uint64_t width = c.mul(a.num_layers, a.hidden_size_per_layer_input);
+  std::uint64_t b =
+      act_bytes(c.mul(ceil_div(padded_vocab(a.vocab_size_per_layer_input), tp), width));
+  c.mul(a.hidden_size, width);
+  b = c.add(b, quantized_linear_bytes(q, a.hidden_size, ceil_div(width, tp), ab, a.hidden_size));
+  return c.add(b, act_bytes(a.hidden_size_per_layer_input));
+}
+
 result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt);
 
 // Scales the parameter groups of `w` by num/den exactly (128-bit intermediates); the rounding
@@ -201,31 +281,25 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
 
   // Attention per layer.
   std::uint64_t attn = 0, absorbed = 0;
-  if (a.is_mla()) {
-    const std::uint64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
-    if (a.q_lora_rank > 0) {
-      attn = c.add(attn, linear(attn_q, H, a.q_lora_rank, H));  // q_a_proj, replicated
-      attn = c.add(attn, act_bytes(a.q_lora_rank));             // q_a_layernorm
-      attn = c.add(attn, linear(attn_q, a.q_lora_rank, c.mul(nq, qk), a.q_lora_rank));
-    } else {
-      attn = c.add(attn, linear(attn_q, H, c.mul(nq, qk), H));
-    }
-    attn = c.add(attn, linear(attn_q, H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
-    attn = c.add(attn, act_bytes(a.kv_lora_rank));  // kv_a_layernorm
-    attn = c.add(attn, linear(attn_q, a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim),
-                              a.kv_lora_rank));
-    attn =
-        c.add(attn, linear(attn_q, c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
-    // §9.4: W_UK_T and W_UV derived from kv_b_proj in the activation dtype, kept beside it.
-    absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
-  } else {
-    // attn_output_gate (Qwen3-Next): q_proj yields the query and a gate per head.
+  if (a.is_mla()) attn = mla_attention_bytes(a, attn_q, ab, nq, c, absorbed);
+  // Plain attention of one shape: qkv_proj and o_proj (attn_output_gate, Qwen3-Next: q_proj
+  // yields the query and a gate per head).
+  auto plain_attention = [&](std::uint64_t head, std::uint64_t kv_heads) {
     const std::uint64_t q_heads = a.attn_output_gate ? 2 * nq : nq;
-    const std::uint64_t qkv_out = c.mul(q_heads + 2 * nkv, d);
-    attn = c.add(attn, linear(attn_q, H, qkv_out, H));
-    attn = c.add(attn, linear(attn_q, c.mul(nq, d), H, c.mul(a.num_heads, d)));
-    if (a.qkv_bias || a.attention_bias) attn = c.add(attn, act_bytes(qkv_out));
-    if (a.attention_bias) attn = c.add(attn, act_bytes(H));  // o_proj bias (not sharded)
+    const std::uint64_t qkv_out = c.mul(q_heads + 2 * kv_heads, head);
+    std::uint64_t b = linear(attn_q, H, qkv_out, H);
+    b = c.add(b, linear(attn_q, c.mul(nq, head), H, c.mul(a.num_heads, head)));
+    if (a.qkv_bias || a.attention_bias) b = c.add(b, act_bytes(qkv_out));
+    if (a.attention_bias) b = c.add(b, act_bytes(H));  // o_proj bias (not sharded)
+    return b;
+  };
+  // Gemma 4's full-attention layers have their own head size and KV heads (their k and v
+  // projections stay in the checkpoint even where the KV cache is shared).
+  std::uint64_t full_attn = 0;
+  if (!a.is_mla()) {
+    attn = plain_attention(d, nkv);
+    full_attn =
+        a.two_kv_shapes() ? plain_attention(a.full_head_dim(), a.full_kv_heads_per_rank(tp)) : attn;
   }
 
   // A state layer's mixer in place of attention (model/layers.hpp), per rank.
@@ -294,19 +368,21 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   const std::uint64_t attn_layers = a.num_attention_layers(layers.first, layers.last);
   const std::uint64_t state_layer_count = w.num_layers - attn_layers;
   w.attention = c.add(c.mul(attn_layers, attn), c.mul(state_layer_count, state_mixer));
+  if (a.two_kv_shapes()) {
+    const std::uint64_t full = attn_layers - a.num_sliding_layers(layers.first, layers.last);
+    w.attention = c.add(c.mul(attn_layers - full, attn), c.mul(full, full_attn));
+  }
+  if (a.hidden_size_per_layer_input > 0) {
+    // Gemma 4's per-layer inputs, in each layer: per_layer_input_gate (hidden -> per-layer
+    // width) and per_layer_projection (back), replicated, and post_per_layer_input_norm.
+    const std::uint64_t hp = a.hidden_size_per_layer_input;
+    const std::uint64_t per_layer =
+        c.add(c.add(linear(dense_q, H, hp, H), linear(dense_q, hp, H, hp)), act_bytes(H));
+    w.attention = c.add(w.attention, c.mul(w.num_layers, per_layer));
+  }
   if (a.has_indexer()) {
-    // DeepSeek sparse attention's Indexer on the layers that keep one (the others drop its
-    // checkpoint tensors), every piece replicated on each rank: wq_b (q_lora_rank -> heads x
-    // head_dim) and wk (hidden -> head_dim) in the checkpoint's scheme, k_norm (a LayerNorm,
-    // weight and bias), weights_proj (hidden -> heads) unquantized (deepseek_v2.py Indexer).
-    const std::uint64_t ih = a.index_head_dim, in_heads = a.index_n_heads;
-    std::uint64_t indexer = linear(attn_q, a.q_lora_rank > 0 ? a.q_lora_rank : H,
-                                   c.mul(in_heads, ih), a.q_lora_rank > 0 ? a.q_lora_rank : H);
-    indexer = c.add(indexer, linear(attn_q, H, ih, H));
-    indexer = c.add(indexer, act_bytes(2 * ih));
-    indexer = c.add(indexer, act_bytes(c.mul(H, in_heads)));
-    w.attention =
-        c.add(w.attention, c.mul(a.num_indexer_layers(layers.first, layers.last), indexer));
+    w.attention = c.add(w.attention, c.mul(a.num_indexer_layers(layers.first, layers.last),
+                                           indexer_bytes(a, attn_q, ab, c)));
   }
   w.norms = c.mul(w.num_layers, norms_per_layer);
   if (state_layer_count > 0) {
@@ -324,24 +400,9 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
       act_bytes(a.norm == norm_kind::layer && a.model_type != "mpt" ? 2 * H : H);
   if (first_stage) {
     w.embedding = act_bytes(c.mul(v_rank, H));
+    w.embedding = c.add(w.embedding, per_layer_embedding_bytes(a, dense_q, ab, tp, c));
     if (a.vision) {
-      std::uint64_t vp = a.vision->params;
-      if (vp == 0 && a.vision->num_layers > 0 && a.vision->hidden_size > 0) {
-        // Generic ViT: per layer 4h^2 + 2*h*i + biases and norms; patch and position embeddings;
-        // a projector of about h*H + H*H.
-        const std::uint64_t h = a.vision->hidden_size;
-        const std::uint64_t iv =
-            a.vision->intermediate_size > 0 ? a.vision->intermediate_size : 4 * h;
-        const std::uint64_t per_layer = c.add(c.mul(4 * h, h), c.add(c.mul(2 * h, iv), 9 * h + iv));
-        const std::uint64_t patch =
-            a.vision->patch_size > 0 ? 3 * a.vision->patch_size * a.vision->patch_size * h : 0;
-        const std::uint64_t grid = (a.vision->patch_size > 0 && a.vision->image_size > 0)
-                                       ? (a.vision->image_size / a.vision->patch_size) *
-                                             (a.vision->image_size / a.vision->patch_size)
-                                       : 0;
-        vp = c.add(c.mul(a.vision->num_layers, per_layer), c.add(patch, c.mul(grid, h)));
-        vp = c.add(vp, c.add(c.mul(h, H), c.mul(H, H)));
-      }
+      const std::uint64_t vp = vision_params(a, c);
       w.vision = act_bytes(vp) / tp;
     }
   }

@@ -75,6 +75,11 @@ struct stage_kv {
   // Sparse MLA: the indexer caches share the MLA layers' one group (UniformTypeKVCacheSpecs:
   // the same block size, each layer its own page), so a block spans both.
   std::uint64_t indexer_layers = 0, indexer_page_bytes = 0;
+  // One layer's KV per token by kind, and the tokens per block of each kind: Gemma 4's full and
+  // sliding layers differ in shape, and vLLM's unify_kv_cache_spec_page_size enlarges the block
+  // of the smaller page until the pages are equal (page_bytes is then that common page).
+  std::uint64_t full_bytes_per_token = 0, sliding_bytes_per_token = 0;
+  std::uint64_t full_block_size = 0, sliding_block_size = 0;
   std::uint64_t groups() const {
     return full_groups + sliding_groups + chunked_groups + state_groups;
   }
@@ -91,10 +96,19 @@ std::uint64_t layer_bytes_per_token(const model_arch& a, const deployment& d) {
   return attention_bytes_per_token(a, d.tp, d.kv_bits);
 }
 
-stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) {
-  // Layer kinds on the stage, counted by arithmetic on the layer patterns.
+// The full-attention layers' (Gemma 4's global shape; otherwise the model's one shape).
+std::uint64_t full_layer_bytes_per_token(const model_arch& a, const deployment& d) {
+  if (!a.two_kv_shapes()) return layer_bytes_per_token(a, d);
+  return a.full_kv_heads_per_rank(d.tp) * a.full_head_dim() * 2 * d.kv_bits / 8;
+}
+
+stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range stage) {
+  // Layer kinds on the stage, counted by arithmetic on the layer patterns; layers that reuse
+  // another layer's KV (Gemma 4's last num_kv_shared_layers) hold none.
   stage_kv k;
   const bool hybrid = d.profile.hybrid_kv_manager;
+  const layer_range r{stage.first, std::max(stage.first, std::min(stage.last,
+                                                                  a.kv_owning_layers_end()))};
   const std::uint64_t n = r.last - r.first;
   if (hybrid && a.attention_chunk_size > 0) {
     // Llama 4: chunked local attention on every layer except each no_rope_layer_interval-th;
@@ -119,6 +133,24 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) 
   }
   // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
   k.page_bytes = d.block_size * layer_bytes_per_token(a, d);
+  k.sliding_bytes_per_token = layer_bytes_per_token(a, d);
+  k.full_bytes_per_token = full_layer_bytes_per_token(a, d);
+  k.full_block_size = k.sliding_block_size = d.block_size;
+  if (k.full_bytes_per_token != k.sliding_bytes_per_token) {
+    // Two page sizes (check_kv_shapes_supported: one divides the other): the larger page is the
+    // common one; the other kind's block holds proportionally more tokens.
+    const std::uint64_t full_page = d.block_size * k.full_bytes_per_token;
+    const std::uint64_t sliding_page = d.block_size * k.sliding_bytes_per_token;
+    if (k.full_layers == 0) {
+      k.page_bytes = sliding_page;
+    } else if (k.sliding_layers == 0) {
+      k.page_bytes = full_page;
+    } else {
+      k.page_bytes = std::max(full_page, sliding_page);
+      k.full_block_size = d.block_size * (k.page_bytes / full_page);
+      k.sliding_block_size = d.block_size * (k.page_bytes / sliding_page);
+    }
+  }
   if (a.has_indexer()) {
     // Not split by tensor parallelism: every rank keeps the whole key per token, as for the MLA
     // latent (DeepseekV32IndexerCache.get_kv_cache_spec: one head of index_head_dim + scales).
@@ -163,10 +195,11 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range r) 
 
 // Blocks one request of `len` tokens occupies per group kind (§6.2 max_memory_usage_bytes).
 std::uint64_t full_blocks(std::uint64_t len, std::uint64_t B) { return ceil_div(len, B); }
-std::uint64_t sliding_blocks(const model_arch& a, const deployment& d, std::uint64_t len) {
+std::uint64_t sliding_blocks(const model_arch& a, const deployment& d, std::uint64_t len,
+                             std::uint64_t block_size) {
   const std::uint64_t w = a.sliding_window;
   const std::uint64_t span = std::min(w - 1 + d.max_num_batched_tokens, len);
-  return ceil_div(span, d.block_size) + 1;
+  return ceil_div(span, block_size) + 1;
 }
 std::uint64_t chunked_blocks(const model_arch& a, const deployment& d, std::uint64_t len) {
   const std::uint64_t span = std::min(a.attention_chunk_size + d.max_num_batched_tokens, len);
@@ -176,9 +209,11 @@ std::uint64_t chunked_blocks(const model_arch& a, const deployment& d, std::uint
 // Σ_g blocks per request (the concurrency denominator) for the hybrid manager.
 std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const stage_kv& k,
                                  std::uint64_t len) {
-  std::uint64_t n = saturating_mul(k.full_groups, full_blocks(len, d.block_size));
-  if (k.sliding_groups > 0)
-    n = saturating_add(n, saturating_mul(k.sliding_groups, sliding_blocks(a, d, len)));
+  std::uint64_t n = saturating_mul(k.full_groups, full_blocks(len, k.full_block_size));
+  if (k.sliding_groups > 0) {
+    n = saturating_add(n, saturating_mul(k.sliding_groups,
+                                         sliding_blocks(a, d, len, k.sliding_block_size)));
+  }
   if (k.chunked_groups > 0)
     n = saturating_add(n, saturating_mul(k.chunked_groups, chunked_blocks(a, d, len)));
   // State groups: a fixed number of pages per request whatever its length.
@@ -195,7 +230,8 @@ std::uint64_t needed_bytes(const model_arch& a, const deployment& d, const stage
     return saturating_mul(k.block_bytes(), blocks_per_request(a, d, k, len));
   }
   std::uint64_t per_layer = full_blocks(len, d.block_size);
-  if (k.full_layers == 0 && k.sliding_layers > 0) per_layer = sliding_blocks(a, d, len);
+  if (k.full_layers == 0 && k.sliding_layers > 0)
+    per_layer = sliding_blocks(a, d, len, d.block_size);
   return saturating_mul(k.block_bytes(), per_layer);
 }
 
@@ -300,6 +336,14 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
     w->buffers = saturating_add(
         w->buffers, saturating_mul(saturating_mul(d.max_num_batched_tokens, a.index_topk), 4));
   }
+  if (w && stage == 0 && a.hidden_size_per_layer_input > 0) {
+    // Gemma4ForConditionalGeneration's per_layer_embeddings buffer, [max_num_batched_tokens,
+    // layers, per-layer width] in the model dtype, made with the model (gemma4_mm.py).
+    w->buffers = saturating_add(
+        w->buffers,
+        saturating_mul(saturating_mul(d.max_num_batched_tokens, a.num_layers),
+                       a.hidden_size_per_layer_input * d.act_bits / 8));
+  }
   if (w && d.lora.enabled) {
     const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
     w->lora = lora_slot_bytes(a, d.lora, d.profile.version, d.tp, r.first, r.last, stage == 0,
@@ -402,8 +446,8 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
 
 // The answer's groups by layer kind on stage 0 (kv_groups.hpp layer_group_info).
 void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k, kv_layout& kv) {
-  const std::uint64_t per_token = layer_bytes_per_token(a, d);
-  auto attn_group = [&](layer_group_kind kind, std::uint64_t layers, std::uint64_t groups) {
+  auto attn_group = [&](layer_group_kind kind, std::uint64_t layers, std::uint64_t groups,
+                        std::uint64_t per_token, std::uint64_t block_size) {
     if (layers == 0) return;
     layer_group_info g;
     g.kind = kind;
@@ -411,13 +455,16 @@ void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k
     g.groups = groups;
     g.bytes_per_token = layers * per_token;
     g.page_bytes = k.page_bytes;
-    g.block_size = d.block_size;
+    g.block_size = block_size;
     kv.group_list.push_back(g);
   };
   attn_group(layer_group_kind::full_attention, k.full_layers,
-             d.profile.hybrid_kv_manager ? k.full_groups : 1);
-  attn_group(layer_group_kind::sliding_window, k.sliding_layers, k.sliding_groups);
-  attn_group(layer_group_kind::chunked_local, k.chunked_layers, k.chunked_groups);
+             d.profile.hybrid_kv_manager ? k.full_groups : 1, k.full_bytes_per_token,
+             k.full_block_size);
+  attn_group(layer_group_kind::sliding_window, k.sliding_layers, k.sliding_groups,
+             k.sliding_bytes_per_token, k.sliding_block_size);
+  attn_group(layer_group_kind::chunked_local, k.chunked_layers, k.chunked_groups,
+             k.sliding_bytes_per_token, d.block_size);
   if (k.indexer_layers > 0) {
     // In the MLA layers' group, not one of its own (groups 0).
     layer_group_info g;
@@ -458,8 +505,9 @@ void report_stage0(const stage_figures& s0, const deployment& d, startup_result&
   out.kv.page_bytes = s0.kv.page_bytes;
   out.kv.layers = s0.kv.layers();
   out.kv.bytes_per_token =
-      (s0.kv.layers() * s0.kv.page_bytes + s0.kv.indexer_layers * s0.kv.indexer_page_bytes) /
-      std::max<std::uint64_t>(1, d.block_size);
+      s0.kv.full_layers * s0.kv.full_bytes_per_token +
+      (s0.kv.sliding_layers + s0.kv.chunked_layers) * s0.kv.sliding_bytes_per_token +
+      s0.kv.indexer_layers * s0.kv.indexer_page_bytes / std::max<std::uint64_t>(1, d.block_size);
   out.kv.indexer_layers = s0.kv.indexer_layers;
   out.kv.indexer_page_bytes = s0.kv.indexer_page_bytes;
   out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());
@@ -733,10 +781,36 @@ void set_kv_check_error(const model_arch& a, const deployment& d,
   }
 }
 
+// Gemma 4's two KV shapes need the hybrid KV manager, and vLLM unifies the two page sizes only
+// when the larger is a multiple of the smaller (unify_kv_cache_spec_page_size raises otherwise).
+status check_kv_shapes_supported(const model_arch& a, const deployment& d) {
+  if (!a.two_kv_shapes()) return ok_status();
+  if (!d.profile.hybrid_kv_manager) {
+    return make_error(error_code::invalid_argument,
+                      "sliding and full attention layers of different KV shapes (Gemma 4) are "
+                      "modelled with vLLM's V1 hybrid KV cache manager only; got " +
+                          d.profile.version.text() +
+                          (d.profile.engine == engine_kind::v0 ? " (V0)" : ""),
+                      "vllm_version");
+  }
+  const std::uint64_t full = full_layer_bytes_per_token(a, d);
+  const std::uint64_t sliding = layer_bytes_per_token(a, d);
+  if (std::max(full, sliding) % std::min(full, sliding) != 0) {
+    return make_error(error_code::invalid_argument,
+                      "the full and sliding layers' KV pages (" + std::to_string(full) + " and " +
+                          std::to_string(sliding) +
+                          " bytes per token per rank) do not divide one another; vLLM cannot "
+                          "unify them (unify_kv_cache_spec_page_size)",
+                      "tensor_parallel_size");
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d_in) {
   if (auto s = check_state_layers_supported(a, d_in.profile); !s) return s.err();
+  if (auto s = check_kv_shapes_supported(a, d_in); !s) return s.err();
   const deployment d = effective_deployment(a, d_in);
   startup_result out;
   const vllm_profile& p = d.profile;

@@ -34,7 +34,9 @@ namespace vllm_mem {
   X(q_lora_rank) X(kv_lora_rank) X(qk_rope_head_dim) X(qk_nope_head_dim) X(v_head_dim)    \
   X(sliding_window) X(sliding_window_pattern) X(attention_chunk_size)                     \
   X(no_rope_layer_interval) X(full_attention_interval) X(index_head_dim) X(index_n_heads)       \
-  X(index_topk) X(index_topk_freq) X(index_skip_topk_offset)
+  X(index_topk) X(index_topk_freq) X(index_skip_topk_offset) X(global_head_dim)               \
+  X(num_global_kv_heads) X(num_kv_shared_layers) X(hidden_size_per_layer_input)               \
+  X(vocab_size_per_layer_input)
 #define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                      \
   X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)       \
   X(new_decoder_architecture) X(attn_output_gate)
@@ -133,6 +135,13 @@ struct model_arch {
   std::uint64_t index_head_dim = 0, index_n_heads = 0, index_topk = 0;
   std::uint64_t index_topk_freq = 1, index_skip_topk_offset = 2;
   bool attn_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head output gate
+  // Gemma 4: the full-attention layers' own KV shape (0: the sliding layers' head_dim and
+  // num_kv_heads), the last num_kv_shared_layers layers reusing earlier layers' KV (no cache of
+  // their own: GPUModelRunner.get_kv_cache_spec skips a kv_sharing_target_layer_name), and the
+  // per-layer input embeddings (a [vocab_size_per_layer_input, layers x hidden_size_per_layer_input]
+  // table).
+  std::uint64_t global_head_dim = 0, num_global_kv_heads = 0, num_kv_shared_layers = 0;
+  std::uint64_t hidden_size_per_layer_input = 0, vocab_size_per_layer_input = 0;
   // Hybrid models: the state (linear-attention / Mamba) layers; kind none for transformers.
   state_layers linear;
   std::optional<vision_spec> vision;
@@ -141,6 +150,16 @@ struct model_arch {
   bool is_moe() const { return num_experts > 0; }
   bool is_mla() const { return kv_lora_rank > 0; }
   bool has_indexer() const { return index_head_dim > 0; }
+  // The full-attention layers' head size and KV heads (Gemma 4's global ones, else the model's).
+  std::uint64_t full_head_dim() const { return global_head_dim > 0 ? global_head_dim : head_dim; }
+  std::uint64_t full_kv_heads() const {
+    return num_global_kv_heads > 0 ? num_global_kv_heads : num_kv_heads;
+  }
+  bool two_kv_shapes() const {
+    return sliding_window > 0 && (full_head_dim() != head_dim || full_kv_heads() != num_kv_heads);
+  }
+  // Layers that keep a KV cache of their own: all but the last num_kv_shared_layers.
+  std::uint64_t kv_owning_layers_end() const { return num_layers - num_kv_shared_layers; }
   // Layers among [first, last) that keep an indexer cache (by arithmetic on the rule above).
   std::uint64_t num_indexer_layers(std::uint64_t first, std::uint64_t last) const;
   // One token of one indexer layer's cache: fp8 keys plus one fp32 scale per 128 values
@@ -161,6 +180,7 @@ struct model_arch {
   }
   // Values per token per layer of the KV cache for one rank (vLLM's get_num_kv_heads/head_size).
   std::uint64_t kv_heads_per_rank(std::uint64_t tp) const;
+  std::uint64_t full_kv_heads_per_rank(std::uint64_t tp) const;  // the full layers' (Gemma 4)
   std::uint64_t kv_head_size() const;         // MLA: kv_lora_rank + qk_rope_head_dim
   std::uint64_t kv_entries_per_head() const;  // 2 (K and V) or 1 (MLA latent)
   std::uint64_t rotary_dim() const;
