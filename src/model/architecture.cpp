@@ -242,13 +242,14 @@ status resolve_layer_shapes(const arch_spec& s, const std::string& p, model_arch
   a.global_head_dim = s.global_head_dim.value_or(0);
   a.num_global_kv_heads = s.num_global_kv_heads.value_or(0);
   if ((a.global_head_dim > 0 || a.num_global_kv_heads > 0) && (a.is_mla() || a.linear.any())) {
-    return invalid(p + "global_head_dim", "'" + p + "global_head_dim' / '" + p +
-                                              "num_global_kv_heads' (the full-attention layers' "
-                                              "own KV shape) are modelled for plain attention only");
+    return invalid(p + "global_head_dim",
+                   "'" + p + "global_head_dim' / '" + p +
+                       "num_global_kv_heads' (the full-attention layers' "
+                       "own KV shape) are modelled for plain attention only");
   }
   if (a.num_global_kv_heads > 0 && a.num_heads % a.num_global_kv_heads != 0) {
-    return invalid(p + "num_global_kv_heads", "'" + p + "num_heads' must be divisible by '" + p +
-                                                  "num_global_kv_heads'");
+    return invalid(p + "num_global_kv_heads",
+                   "'" + p + "num_heads' must be divisible by '" + p + "num_global_kv_heads'");
   }
   a.num_kv_shared_layers = s.num_kv_shared_layers.value_or(0);
   if (a.num_kv_shared_layers >= a.num_layers) {

@@ -107,8 +107,8 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range sta
   // another layer's KV (Gemma 4's last num_kv_shared_layers) hold none.
   stage_kv k;
   const bool hybrid = d.profile.hybrid_kv_manager;
-  const layer_range r{stage.first, std::max(stage.first, std::min(stage.last,
-                                                                  a.kv_owning_layers_end()))};
+  const layer_range r{stage.first,
+                      std::max(stage.first, std::min(stage.last, a.kv_owning_layers_end()))};
   const std::uint64_t n = r.last - r.first;
   if (hybrid && a.attention_chunk_size > 0) {
     // Llama 4: chunked local attention on every layer except each no_rope_layer_interval-th;
@@ -211,8 +211,8 @@ std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const
                                  std::uint64_t len) {
   std::uint64_t n = saturating_mul(k.full_groups, full_blocks(len, k.full_block_size));
   if (k.sliding_groups > 0) {
-    n = saturating_add(n, saturating_mul(k.sliding_groups,
-                                         sliding_blocks(a, d, len, k.sliding_block_size)));
+    n = saturating_add(
+        n, saturating_mul(k.sliding_groups, sliding_blocks(a, d, len, k.sliding_block_size)));
   }
   if (k.chunked_groups > 0)
     n = saturating_add(n, saturating_mul(k.chunked_groups, chunked_blocks(a, d, len)));
@@ -340,9 +340,8 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
     // Gemma4ForConditionalGeneration's per_layer_embeddings buffer, [max_num_batched_tokens,
     // layers, per-layer width] in the model dtype, made with the model (gemma4_mm.py).
     w->buffers = saturating_add(
-        w->buffers,
-        saturating_mul(saturating_mul(d.max_num_batched_tokens, a.num_layers),
-                       a.hidden_size_per_layer_input * d.act_bits / 8));
+        w->buffers, saturating_mul(saturating_mul(d.max_num_batched_tokens, a.num_layers),
+                                   a.hidden_size_per_layer_input * d.act_bits / 8));
   }
   if (w && d.lora.enabled) {
     const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);

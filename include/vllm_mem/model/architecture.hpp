@@ -138,8 +138,8 @@ struct model_arch {
   // Gemma 4: the full-attention layers' own KV shape (0: the sliding layers' head_dim and
   // num_kv_heads), the last num_kv_shared_layers layers reusing earlier layers' KV (no cache of
   // their own: GPUModelRunner.get_kv_cache_spec skips a kv_sharing_target_layer_name), and the
-  // per-layer input embeddings (a [vocab_size_per_layer_input, layers x hidden_size_per_layer_input]
-  // table).
+  // per-layer input embeddings (a [vocab_size_per_layer_input, layers x
+  // hidden_size_per_layer_input] table).
   std::uint64_t global_head_dim = 0, num_global_kv_heads = 0, num_kv_shared_layers = 0;
   std::uint64_t hidden_size_per_layer_input = 0, vocab_size_per_layer_input = 0;
   // Hybrid models: the state (linear-attention / Mamba) layers; kind none for transformers.
