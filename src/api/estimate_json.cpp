@@ -93,6 +93,7 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("activation_peak_gib").f64(gib(s.activation_logged_bytes));
     w.key("block_size").u64(e.deploy.block_size);
     w.key("calibrated").boolean(e.deploy.profile.calibrated);
+    if (e.deploy.cpu_offload_bytes > 0) w.key("cpu_offload_gib").f64(gib(s.weights.cpu_offload));
     w.key("cuda_context_gib").f64(gib(s.cuda_context_bytes));
     w.key("cuda_graph_estimate_gib").f64(gib(s.cuda_graph_estimate_bytes));
     w.key("cuda_graph_gib").f64(gib(s.cuda_graph_bytes));

@@ -117,6 +117,7 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "hf_config",
                                                   "safetensors",
                                                   "kv_cache_memory_bytes",
+                                                  "cpu_offload_gb",
                                                   "max_cudagraph_capture_size",
                                                   "cudagraph_capture_sizes",
                                                   "cudagraph_mode",
@@ -279,6 +280,14 @@ status decode_deployment(const Field& field, estimate_request& r) {
     auto x = positive_int(*v, "kv_cache_memory_bytes", 1ULL << 50, "a positive number of bytes");
     if (!x) return x.err();
     r.kv_cache_memory_bytes = *x;
+  }
+  if ((v = field("cpu_offload_gb"))) {
+    if (!v->is_number() || !(v->get<double>() >= 0.0 && v->get<double>() <= 1048576.0)) {
+      return bad("cpu_offload_gb",
+                 "'cpu_offload_gb' must be a number of GiB per GPU in [0, 1048576], got " +
+                     json_excerpt(*v));
+    }
+    r.cpu_offload_gb = v->get<double>();
   }
   if ((v = field("max_cudagraph_capture_size"))) {
     auto x = positive_int(*v, "max_cudagraph_capture_size", kMaxTokens);

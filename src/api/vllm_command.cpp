@@ -58,6 +58,7 @@ constexpr field_flag kFieldFlags[] = {
     {{"lora-dtype", "", ""},                          "lora_dtype",              value_kind::text},
     {{"fully-sharded-loras", "", ""},                 "fully_sharded_loras",     value_kind::boolean},
     {{"kv-cache-memory", "kv-cache-memory-bytes", ""}, "kv_cache_memory_bytes",  value_kind::integer},
+    {{"cpu-offload-gb", "", ""},                      "cpu_offload_gb",          value_kind::number},
     {{"max-cudagraph-capture-size", "", ""},          "max_cudagraph_capture_size", value_kind::integer},
     {{"cudagraph-capture-sizes", "", ""},             "cudagraph_capture_sizes", value_kind::integer_list},
     {{"compilation-config", "cc", ""},                "",                        value_kind::compilation},

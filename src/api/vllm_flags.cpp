@@ -47,7 +47,6 @@ constexpr other_flag kOtherFlags[] = {
     {"convert", true, "changes GPU memory in a way the calculator does not model: adapts model for pooling (embed/classify/reward): changes runner path and heads"},
     {"cp-kv-cache-interleave-size", true, "KV interleave granularity for CP"},
     {"cpu-distributed-timeout-seconds", true, kNoMemory},
-    {"cpu-offload-gb", true, "changes GPU memory in a way the calculator does not model: GiB of weights kept in CPU memory per GPU"},
     {"cpu-offload-params", true, "changes GPU memory in a way the calculator does not model: which parameters are offloaded"},
     {"cudagraph-metrics", false, kNoMemory},
     {"data-parallel-address", true, kNoMemory},

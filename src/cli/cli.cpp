@@ -61,6 +61,7 @@ const field_flag field_flags[] = {
   {estimate_field, "--max-cpu-loras",                 "max_cpu_loras",                  "LoRA adapters cached in host memory"},
   {estimate_field, "--lora-dtype",                    "lora_dtype",                     "auto, float16, bfloat16 or float32"},
   {estimate_field, "--kv-cache-memory",               "kv_cache_memory_bytes",          "KV cache size in bytes (vLLM's --kv-cache-memory)"},
+  {estimate_field, "--cpu-offload-gb",                "cpu_offload_gb",                 "GiB of weights per GPU kept in host memory (vLLM's --cpu-offload-gb)"},
   {estimate_field, "--max-cudagraph-capture-size",    "max_cudagraph_capture_size",     "largest batch captured as a CUDA graph"},
   {estimate_field, "--cudagraph-mode",                "cudagraph_mode",                 "NONE, PIECEWISE, FULL or FULL_AND_PIECEWISE"},
   {estimate_field, "--num-layers",                    "architecture.num_layers",        "architecture: transformer layers"},

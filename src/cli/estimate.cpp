@@ -68,6 +68,8 @@ void print_table(json& r) {
     row("total GPU memory", fixed(v["total_gpu_memory_gib"].get<double>()) + " GiB");
     row("requested (total x utilization)", fixed(v["requested_memory_gib"].get<double>()) + " GiB");
     row("Model loading took", fixed(v["weights_gib"].get<double>()) + " GiB");
+    if (const auto h = v.find("cpu_offload_gib"); h != v.end() && h->is_number())
+      row("weights in host memory", fixed(h->get<double>()) + " GiB (--cpu-offload-gb)");
     row("activation peak", fixed(v["activation_peak_gib"].get<double>()) + " GiB");
     row("non-torch", fixed(v["non_torch_gib"].get<double>()) + " GiB");
     row(std::string("CUDA graphs (") +

@@ -182,6 +182,8 @@ status resolve_profile(const estimate_request& r, estimate_result& out) {
       r.gpu_memory_utilization_given ? r.gpu_memory_utilization : d.profile.default_utilization;
   out.gpu_memory_utilization = d.gpu_memory_utilization;
   d.kv_cache_memory_bytes = r.kv_cache_memory_bytes;
+  // vLLM: set_cpu_offload_max_bytes(int(cpu_offload_gb * 1024**3)).
+  d.cpu_offload_bytes = static_cast<std::uint64_t>(r.cpu_offload_gb * kGiB);
   d.capture = r.capture;
 
   return ok_status();
@@ -505,6 +507,10 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
     append_u64(args, d.lora.max_lora_rank);
     if (d.lora.fully_sharded) args += " --fully-sharded-loras";
     if (d.lora.dtype_bits == 32) args += " --lora-dtype float32";
+  }
+  if (d.cpu_offload_bytes > 0) {
+    args += " --cpu-offload-gb ";
+    args += format_g4(r.cpu_offload_gb);
   }
   if (d.kv_cache_memory_bytes > 0) {
     args += " --kv-cache-memory ";

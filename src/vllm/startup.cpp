@@ -343,6 +343,15 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
         w->buffers, saturating_mul(saturating_mul(d.max_num_batched_tokens, a.num_layers),
                                    a.hidden_size_per_layer_input * d.act_bits / 8));
   }
+  if (w && d.cpu_offload_bytes > 0) {
+    // --cpu-offload-gb: make_layers hands each decoder layer to maybe_offload_to_cpu
+    // (model_executor/models/utils.py), which moves parameters to pinned host memory, layer by
+    // layer from the first, until the budget is reached (to within one parameter tensor);
+    // embeddings, lm_head and towers stay on the GPU.
+    const std::uint64_t decoder =
+        w->attention + w->dense_mlp + w->experts + w->shared_experts + w->router + w->norms;
+    w->cpu_offload = std::min(decoder, d.cpu_offload_bytes);
+  }
   if (w && d.lora.enabled) {
     const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
     w->lora = lora_slot_bytes(a, d.lora, d.profile.version, d.tp, r.first, r.last, stage == 0,

@@ -50,15 +50,17 @@ struct weight_bytes {
   std::uint64_t router = 0;
   std::uint64_t norms = 0;
   std::uint64_t vision = 0;
-  std::uint64_t buffers = 0;     // rotary caches, MLA absorbed matrices (not parameters)
-  std::uint64_t lora = 0;        // LoRA slots (vllm/lora.hpp), allocated while loading
-  std::uint64_t num_layers = 0;  // decoder layers on this stage
+  std::uint64_t buffers = 0;      // rotary caches, MLA absorbed matrices (not parameters)
+  std::uint64_t lora = 0;         // LoRA slots (vllm/lora.hpp), allocated while loading
+  std::uint64_t cpu_offload = 0;  // decoder-layer parameters kept in host memory (--cpu-offload-gb)
+  std::uint64_t num_layers = 0;   // decoder layers on this stage
 
   std::uint64_t parameter_bytes() const {
     return embedding + lm_head + attention + dense_mlp + experts + shared_experts + router + norms +
            vision;
   }
-  std::uint64_t total() const { return parameter_bytes() + buffers + lora; }
+  // On the GPU ("Model loading took"): cpu_offload is at most the decoder layers' parameters.
+  std::uint64_t total() const { return parameter_bytes() + buffers + lora - cpu_offload; }
 };
 
 // The layers [first, last) of pipeline stage `rank` (vLLM get_pp_indices: floor(L/pp) each, the

@@ -55,6 +55,7 @@ struct deployment {
   vllm_profile profile;
   model_runner runner = model_runner::v1;   // default_runner(profile, ...) unless overridden
   std::uint64_t kv_cache_memory_bytes = 0;  // --kv-cache-memory: absolute KV size; 0: unset
+  std::uint64_t cpu_offload_bytes = 0;      // --cpu-offload-gb x 2^30: the most weights on the host
   capture_settings capture;                 // cudagraph_mode and capture sizes
   // The architecture was estimated from a parameter count (a size in the name, params_billions):
   // the verdict's error bar also covers its weights and KV geometry.
