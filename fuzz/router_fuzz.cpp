@@ -63,7 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (res.status == 202 && res.body.empty()) return 0;   // an MCP notification, accepted
   const auto j = nlohmann::json::parse(res.body, nullptr, false);
   if (j.is_discarded()) fuzz::fail("a JSON answer that does not parse", res.body);
-  if (req.target == "/mcp" && req.method == "POST") {
+  // The route is the target's path: "/mcp?x" is the MCP endpoint too.
+  const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+  if (path == "/mcp" && req.method == "POST") {
     check_mcp(j, input, res.body);
     return 0;
   }
