@@ -251,7 +251,18 @@ status resolve_layer_shapes(const arch_spec& s, const std::string& p, model_arch
     return invalid(p + "num_global_kv_heads",
                    "'" + p + "num_heads' must be divisible by '" + p + "num_global_kv_heads'");
   }
+  if (a.global_head_dim > 0 && a.sliding_window == 0) {
+    return invalid(p + "global_head_dim", "'" + p +
+                                              "global_head_dim' is the full layers' head size "
+                                              "beside sliding ones: it needs '" +
+                                              p + "sliding_window' (without one, give head_dim)");
+  }
   a.num_kv_shared_layers = s.num_kv_shared_layers.value_or(0);
+  if (a.num_kv_shared_layers > 0 && (a.is_mla() || a.linear.any())) {
+    return invalid(p + "num_kv_shared_layers", "'" + p +
+                                                   "num_kv_shared_layers' is modelled for plain "
+                                                   "attention only");
+  }
   if (a.num_kv_shared_layers >= a.num_layers) {
     return invalid(p + "num_kv_shared_layers",
                    "'" + p + "num_kv_shared_layers' must be below '" + p + "num_layers'");

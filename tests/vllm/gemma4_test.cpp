@@ -133,5 +133,22 @@ TEST(Gemma4, ConfigReaderKeepsBothShapes) {
   EXPECT_NE(e.field.find("use_double_wide_mlp"), std::string::npos) << e.field << " " << e.message;
 }
 
+TEST(Gemma4, LayerShapeFieldsOutsideTheirModelAreRefused) {
+  // A global head size needs sliding layers beside the full ones; KV sharing is modelled for
+  // plain attention (not beside MLA or state layers).
+  const error g = run_error({{"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
+                             {"max_seq_len", 2048},
+                             {"architecture", {{"global_head_dim", 256}}}});
+  EXPECT_EQ(g.field, "architecture.global_head_dim") << g.message;
+  const error k = run_error({{"model_name", "deepseek-ai/DeepSeek-V2-Lite"},
+                             {"max_seq_len", 2048},
+                             {"architecture", {{"num_kv_shared_layers", 4}}}});
+  EXPECT_EQ(k.field, "architecture.num_kv_shared_layers") << k.message;
+  const error n = run_error({{"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
+                             {"max_seq_len", 2048},
+                             {"architecture", {{"num_kv_shared_layers", 32}}}});
+  EXPECT_EQ(n.field, "architecture.num_kv_shared_layers") << n.message;
+}
+
 }  // namespace
 }  // namespace vllm_mem::testing
