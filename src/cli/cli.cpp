@@ -53,7 +53,7 @@ const field_flag field_flags[] = {
   {estimate_field, "--pipeline-parallel-size,--pp",   "pipeline_parallel_size",         "pipeline parallel size"},
   {estimate_field, "--max-num-batched-tokens",        "max_num_batched_tokens",         "vLLM max_num_batched_tokens"},
   {estimate_field, "--block-size",                    "block_size",                     "KV cache block size (tokens)"},
-  {estimate_field, "--vllm-version",                  "vllm_version",                   "vLLM version, e.g. 0.6.4, 0.10.1, 0.19.0"},
+  {estimate_field, "--vllm-version",                  "vllm_version",                   "vLLM version, e.g. 0.10.1 or 0.19.0 (default: the newest profile; vllm-mem versions)"},
   {estimate_field, "--vllm-engine",                   "vllm_engine",                    "v0 or v1 (default by version)"},
   {estimate_field, "--interconnect",                  "interconnect",                   "nvlink or pcie between the GPUs (default: the GPU's)"},
   {estimate_field, "--max-loras",                     "max_loras",                      "LoRA slots on the GPU (with --enable-lora; default 1)"},
