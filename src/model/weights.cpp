@@ -59,6 +59,12 @@ std::uint64_t rope_cache_elements(const model_arch& a) {
   return elements;
 }
 
+// Bytes of `elements` values `bits` wide (the model dtype's for norms, biases and buffers),
+// overflow-checked in `c`.
+std::uint64_t value_bytes(checked& c, std::uint64_t elements, std::uint32_t bits) {
+  return c.mul(elements, bits) / 8;
+}
+
 }  // namespace
 
 layer_range pp_layer_range(std::uint64_t num_layers, std::uint64_t pp, std::uint64_t rank) {
@@ -107,11 +113,10 @@ std::uint64_t indexer_bytes(const model_arch& a, const quant_spec& q, std::uint3
                             checked& c) {
   const std::uint64_t H = a.hidden_size, ih = a.index_head_dim, heads = a.index_n_heads;
   const std::uint64_t q_in = a.q_lora_rank > 0 ? a.q_lora_rank : H;
-  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
   std::uint64_t b = quantized_linear_bytes(q, q_in, c.mul(heads, ih), ab, q_in);
   b = c.add(b, quantized_linear_bytes(q, H, ih, ab, H));
-  b = c.add(b, act_bytes(2 * ih));
-  return c.add(b, act_bytes(c.mul(H, heads)));
+  b = c.add(b, value_bytes(c, 2 * ih, ab));
+  return c.add(b, value_bytes(c, c.mul(H, heads), ab));
 }
 
 // MLA attention of one layer on one rank (q_a/q_b or q_proj, kv_a, kv_b, o_proj, norms), and
@@ -119,7 +124,6 @@ std::uint64_t indexer_bytes(const model_arch& a, const quant_spec& q, std::uint3
 std::uint64_t mla_attention_bytes(const model_arch& a, const quant_spec& q, std::uint32_t ab,
                                   std::uint64_t nq, checked& c, std::uint64_t& absorbed) {
   const std::uint64_t H = a.hidden_size;
-  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
   auto linear = [&](std::uint64_t in, std::uint64_t out, std::uint64_t in_total) {
     c.mul(in, out);  // overflow probe of the element count
     return quantized_linear_bytes(q, in, out, ab, in_total);
@@ -127,18 +131,18 @@ std::uint64_t mla_attention_bytes(const model_arch& a, const quant_spec& q, std:
   const std::uint64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
   std::uint64_t attn = 0;
   if (a.q_lora_rank > 0) {
-    attn = c.add(attn, linear(H, a.q_lora_rank, H));  // q_a_proj, replicated
-    attn = c.add(attn, act_bytes(a.q_lora_rank));     // q_a_layernorm
+    attn = c.add(attn, linear(H, a.q_lora_rank, H));        // q_a_proj, replicated
+    attn = c.add(attn, value_bytes(c, a.q_lora_rank, ab));  // q_a_layernorm
     attn = c.add(attn, linear(a.q_lora_rank, c.mul(nq, qk), a.q_lora_rank));
   } else {
     attn = c.add(attn, linear(H, c.mul(nq, qk), H));
   }
   attn = c.add(attn, linear(H, a.kv_lora_rank + a.qk_rope_head_dim, H));  // replicated
-  attn = c.add(attn, act_bytes(a.kv_lora_rank));                          // kv_a_layernorm
+  attn = c.add(attn, value_bytes(c, a.kv_lora_rank, ab));                 // kv_a_layernorm
   attn = c.add(
       attn, linear(a.kv_lora_rank, c.mul(nq, a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank));
   attn = c.add(attn, linear(c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
-  absorbed = act_bytes(c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim));
+  absorbed = value_bytes(c, c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim), ab);
   return attn;
 }
 
@@ -148,13 +152,12 @@ std::uint64_t mla_attention_bytes(const model_arch& a, const quant_spec& q, std:
 std::uint64_t per_layer_embedding_bytes(const model_arch& a, const quant_spec& q, std::uint32_t ab,
                                         std::uint64_t tp, checked& c) {
   if (a.hidden_size_per_layer_input == 0) return 0;
-  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
   const std::uint64_t width = c.mul(a.num_layers, a.hidden_size_per_layer_input);
   std::uint64_t b =
-      act_bytes(c.mul(ceil_div(padded_vocab(a.vocab_size_per_layer_input), tp), width));
+      value_bytes(c, c.mul(ceil_div(padded_vocab(a.vocab_size_per_layer_input), tp), width), ab);
   c.mul(a.hidden_size, width);
   b = c.add(b, quantized_linear_bytes(q, a.hidden_size, ceil_div(width, tp), ab, a.hidden_size));
-  return c.add(b, act_bytes(a.hidden_size_per_layer_input));
+  return c.add(b, value_bytes(c, a.hidden_size_per_layer_input, ab));
 }
 
 result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options& opt);
@@ -211,7 +214,7 @@ namespace {
 std::uint64_t state_mixer_bytes(const model_arch& a, const quant_spec& dense_q, std::uint32_t ab,
                                 std::uint64_t tp, checked& c) {
   const std::uint64_t H = a.hidden_size;
-  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  auto act_bytes = [&](std::uint64_t elements) { return value_bytes(c, elements, ab); };
   auto linear = [&](std::uint64_t in, std::uint64_t out, std::uint64_t in_total) {
     c.mul(in, out);  // overflow probe of the element count
     return quantized_linear_bytes(dense_q, in, out, ab, in_total);
@@ -260,7 +263,7 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   // own scheme.
   const quant_spec attn_q =
       opt.quant.attention_method ? attention_scheme(*opt.quant.attention_method) : dense_q;
-  auto act_bytes = [&](std::uint64_t elements) { return c.mul(elements, ab) / 8; };
+  auto act_bytes = [&](std::uint64_t elements) { return value_bytes(c, elements, ab); };
   auto linear = [&](const quant_spec& q, std::uint64_t in, std::uint64_t out,
                     std::uint64_t in_total) {
     c.mul(in, out);  // overflow probe of the element count

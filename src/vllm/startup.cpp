@@ -132,8 +132,8 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range sta
     k.full_layers = n - k.sliding_layers;
   }
   // page = B * kv_heads * head_size * (K and V, or one MLA latent) * element size (§6.2).
-  k.page_bytes = d.block_size * layer_bytes_per_token(a, d);
   k.sliding_bytes_per_token = layer_bytes_per_token(a, d);
+  k.page_bytes = d.block_size * k.sliding_bytes_per_token;
   k.full_bytes_per_token = full_layer_bytes_per_token(a, d);
   k.full_block_size = k.sliding_block_size = d.block_size;
   if (k.full_bytes_per_token != k.sliding_bytes_per_token) {
