@@ -452,6 +452,9 @@ result<model_db> model_db::load(const std::vector<source_file>& files) {
       return make_error(error_code::invalid_argument, m.file + " '" + m.id + "': fill_from itself");
     if (auto s = apply_fill_from(m, all[it->second]); !s) return s.err();
   }
+  for (auto& m : all) {
+    if (!m.closed && m.spec && !m.spec->quantization) m.quant_from_id = strip_quant_suffix(m.id);
+  }
   // Fuzzy keys (open models only; a closed model matches only by its own names). A key several
   // entries share is given to one entry here, never decided per request: for the basename, the
   // entry whose id (not an alias) has it; for the normalised name, the entry whose name carries no
@@ -510,12 +513,9 @@ std::optional<model_match> model_db::resolve(std::string_view name) const {
   if (auto m = resolve_unquantized(name)) {
     // An entry of a quantized repository whose quantization_config was not read (it states none):
     // the scheme its name states, as for a repository the database does not hold.
-    const model_entry& e = *m->entry;
-    if (!e.closed && e.spec && !e.spec->quantization) {
-      if (const auto q = strip_quant_suffix(e.id)) {
-        m->quant_from_name = q->quant;
-        m->quant_suffix = q->suffix;
-      }
+    if (const auto& q = m->entry->quant_from_id) {
+      m->quant_from_name = q->quant;
+      m->quant_suffix = q->suffix;
     }
     return m;
   }

@@ -55,6 +55,14 @@ struct checkpoint_record {
   std::string source;
 };
 
+// A quantization named by a checkpoint's suffix, and the name without it.
+struct quant_suffix_match {
+  std::string base_name;
+  std::string suffix;
+  quant_spec quant;
+};
+std::optional<quant_suffix_match> strip_quant_suffix(std::string_view name);
+
 struct model_entry {
   std::string id;
   std::vector<std::string> aliases;
@@ -70,6 +78,9 @@ struct model_entry {
   std::optional<fill_from_spec> fill_from;
   std::string unsupported;  // non-empty: why the calculator cannot model this architecture
   std::optional<checkpoint_record> checkpoint;
+  // An open entry of a quantized repository that states no quantization: the scheme its id's
+  // suffix names (found once, at load).
+  std::optional<quant_suffix_match> quant_from_id;
   std::string file;    // data file it came from
   nlohmann::json raw;  // the entry as written (for GET /models/{id})
 };
@@ -94,14 +105,6 @@ struct model_match {
   // organisation or case: the variant's own config may differ in context fields.
   bool variant = false;
 };
-
-// A quantization named by a checkpoint's suffix, and the name without it.
-struct quant_suffix_match {
-  std::string base_name;
-  std::string suffix;
-  quant_spec quant;
-};
-std::optional<quant_suffix_match> strip_quant_suffix(std::string_view name);
 
 class model_db {
  public:
