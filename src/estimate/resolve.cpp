@@ -158,29 +158,25 @@ std::string family_stem(std::string_view name) {
 // What the name said about the checkpoint: a fine-tune's base, a quantized repository's scheme.
 void warn_name_quantization(const model_match& match, const std::string& model_name,
                             resolved_model& out) {
+  const std::string scheme =
+      match.quant_from_name
+          ? " (" + match.quant_suffix + " -> " +
+                std::string(quant_method_name(match.quant_from_name->method)) + ")"
+          : std::string();
   if (match.kind == match_kind::finetune) {
     std::string w = "'" + model_name + "' is not in the database; resolved as " + match.entry->id +
                     ", the base its name states (its '" + match.finetune_token +
                     "' token names a fine-tune or re-release with the base's architecture)";
-    if (match.quant_from_name) {
-      w += ", with the quantization its name states (" + match.quant_suffix + " -> " +
-           std::string(quant_method_name(match.quant_from_name->method)) + ")";
-    }
+    if (match.quant_from_name) w += ", with the quantization its name states" + scheme;
     out.warnings.push_back(w + "; give 'architecture' if its config differs");
-  }
-  if (match.kind != match_kind::quantized && match.kind != match_kind::finetune &&
-      match.quant_from_name) {
+  } else if (match.kind == match_kind::quantized) {
+    out.warnings.push_back("'" + model_name + "' is not in the database; resolved as " +
+                           match.entry->id + " with the quantization its name states" + scheme);
+  } else if (match.quant_from_name) {
     out.warnings.push_back("the database entry " + match.entry->id +
                            " states no quantization layout (its quantization config was not "
-                           "read); the scheme its name states is applied (" +
-                           match.quant_suffix + " -> " +
-                           std::string(quant_method_name(match.quant_from_name->method)) + ")");
-  }
-  if (match.kind == match_kind::quantized) {
-    out.warnings.push_back("'" + model_name + "' is not in the database; resolved as " +
-                           match.entry->id + " with the quantization its name states (" +
-                           match.quant_suffix + " -> " +
-                           std::string(quant_method_name(match.quant_from_name->method)) + ")");
+                           "read); the scheme its name states is applied" +
+                           scheme);
   }
 }
 
