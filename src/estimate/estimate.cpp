@@ -125,7 +125,10 @@ status resolve_device(const estimate_request& r, const gpu_catalog& gpus, estima
   // catalog tells whether that size is an A100's (79.15 GiB) rather than an H100's.
   big_gpu = gpu ? gpu->big_for_vllm_defaults() : false;
   // The interconnect: the request's, else the catalog GPU's; for a bare memory size, the
-  // interconnect of the catalog GPUs with that CUDA total when they all agree, else NVLink.
+  // interconnect of the catalog GPUs within 2% of that CUDA total when they all agree, else
+  // NVLink. The total a card reports moves with driver and ECC reservations (a T4 prints 14.56
+  // on some hosts and 14.74 on others); 2% keeps apart every pair of catalog sizes whose
+  // interconnects differ, except the H100/A100 SXM-PCIe twins, which disagree and stay NVLink.
   if (r.interconnect) {
     d.interconnect = *r.interconnect;
   } else if (gpu) {
@@ -134,7 +137,8 @@ status resolve_device(const estimate_request& r, const gpu_catalog& gpus, estima
     std::optional<interconnect_kind> seen;
     bool agree = true;
     for (const auto& g : gpus.entries()) {
-      if (g.cuda_total_gib <= 0 || std::fabs(g.cuda_total_gib - *r.gpu_memory_gib) >= 0.005)
+      if (g.cuda_total_gib <= 0 ||
+          std::fabs(g.cuda_total_gib - *r.gpu_memory_gib) > 0.02 * g.cuda_total_gib)
         continue;
       const interconnect_kind k = interconnect_of(g);
       if (seen && *seen != k) agree = false;

@@ -101,6 +101,10 @@ TEST(Interconnect, DefaultFromABareCudaTotal) {
   auto body = tp2_request();
   body["gpu_memory_gib"] = 14.74;  // only the T4 (PCIe 3.0) has it
   EXPECT_EQ(run(body).deploy.interconnect, interconnect_kind::pcie);
+  body["gpu_memory_gib"] = 14.56;  // a T4 on a host that reserves more: within 2% of 14.74
+  EXPECT_EQ(run(body).deploy.interconnect, interconnect_kind::pcie);
+  body["gpu_memory_gib"] = 22.16;  // L4, A10G, A10 (all PCIe) within 2%: they agree
+  EXPECT_EQ(run(body).deploy.interconnect, interconnect_kind::pcie);
   body["gpu_memory_gib"] = 79.15;  // A100-80GB (NVLink) and A100-PCIe-80GB: ambiguous
   EXPECT_EQ(run(body).deploy.interconnect, interconnect_kind::nvlink);
   body["gpu_memory_gib"] = 39.39;  // A100-40GB (SXM, NVLink) only
