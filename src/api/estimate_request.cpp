@@ -111,6 +111,7 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "max_cpu_loras",
                                                   "lora_dtype",
                                                   "fully_sharded_loras",
+                                                  "limit_mm_per_prompt",
                                                   "vllm_version",
                                                   "vllm_engine",
                                                   "max_num_seqs",
@@ -185,6 +186,66 @@ status decode_lora(const Field& field, estimate_request& r) {
       return bad("fully_sharded_loras",
                  "'fully_sharded_loras' must be true or false, got " + json_excerpt(*v));
     c.fully_sharded = v->get<bool>();
+  }
+  return ok_status();
+}
+
+// One modality's count: a non-negative integer, or vLLM's newer {"count": n, ...} form.
+result<std::uint64_t> mm_count(const json& v, const std::string& field) {
+  const json* c = &v;
+  if (v.is_object()) {
+    const auto it = v.find("count");
+    if (it == v.end()) return bad(field, "'" + field + "' must be a count or {\"count\": n}");
+    c = &*it;
+  }
+  if (c->is_number_unsigned() || (c->is_number_integer() && c->get<std::int64_t>() >= 0)) {
+    const std::uint64_t x = c->get<std::uint64_t>();
+    if (x <= (1U << 20)) return x;
+  }
+  return bad(field, "'" + field + "' must be an integer in [0, 1048576], got " + json_excerpt(*c));
+}
+
+// limit_mm_per_prompt: an object of per-modality counts ({"image": 0, "video": 0}), or the
+// flag's text as `vllm serve --limit-mm-per-prompt` reads it: that JSON, or image=0,video=0.
+// Only image and video change the estimate (the vision tower); other modalities are checked.
+status decode_mm_limits(const json& v, estimate_request& r) {
+  const std::string f = "limit_mm_per_prompt";
+  json parsed = json::object();
+  const json* o = &v;
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (!s.empty() && s.front() == '{') {
+      parsed = json::parse(s, nullptr, false);
+      if (parsed.is_discarded()) return bad(f, "'" + f + "' is not valid JSON: " + json_excerpt(v));
+    } else {
+      std::size_t at = 0;
+      while (at <= s.size()) {
+        const std::size_t end = std::min(s.find(',', at), s.size());
+        const std::string item = s.substr(at, end - at);
+        const std::size_t eq = item.find('=');
+        const std::string key = item.substr(0, eq);
+        const std::string num = eq == std::string::npos ? "" : item.substr(eq + 1);
+        if (key.empty() || num.empty() || num.size() > 7 ||
+            num.find_first_not_of("0123456789") != std::string::npos) {
+          return bad(f, "'" + f + "' must be JSON such as {\"image\": 0} or modality=count pairs " +
+                            "such as image=0,video=0, got " + json_excerpt(v));
+        }
+        parsed[key] = std::stoull(num);
+        at = end + 1;
+      }
+    }
+    o = &parsed;
+  }
+  if (!o->is_object()) {
+    return bad(f, "'" + f +
+                      "' must be an object of per-modality counts such as {\"image\": 0}, got " +
+                      json_excerpt(v));
+  }
+  for (auto it = o->begin(); it != o->end(); ++it) {
+    auto x = mm_count(*it, f + "." + it.key());
+    if (!x) return x.err();
+    if (it.key() == "image") r.mm.image = *x;
+    if (it.key() == "video") r.mm.video = *x;
   }
   return ok_status();
 }
@@ -269,6 +330,9 @@ status decode_deployment(const Field& field, estimate_request& r) {
     }
   }
   if (auto ok = decode_lora(field, r); !ok) return ok.err();
+  if ((v = field("limit_mm_per_prompt"))) {
+    if (auto ok = decode_mm_limits(*v, r); !ok) return ok.err();
+  }
   if ((v = field("vllm_version"))) {
     auto s = string_field(*v, "vllm_version");
     if (!s) return s.err();

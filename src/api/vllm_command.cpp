@@ -19,6 +19,8 @@ using json = nlohmann::json;
 namespace {
 
 // compilation: --compilation-config / -cc, a JSON object (or one key of it, dotted).
+// modality_counts: --limit-mm-per-prompt, its text for the request field to read, or one
+// modality's count, dotted (--limit-mm-per-prompt.video 0).
 enum class value_kind : std::uint8_t {
   integer,
   number,
@@ -26,7 +28,8 @@ enum class value_kind : std::uint8_t {
   boolean,
   length,
   integer_list,
-  compilation
+  compilation,
+  modality_counts
 };
 
 // A flag that sets a request field.
@@ -59,6 +62,7 @@ constexpr field_flag kFieldFlags[] = {
     {{"fully-sharded-loras", "", ""},                 "fully_sharded_loras",     value_kind::boolean},
     {{"kv-cache-memory", "kv-cache-memory-bytes", ""}, "kv_cache_memory_bytes",  value_kind::integer},
     {{"cpu-offload-gb", "", ""},                      "cpu_offload_gb",          value_kind::number},
+    {{"limit-mm-per-prompt", "", ""},                 "limit_mm_per_prompt",     value_kind::modality_counts},
     {{"max-cudagraph-capture-size", "", ""},          "max_cudagraph_capture_size", value_kind::integer},
     {{"cudagraph-capture-sizes", "", ""},             "cudagraph_capture_sizes", value_kind::integer_list},
     {{"compilation-config", "cc", ""},                "",                        value_kind::compilation},
@@ -228,6 +232,7 @@ result<json> typed_value(const field_flag& f, const std::string& v, const std::s
   switch (f.kind) {
     case value_kind::text:
     case value_kind::compilation:  // read by compilation_fields
+    case value_kind::modality_counts:
       return json(v);
     case value_kind::length:
       return length_value(v, flag, field);
@@ -438,7 +443,9 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
         of = nullptr;
       }
     }
-    const bool json_valued = (ff && ff->kind == value_kind::compilation) || (of && of->takes_value);
+    const bool json_valued =
+        (ff && (ff->kind == value_kind::compilation || ff->kind == value_kind::modality_counts)) ||
+        (of && of->takes_value);
     if ((!ff && !of) || (!key.empty() && !json_valued)) {
       return make_error(
           error_code::invalid_argument,
@@ -465,6 +472,21 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
     }
     if (ff->kind == value_kind::compilation) {
       if (auto s = compilation_fields(key, *value, flag, field, out); !s) return s.err();
+      continue;
+    }
+    if (ff->kind == value_kind::modality_counts) {
+      // The whole value is the request field's text (estimate_request.cpp decode_mm_limits reads
+      // and checks it); a dotted key adds one modality to an object.
+      json& f = out.fields[ff->field];
+      if (key.empty()) {
+        f = *value;
+        continue;
+      }
+      if (f.is_string()) f = json::parse(f.get<std::string>(), nullptr, false);
+      if (!f.is_object()) f = json::object();
+      const bool digits = !value->empty() && value->size() <= 7 &&
+                          value->find_first_not_of("0123456789") == std::string::npos;
+      f[key] = digits ? json(std::stoull(*value)) : json(*value);
       continue;
     }
     if (ff->kind == value_kind::boolean) {

@@ -64,6 +64,7 @@ const field_flag field_flags[] = {
   {estimate_field, "--cpu-offload-gb",                "cpu_offload_gb",                 "GiB of weights per GPU kept in host memory (vLLM's --cpu-offload-gb)"},
   {estimate_field, "--max-cudagraph-capture-size",    "max_cudagraph_capture_size",     "largest batch captured as a CUDA graph"},
   {estimate_field, "--cudagraph-mode",                "cudagraph_mode",                 "NONE, PIECEWISE, FULL or FULL_AND_PIECEWISE"},
+  {estimate_field, "--limit-mm-per-prompt",           "limit_mm_per_prompt",            "images/videos per prompt: '{\"image\":0,\"video\":0}' or image=0,video=0 (0 for all: no vision tower)"},
   {estimate_field, "--num-layers",                    "architecture.num_layers",        "architecture: transformer layers"},
   {estimate_field, "--hidden-size",                   "architecture.hidden_size",       "architecture: hidden size"},
   {estimate_field, "--num-heads",                     "architecture.num_heads",         "architecture: attention heads"},
@@ -173,7 +174,7 @@ json build_request(const estimate_flags& f) {
     } else if (field == "model_name" || field == "gpu" || field == "dtype" ||
                field == "kv_cache_dtype" || field == "quantization" || field == "vllm_version" ||
                field == "vllm_engine" || field == "interconnect" || field == "lora_dtype" ||
-               field == "cudagraph_mode") {
+               field == "cudagraph_mode" || field == "limit_mm_per_prompt") {
       body[field] = raw;
     } else if (const auto n = human_readable_tokens(raw);
                n && (field == "max_seq_len" || field == "max_model_len" ||

@@ -520,6 +520,18 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
     args += " --kv-cache-memory ";
     append_u64(args, d.kv_cache_memory_bytes);
   }
+  if (d.mm.image || d.mm.video) {
+    // The flag's key=value form: no quotes or braces for the shell to take apart.
+    args += " --limit-mm-per-prompt ";
+    if (d.mm.image) {
+      args += "image=";
+      append_u64(args, *d.mm.image);
+    }
+    if (d.mm.video) {
+      args += d.mm.image ? ",video=" : "video=";
+      append_u64(args, *d.mm.video);
+    }
+  }
   // The CUDA-graph settings the request gave, as vLLM's flags take them (the mode only inside
   // --compilation-config).
   const capture_settings& cap = r.capture;
@@ -576,6 +588,7 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   d.pp = r.pipeline_parallel_size;
   d.expert_parallel = r.enable_expert_parallel;
   d.lora = r.lora;
+  d.mm = r.mm;
   if (auto ok = check_parallel_sizes(a, d.tp, d.pp); !ok) return ok.err();
   out.num_gpus = d.tp * d.pp;
 

@@ -258,11 +258,20 @@ result<rope_scaling_spec> parse_rope_scaling(const json& v, const std::string& f
 
 result<vision_spec> parse_vision(const json& v, const std::string& field) {
   if (!v.is_object()) return type_error(field, "an object");
-  static const std::vector<std::string> keys = {
-      "type",          "num_layers", "hidden_size",         "intermediate_size",
-      "num_heads",     "patch_size", "image_size",          "params",
-      "params_source", "notes",      "max_tokens_per_item", "spatial_merge_size",
-      "extra"};
+  static const std::vector<std::string> keys = {"type",
+                                                "num_layers",
+                                                "hidden_size",
+                                                "intermediate_size",
+                                                "num_heads",
+                                                "patch_size",
+                                                "image_size",
+                                                "params",
+                                                "params_source",
+                                                "notes",
+                                                "max_tokens_per_item",
+                                                "spatial_merge_size",
+                                                "temporal_patch_size",
+                                                "extra"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   vision_spec out;
   for (auto it = v.begin(); it != v.end(); ++it) {
@@ -273,7 +282,17 @@ result<vision_spec> parse_vision(const json& v, const std::string& field) {
       out.type = it->get<std::string>();
       continue;
     }
-    if (k == "params_source" || k == "notes" || k == "extra") continue;
+    if (k == "params_source" || k == "notes") continue;
+    if (k == "extra") {
+      // The database states a Qwen-VL tower's temporal patch among its extra keys.
+      const auto t = it->is_object() ? it->find("temporal_patch_size") : it->end();
+      if (it->is_object() && t != it->end()) {
+        auto x = get_u64(*t, f + ".temporal_patch_size", 0, 64);
+        if (!x) return x.err();
+        if (out.temporal_patch_size == 0) out.temporal_patch_size = *x;
+      }
+      continue;
+    }
     auto x = get_u64(*it, f, 0, 1ULL << 40);
     if (!x) return x.err();
     if (k == "num_layers") out.num_layers = *x;
@@ -285,9 +304,11 @@ result<vision_spec> parse_vision(const json& v, const std::string& field) {
     if (k == "params") out.params = *x;
     if (k == "max_tokens_per_item") out.max_tokens_per_item = *x;
     if (k == "spatial_merge_size") out.spatial_merge_size = *x;
+    if (k == "temporal_patch_size") out.temporal_patch_size = *x;
   }
   if (out.num_layers > 1024 || out.hidden_size > 65536 || out.intermediate_size > 1048576 ||
-      out.max_tokens_per_item > (1ULL << 24) || out.spatial_merge_size > 64) {
+      out.max_tokens_per_item > (1ULL << 24) || out.spatial_merge_size > 64 ||
+      out.temporal_patch_size > 64) {
     return make_error(error_code::invalid_argument, "'" + field + "' is out of range", field);
   }
   return out;
@@ -649,7 +670,7 @@ void write_json(json_writer& w, const model_arch& a) {
     w.key("vision");
     if (v.type.empty() && !v.num_layers && !v.hidden_size && !v.intermediate_size && !v.num_heads &&
         !v.patch_size && !v.image_size && !v.params && !v.max_tokens_per_item &&
-        !v.spatial_merge_size) {
+        !v.spatial_merge_size && !v.temporal_patch_size) {
       w.null();  // nlohmann prints an object nothing was put into as null
     } else {
       w.begin_object();
@@ -662,6 +683,7 @@ void write_json(json_writer& w, const model_arch& a) {
       if (v.params) w.key("params").u64(v.params);
       if (v.patch_size) w.key("patch_size").u64(v.patch_size);
       if (v.spatial_merge_size) w.key("spatial_merge_size").u64(v.spatial_merge_size);
+      if (v.temporal_patch_size) w.key("temporal_patch_size").u64(v.temporal_patch_size);
       if (!v.type.empty()) w.key("type").string(v.type);
       w.end_object();
     }

@@ -65,6 +65,7 @@ constexpr vision_size kVisionSizes[] = {
     {"num_heads", {"num_attention_heads", "num_heads", "heads"}, &vision_class::heads},
     {"patch_size", {"patch_size", "spatial_patch_size"}, &vision_class::patch},
     {"image_size", {"image_size"}, &vision_class::image},
+    {"temporal_patch_size", {"temporal_patch_size"}, nullptr},
 };
 
 std::string default_vision_type(const std::string& outer) {
@@ -111,7 +112,7 @@ json vision_from_hf(const json& vc, const std::string& f, const std::string& out
   json vj = json::object();
   vj["type"] = vtype.empty() ? outer_type + " vision" : vtype;
   for (const auto& s : kVisionSizes) {
-    const u64 dflt = vcls ? vcls->*s.dflt : 0;
+    const u64 dflt = vcls && s.dflt ? vcls->*s.dflt : 0;
     if (const char* k = v.first(s.keys)) {
       if (auto x = v.u64_of(k)) vj[s.canonical] = *x;
     } else if (dflt > 0) {

@@ -226,6 +226,7 @@ result<vllm_profile> make_profile(const vllm_version& v, engine_kind engine) {
   }
   if (v < vllm_version{0, 9, 0}) p.max_len_error_has_estimate = false;
   if (v >= vllm_version{0, 11, 0}) p.cudagraph_modes = 2;  // FULL_AND_PIECEWISE
+  p.zero_mm_limit_drops_tower = v >= vllm_version{0, 11, 0} && engine == engine_kind::v1;
   p.mamba_align_default = v >= vllm_version{0, 20, 0};  // docs/vllm-versions.md "Mamba/GDN state"
   if (v >= vllm_version{0, 20, 0}) {
     const auto& rows = profile_rows();

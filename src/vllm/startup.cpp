@@ -281,7 +281,8 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
     const double m = std::min(Md, 32768.0) * static_cast<double>(a.num_experts_per_tok);
     moe = p.moe_workspace_factor * m * s * (3 * I + H);
   }
-  const double vision = r.first == 0 ? encoder_profile_bytes(a, p, M, s) : 0.0;
+  const double vision =
+      r.first == 0 ? encoder_profile_bytes(a, p, d.mm, M, d.max_num_seqs, s) : 0.0;
   // Sparse MLA: the indexer's prefill workspace, reserved by the profile run and kept
   // (v1/attention/backends/mla/indexer.py get_max_prefill_buffer_size: 40 x max_model_len
   // entries of the indexer's bytes per token), and with the fp8_ds_mla layout FlashMLA's own
@@ -351,6 +352,9 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
     const std::uint64_t decoder =
         w->attention + w->dense_mlp + w->experts + w->shared_experts + w->router + w->norms;
     w->cpu_offload = std::min(decoder, d.cpu_offload_bytes);
+  }
+  if (w && a.vision && d.mm.tower_off(*a.vision) && d.profile.zero_mm_limit_drops_tower) {
+    w->vision = 0;  // profile.hpp zero_mm_limit_drops_tower
   }
   if (w && d.lora.enabled) {
     const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
@@ -589,15 +593,28 @@ std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d_in,
 // input, fc1 output and its activation, fc2 output: 4 hidden-wide and 3 intermediate-wide
 // tensors, the count fitted on rows 2002/2003/2024, docs/accuracy.md). Otherwise the per-token
 // fallback fitted on the set-1 towers (M tokens of vision_activation_factor hidden-wide tensors).
-double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, std::uint64_t M,
-                             double s) {
-  if (!a.vision || a.vision->hidden_size == 0) return 0.0;
+// --limit-mm-per-prompt: V1 profiles at most S x limit items (gpu_model_runner.py profile_run,
+// max_mm_items_per_batch); V0 (worker/model_runner.py profile_run) gives each of
+// S' = max(1, min(S, M // (limit x tokens per item))) dummy sequences `limit` images, limit 1 by
+// default; limits at 0 for the tower's modalities profile no encoder.
+double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, const mm_limits& mm,
+                             std::uint64_t M, std::uint64_t S, double s) {
+  if (!a.vision || a.vision->hidden_size == 0 || mm.tower_off(*a.vision)) return 0.0;
   const vision_spec& v = *a.vision;
   const double h = static_cast<double>(v.hidden_size);
   if (v.max_tokens_per_item == 0 || v.spatial_merge_size == 0 || v.intermediate_size == 0)
     return p.vision_activation_factor * static_cast<double>(M) * s * h;
-  const std::uint64_t budget = std::max(M, v.max_tokens_per_item);
-  const std::uint64_t items = budget / v.max_tokens_per_item;
+  const std::uint64_t T = v.max_tokens_per_item;
+  std::uint64_t items = 0;
+  if (p.engine == engine_kind::v0) {
+    const std::uint64_t per_seq = mm.image.value_or(1);
+    const std::uint64_t seqs =
+        per_seq == 0 ? 0 : std::max<std::uint64_t>(1, std::min(S, M / (per_seq * T)));
+    items = seqs * per_seq;
+  } else {
+    items = std::max(M, T) / T;
+    if (mm.image) items = std::min(items, saturating_mul(S, *mm.image));
+  }
   const double patches = static_cast<double>(items * v.max_tokens_per_item) *
                          static_cast<double>(v.spatial_merge_size * v.spatial_merge_size);
   return patches * s * (4.0 * h + 3.0 * static_cast<double>(v.intermediate_size));

@@ -15,10 +15,10 @@ namespace {
 
 constexpr const char* kQwen3Next = "Qwen/Qwen3-Next-80B-A3B-Instruct";
 
-vllm_profile profile(const char* version) {
+vllm_profile profile(const char* version, std::optional<engine_kind> engine = std::nullopt) {
   auto v = parse_vllm_version(version, "vllm_version");
   EXPECT_TRUE(v.ok());
-  auto p = make_profile(*v, default_engine(*v));
+  auto p = make_profile(*v, engine.value_or(default_engine(*v)));
   EXPECT_TRUE(p.ok());
   return *p;
 }
@@ -349,16 +349,59 @@ TEST(HybridBlock, Qwen36StateInFloat32SetsTheBlockAndAlignModeTheConcurrency) {
 TEST(EncoderProfile, BudgetInWholeImagesOfTheLargestSize) {
   const model_arch& a = arch_of(kQwen36);
   const vllm_profile p = profile("0.20.0");
+  const mm_limits none;
   const double one_image = 16384.0 * 4 * 17520 * 2;
-  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, 4096, 2.0), one_image);       // row 2002: 1 image
-  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, 30000, 2.0), one_image);      // still 1 whole image
-  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, 65536, 2.0), 4 * one_image);  // row 2024: 4
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, none, 4096, 4, 2.0), one_image);   // row 2002: 1
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, none, 30000, 4, 2.0), one_image);  // still 1 whole
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, none, 65536, 8, 2.0), 4 * one_image);  // row 2024
   // Without a tower nothing; a tower without its budget falls back to M hidden-wide tensors.
-  EXPECT_EQ(encoder_profile_bytes(arch_of(kQwen3Next), p, 8192, 2.0), 0.0);
+  EXPECT_EQ(encoder_profile_bytes(arch_of(kQwen3Next), p, none, 8192, 4, 2.0), 0.0);
   model_arch bare = a;
   bare.vision->max_tokens_per_item = 0;
-  EXPECT_DOUBLE_EQ(encoder_profile_bytes(bare, p, 8192, 2.0),
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(bare, p, none, 8192, 4, 2.0),
                    p.vision_activation_factor * 8192 * 2.0 * 1152);
+}
+
+// --limit-mm-per-prompt. V1 profiles at most max_num_seqs x limit images: at 65536 batched
+// tokens the budget holds 4 images, 2 sequences x 1 image allow 2. Images at 0 with the video
+// of a Qwen-VL tower (temporal patches) still open leave the tower on; both at 0 switch it off.
+TEST(EncoderProfile, ImageLimitCapsTheItemsAndZeroSwitchesTheTowerOff) {
+  const model_arch& a = arch_of(kQwen36);
+  ASSERT_GT(a.vision->temporal_patch_size, 0u);  // from the database's extra.temporal_patch_size
+  const vllm_profile p = profile("0.20.0");
+  const double one_image = 16384.0 * 4 * 17520 * 2;
+  mm_limits one;
+  one.image = 1;
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, one, 65536, 2, 2.0), 2 * one_image);
+  mm_limits images_off;
+  images_off.image = 0;
+  EXPECT_FALSE(images_off.tower_off(*a.vision));
+  mm_limits off = images_off;
+  off.video = 0;
+  EXPECT_TRUE(off.tower_off(*a.vision));
+  EXPECT_EQ(encoder_profile_bytes(a, p, off, 65536, 8, 2.0), 0.0);
+  EXPECT_EQ(encoder_profile_bytes(a, p, off, 8192, 8, 2.0), 0.0);
+  // A tower without temporal patches (image only) is off with images at 0 alone.
+  model_arch still = a;
+  still.vision->temporal_patch_size = 0;
+  EXPECT_TRUE(images_off.tower_off(*still.vision));
+}
+
+// V0 (worker/model_runner.py profile_run): max_num_seqs becomes max(1, min(S, M // (limit x
+// tokens per image))) and each dummy sequence carries `limit` images (1 by default). 16384 tokens
+// per image: at M 16384 one sequence of 1 image; with limit 3, M // 49152 = 0 -> 1 sequence of 3;
+// at M 65536 and S 2, min(2, 4) = 2 sequences of 1.
+TEST(EncoderProfile, V0GivesEachDummySequenceItsImages) {
+  const model_arch& a = arch_of(kQwen36);
+  const vllm_profile p = profile("0.8.5", engine_kind::v0);
+  ASSERT_EQ(p.engine, engine_kind::v0);
+  const double one_image = 16384.0 * 4 * 17520 * 2;
+  const mm_limits none;
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, none, 16384, 256, 2.0), one_image);
+  mm_limits three;
+  three.image = 3;
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, three, 16384, 256, 2.0), 3 * one_image);
+  EXPECT_DOUBLE_EQ(encoder_profile_bytes(a, p, none, 65536, 2, 2.0), 2 * one_image);
 }
 
 }  // namespace

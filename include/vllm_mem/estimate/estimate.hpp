@@ -66,6 +66,7 @@ struct estimate_request {
   bool enable_expert_parallel = false;
   std::optional<interconnect_kind> interconnect;  // absent: from the GPU (catalog), else NVLink
   lora_config lora;  // enable_lora, max_loras, max_lora_rank, max_cpu_loras, lora_dtype, ...
+  mm_limits mm;      // limit_mm_per_prompt
   std::optional<vllm_version> version;
   std::optional<engine_kind> engine;
   // From a `vllm_command`: its flags that do not change the estimate, "flag: reason".

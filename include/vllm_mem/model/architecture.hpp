@@ -60,6 +60,9 @@ struct vision_spec {
   // yields (the processor's largest image over (patch_size * spatial_merge_size)^2), and how many
   // patches merge into one token per side. 0: not stated (the per-token fallback of §10.4).
   std::uint64_t max_tokens_per_item = 0, spatial_merge_size = 0;
+  // Frames per temporal patch (Qwen-VL towers): > 0 means the tower also serves video, so
+  // `--limit-mm-per-prompt` switches it off only with video at 0 too.
+  std::uint64_t temporal_patch_size = 0;
 };
 
 struct arch_spec {

@@ -89,6 +89,11 @@ struct vllm_profile {
   // form: max_seq_len = block_size * num_gpu_blocks), although the scheduler splits them.
   bool v0_check_splits_blocks_by_pp = true;
   std::uint32_t cudagraph_modes = 1;  // FULL_AND_PIECEWISE (>= 0.11) captures 2 sets
+  // >= 0.11: --limit-mm-per-prompt at 0 for every modality of a tower leaves the tower out of
+  // the model (its weights are not loaded): the multimodal models' __init__ build `visual` /
+  // `vision_tower` only when multimodal_config.get_limit_per_prompt(...) is non-zero (qwen2_5_vl,
+  // qwen3_vl, llava, ...), later for every model through SupportsMultiModal._mark_tower_model.
+  bool zero_mm_limit_drops_tower = false;
   // Hybrid models: prefix caching on by default with mamba_cache_mode "align" (two state pages
   // per request) instead of "none" (one). vLLM PR #50991 (merged 2026-08-04, after 0.27.1):
   // taken as 0.28.0.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,18 @@ namespace vllm_mem {
 // PCIe. It decides the non-torch term with tensor/pipeline parallelism (profile.hpp).
 enum class interconnect_kind : std::uint8_t { nvlink, pcie };
 const char* interconnect_name(interconnect_kind k);
+
+// --limit-mm-per-prompt (vllm/config/multimodal.py MultiModalConfig.limit_per_prompt): the most
+// images and videos one prompt may carry; absent: the version's default (1 in V0, unbounded in
+// effect in V1, where the encoder budget binds first).
+struct mm_limits {
+  std::optional<std::uint64_t> image, video;
+  // Every modality the tower serves at 0: vLLM builds no tower (its weights are not loaded) and
+  // profiles no encoder. A tower with temporal patches serves video too.
+  bool tower_off(const vision_spec& v) const {
+    return image == 0 && (video ? *video == 0 : v.temporal_patch_size == 0);
+  }
+};
 
 struct deployment {
   std::uint64_t gpu_total_bytes = 0;  // T: what CUDA reports for one device
@@ -52,6 +65,7 @@ struct deployment {
   // Exact checkpoint tensor bytes (weights.hpp); 0: the computed sizes.
   std::uint64_t checkpoint_bytes = 0;
   lora_config lora;  // --enable-lora and its sizes
+  mm_limits mm;      // --limit-mm-per-prompt
   vllm_profile profile;
   model_runner runner = model_runner::v1;   // default_runner(profile, ...) unless overridden
   std::uint64_t kv_cache_memory_bytes = 0;  // --kv-cache-memory: absolute KV size; 0: unset
@@ -133,9 +147,10 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
 std::uint64_t kv_bytes_for_request(const model_arch& a, const deployment& d, std::uint64_t tokens);
 
 // Peak bytes of the encoder profile (the vision tower's dummy batch) at max_num_batched_tokens
-// `M` with activations of `act_bytes` bytes: vLLM's encoder budget where the tower states it,
-// else the per-token fallback (startup.cpp). 0 without a vision tower.
-double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, std::uint64_t M,
-                             double act_bytes);
+// `M` and max_num_seqs `S` with activations of `act_bytes` bytes: vLLM's encoder budget where the
+// tower states it (capped by `mm`'s image limit), else the per-token fallback (startup.cpp). 0
+// without a vision tower or with `mm` switching it off.
+double encoder_profile_bytes(const model_arch& a, const vllm_profile& p, const mm_limits& mm,
+                             std::uint64_t M, std::uint64_t S, double act_bytes);
 
 }  // namespace vllm_mem
