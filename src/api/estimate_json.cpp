@@ -148,6 +148,7 @@ void append_json(std::string& out, const estimate_result& e) {
             static_cast<double>(s.cuda_graph_bytes -
                                 std::min(s.cuda_graph_bytes, s.cuda_graph_estimate_bytes))));
     w.key("requested_memory_gib").f64(gib(s.requested_bytes));
+    if (e.deploy.reserved_bytes > 0) w.key("reserved_memory_gib").f64(gib(e.deploy.reserved_bytes));
     w.key("state_bytes_per_sequence").u64(s.kv.state_bytes_per_sequence);
     w.key("total_gpu_memory_gib").f64(gib(s.total_bytes));
     w.key("uncertainty_gib").f64(gib(s.uncertainty_bytes));

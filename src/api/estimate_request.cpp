@@ -119,6 +119,7 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "safetensors",
                                                   "kv_cache_memory_bytes",
                                                   "cpu_offload_gb",
+                                                  "reserved_memory_gib",
                                                   "max_cudagraph_capture_size",
                                                   "cudagraph_capture_sizes",
                                                   "cudagraph_mode",
@@ -344,6 +345,15 @@ status decode_deployment(const Field& field, estimate_request& r) {
     auto x = positive_int(*v, "kv_cache_memory_bytes", 1ULL << 50, "a positive number of bytes");
     if (!x) return x.err();
     r.kv_cache_memory_bytes = *x;
+  }
+  if ((v = field("reserved_memory_gib"))) {
+    if (!v->is_number() || !(v->get<double>() >= 0.0 && v->get<double>() <= 1048576.0)) {
+      return bad("reserved_memory_gib",
+                 "'reserved_memory_gib' must be the GiB per GPU other processes hold, a number in "
+                 "[0, 1048576], got " +
+                     json_excerpt(*v));
+    }
+    r.reserved_memory_gib = v->get<double>();
   }
   if ((v = field("cpu_offload_gb"))) {
     if (!v->is_number() || !(v->get<double>() >= 0.0 && v->get<double>() <= 1048576.0)) {

@@ -343,8 +343,8 @@ result<placement_request> parse_placement_request(const json& body, const gpu_ca
   for (std::size_t i = 0; i < models.size(); ++i) {
     const std::string prefix = "models[" + std::to_string(i) + "]";
     if (models[i].is_object()) {
-      for (const char* k :
-           {"gpu", "gpu_memory_gib", "gpu_memory_utilization", "pipeline_parallel_size"}) {
+      for (const char* k : {"gpu", "gpu_memory_gib", "gpu_memory_utilization",
+                            "pipeline_parallel_size", "reserved_memory_gib"}) {
         if (present(models[i], k)) {
           return bad(prefix + "." + k, "'" + prefix + "." + k +
                                            "' is set by the placement (the pool gives the GPUs "
@@ -372,9 +372,9 @@ result<placement_request> parse_placement_request(const json& body, const gpu_ca
         return bad(f + ".gpu", "'" + f + ".gpu' must be a GPU name");
       }
       for (auto it = p[i].begin(); it != p[i].end(); ++it) {
-        if (it.key() != "gpu" && it.key() != "count")
-          return bad(f + "." + it.key(),
-                     "unknown field '" + it.key() + "' in '" + f + "' (use gpu and count)");
+        if (it.key() != "gpu" && it.key() != "count" && it.key() != "reserved_memory_gib")
+          return bad(f + "." + it.key(), "unknown field '" + it.key() + "' in '" + f +
+                                             "' (use gpu, count and reserved_memory_gib)");
       }
       auto g = usable_gpu(gpus, p[i]["gpu"].get<std::string>(), f + ".gpu");
       if (!g) return g.err();
@@ -384,7 +384,20 @@ result<placement_request> parse_placement_request(const json& body, const gpu_ca
         if (!x) return x.err();
         n = *x;
       }
-      r.pool.push_back({(*g)->id, n});
+      std::uint64_t reserved = 0;
+      if (present(p[i], "reserved_memory_gib")) {
+        const json& v = p[i]["reserved_memory_gib"];
+        const double total_gib = (*g)->cuda_total_gib;
+        if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() < total_gib)) {
+          return bad(f + ".reserved_memory_gib",
+                     "'" + f +
+                         ".reserved_memory_gib' must be the GiB other processes hold on each of "
+                         "these GPUs, a number from 0 to less than the GPU's " +
+                         format_g4(total_gib) + " GiB");
+        }
+        reserved = static_cast<std::uint64_t>(std::llround(v.get<double>() * kGiB));
+      }
+      r.pool.push_back({(*g)->id, n, reserved});
     }
   } else {
     if (!present(body, "gpu") || !body["gpu"].is_string()) {
@@ -620,6 +633,7 @@ json to_json(const placement_result& p) {
     gs.push_back({{"index", i},
                   {"gpu", g.gpu},
                   {"total_gib", round2(static_cast<double>(g.total_bytes) / kGiB)},
+                  {"reserved_gib", round2(static_cast<double>(g.reserved_bytes) / kGiB)},
                   {"used_gib", round2(static_cast<double>(g.used_bytes) / kGiB)},
                   {"free_gib", round2(static_cast<double>(g.total_bytes -
                                                           std::min(g.total_bytes, g.used_bytes)) /

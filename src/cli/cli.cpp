@@ -62,6 +62,7 @@ const field_flag field_flags[] = {
   {estimate_field, "--lora-dtype",                    "lora_dtype",                     "auto, float16, bfloat16 or float32"},
   {estimate_field, "--kv-cache-memory",               "kv_cache_memory_bytes",          "KV cache size in bytes (vLLM's --kv-cache-memory)"},
   {estimate_field, "--cpu-offload-gb",                "cpu_offload_gb",                 "GiB of weights per GPU kept in host memory (vLLM's --cpu-offload-gb)"},
+  {estimate_field, "--reserved-memory-gib",           "reserved_memory_gib",            "GiB per GPU already held by other processes (a shared GPU)"},
   {estimate_field, "--max-cudagraph-capture-size",    "max_cudagraph_capture_size",     "largest batch captured as a CUDA graph"},
   {estimate_field, "--cudagraph-mode",                "cudagraph_mode",                 "NONE, PIECEWISE, FULL or FULL_AND_PIECEWISE"},
   {estimate_field, "--limit-mm-per-prompt",           "limit_mm_per_prompt",            "images/videos per prompt: '{\"image\":0,\"video\":0}' or image=0,video=0 (0 for all: no vision tower)"},

@@ -67,6 +67,8 @@ void print_table(json& r) {
                 stages ? " of the first pipeline stage; tokens and concurrency: the engine's" : "");
     row("total GPU memory", fixed(v["total_gpu_memory_gib"].get<double>()) + " GiB");
     row("requested (total x utilization)", fixed(v["requested_memory_gib"].get<double>()) + " GiB");
+    if (const auto h = v.find("reserved_memory_gib"); h != v.end() && h->is_number())
+      row("held by other processes", fixed(h->get<double>()) + " GiB (reserved_memory_gib)");
     row("Model loading took", fixed(v["weights_gib"].get<double>()) + " GiB");
     if (const auto h = v.find("cpu_offload_gib"); h != v.end() && h->is_number())
       row("weights in host memory", fixed(h->get<double>()) + " GiB (--cpu-offload-gb)");

@@ -185,9 +185,18 @@ status resolve_profile(const estimate_request& r, estimate_result& out) {
   d.gpu_memory_utilization =
       r.gpu_memory_utilization_given ? r.gpu_memory_utilization : d.profile.default_utilization;
   out.gpu_memory_utilization = d.gpu_memory_utilization;
+  d.gpu_memory_utilization_unset = !r.gpu_memory_utilization_given;
   d.kv_cache_memory_bytes = r.kv_cache_memory_bytes;
   // vLLM: set_cpu_offload_max_bytes(int(cpu_offload_gb * 1024**3)).
   d.cpu_offload_bytes = static_cast<std::uint64_t>(r.cpu_offload_gb * kGiB);
+  d.reserved_bytes = static_cast<std::uint64_t>(std::llround(r.reserved_memory_gib * kGiB));
+  if (d.reserved_bytes > 0 && d.gpu_total_bytes > 0 && d.reserved_bytes >= d.gpu_total_bytes) {
+    return make_error(error_code::invalid_argument,
+                      "'reserved_memory_gib' (" + format_g4(r.reserved_memory_gib) +
+                          ") must be less than the GPU's memory (" +
+                          format_g4(static_cast<double>(d.gpu_total_bytes) / kGiB) + " GiB)",
+                      "reserved_memory_gib");
+  }
   d.capture = r.capture;
 
   return ok_status();

@@ -66,6 +66,8 @@ struct placer {
         pool_gpu pg;
         pg.gpu = g->id;
         pg.total_bytes = static_cast<std::uint64_t>(std::llround(g->cuda_total_gib * kGiB));
+        pg.reserved_bytes = e.reserved_bytes;
+        pg.used_bytes = e.reserved_bytes;
         out.gpus.push_back(pg);
       }
     }
@@ -209,7 +211,7 @@ struct placer {
       if (global) {
         std::uint64_t before = 0;
         for (auto gi : pi.gpu_indices) {
-          std::uint64_t used = 0;
+          std::uint64_t used = out.gpus[gi].reserved_bytes;  // other processes count too (§4.2)
           for (auto other : out.gpus[gi].instances) {
             if (out.instances[other].start_order < pi.start_order)
               used += out.instances[other].footprint_bytes;
@@ -241,7 +243,7 @@ struct placer {
   // the earlier instances' memory on the GPU, the cumulative flag leaves it that much KV cache.
   // Then each instance's command, with its GPUs and port.
   status finish_instances() {
-    for (auto& g : out.gpus) g.used_bytes = 0;
+    for (auto& g : out.gpus) g.used_bytes = g.reserved_bytes;
     for (auto& pi : out.instances) {
       const bool global = pi.option.est.deploy.profile.budget == budget_mode::global;
       std::string args = pi.option.est.vllm_args;

@@ -383,6 +383,8 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
   }
   if (p.budget == budget_mode::global) nt += p.cuda_context_gib;  // §4.2 counts everything
   f.non_torch = gib_to_bytes(nt);
+  // §4.2: non_torch = (T - free) - allocated also holds other processes' memory.
+  if (p.budget == budget_mode::global) f.non_torch += d.reserved_bytes;
   f.graphs = graph_bytes(a, d, r.last - r.first, graphs);
   // The estimate charged from 0.20 is modelled as the pool itself (no set-3 range has three rows
   // to fit their ratio on); MRv2's estimator is a stub returning 0 up to 0.28 (profile.cpp).
@@ -399,7 +401,8 @@ stage_figures compute_stage(const model_arch& a, const deployment& d, std::uint6
     const std::int64_t resident =
         static_cast<std::int64_t>(f.weights.total() + f.non_torch + f.graphs);
     const std::int64_t init_free = static_cast<std::int64_t>(d.gpu_total_bytes) -
-                                   static_cast<std::int64_t>(gib_to_bytes(p.cuda_context_gib));
+                                   static_cast<std::int64_t>(gib_to_bytes(p.cuda_context_gib)) -
+                                   static_cast<std::int64_t>(d.reserved_bytes);
     f.margin = std::max<std::uint64_t>(
         1ULL << 30, static_cast<std::uint64_t>(0.75 * static_cast<double>(f.activation)));
     avail = std::min(static_cast<std::int64_t>(requested) - resident,
@@ -659,12 +662,14 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   }
   std::int64_t margin = kv_margin;
   const std::uint64_t graphs = stages.empty() ? 0 : stages.front().graphs;
+  const std::uint64_t occupied = context + d.reserved_bytes;
+  const std::uint64_t outside = d.profile.budget == budget_mode::global ? context : occupied;
   if (out.limit == limiting_factor::gpu_memory_utilization) {
-    margin = bytes(T - static_cast<double>(context) - T * u);  // the free-memory check
+    margin = bytes(T - static_cast<double>(occupied) - T * u);  // the free-memory check
   } else if (out.limit == limiting_factor::weights && !out.fits) {
-    margin = std::min(margin, bytes(T - static_cast<double>(max_weights + context)));
+    margin = std::min(margin, bytes(T - static_cast<double>(max_weights + occupied)));
   } else if (out.limit == limiting_factor::cuda_graphs) {
-    margin = bytes(T * (1.0 - u) - static_cast<double>(graphs + context));
+    margin = bytes(T * (1.0 - u) - static_cast<double>(graphs + outside));
   }
   out.margin_bytes = margin;
   double unc = std::max(0.1 * kGiB, d.profile.kv_uncertainty_share * T);
@@ -690,7 +695,7 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   message m(out.verdict_advice);
   const double short_by = unc - static_cast<double>(margin);
   if (out.limit == limiting_factor::gpu_memory_utilization) {
-    const double safe = std::floor((T - static_cast<double>(context) - unc) / T * 100.0) / 100.0;
+    const double safe = std::floor((T - static_cast<double>(occupied) - unc) / T * 100.0) / 100.0;
     if (safe > 0.0) m("lower --gpu-memory-utilization to ").utilization(safe);
     return;
   }
@@ -721,7 +726,7 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   const bool graphs_outside = !d.profile.cuda_graph_in_budget && !d.enforce_eager && graphs > 0;
   const double graph_cap =
       graphs_outside
-          ? std::floor((T - static_cast<double>(graphs + context) - unc) / T * 100.0) / 100.0
+          ? std::floor((T - static_cast<double>(graphs + outside) - unc) / T * 100.0) / 100.0
           : 0.99;
   bool any = false;
   if (raise <= std::min(0.99, graph_cap)) {
@@ -831,6 +836,104 @@ status check_kv_shapes_supported(const model_arch& a, const deployment& d) {
   return ok_status();
 }
 
+// The memory checks of a start that passed the length check, in the order vLLM fails them
+// (§3 for what other processes change): false with out.limit and out.error set.
+bool passes_memory_checks(const deployment& d, const stage_figures& s0, std::uint64_t blocks,
+                          std::uint64_t max_weights, bool kv_check_fails, startup_result& out) {
+  const vllm_profile& p = d.profile;
+  const double T = static_cast<double>(d.gpu_total_bytes);
+  const std::uint64_t context = out.cuda_context_bytes;
+  // What is on the GPU besides vLLM's own allocations: its CUDA context and other processes.
+  const std::uint64_t occupied = context + d.reserved_bytes;
+  // Outside the budget: the global budget already charged other processes as non-torch (§4.2).
+  const std::uint64_t outside = p.budget == budget_mode::global ? context : occupied;
+  if (p.budget == budget_mode::extensible_kv && d.gpu_memory_utilization_unset &&
+      d.reserved_bytes > 0 && d.kv_cache_memory_bytes == 0) {
+    // docs/vllm-versions.md "requested memory, extensible KV cache": left unset the budget is the
+    // whole GPU, which another process's memory makes impossible (request_memory's ValueError).
+    out.fits = false;
+    out.limit = limiting_factor::gpu_memory_utilization;
+    message(out.error)("The GPU is shared with another process (")
+        .gib2(static_cast<double>(d.reserved_bytes))(
+            " GiB in use) and gpu_memory_utilization is unset, which asks for the whole GPU. "
+            "Set --gpu-memory-utilization to the share this instance may use.");
+  } else if (p.startup_free_check && d.kv_cache_memory_bytes == 0 &&
+             T - static_cast<double>(occupied) < T * d.gpu_memory_utilization) {
+    out.fits = false;
+    out.limit = limiting_factor::gpu_memory_utilization;
+    message(out.error)("Free memory on device (")
+        .gib2(T - static_cast<double>(occupied))("/")
+        .gib2(T)(" GiB) on startup is less than desired GPU memory utilization (")
+        .utilization(d.gpu_memory_utilization)(", ")
+        .gib2(T * d.gpu_memory_utilization)(
+            " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+            "processes.");
+  } else if (static_cast<double>(max_weights + occupied) > T) {
+    out.fits = false;
+    out.limit = limiting_factor::weights;
+    message m(out.error);
+    m("CUDA out of memory while loading the model: the weights need ")
+        .gib2(static_cast<double>(max_weights))(" GiB per GPU and the GPU has ")
+        .gib2(T - static_cast<double>(d.reserved_bytes))(" GiB");
+    if (d.reserved_bytes > 0) {
+      m(" of its ")
+          .gib2(T)(" free (other processes hold ")
+          .gib2(static_cast<double>(d.reserved_bytes))(" GiB)");
+    }
+    m(". Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.");
+  } else if (s0.available <= 0 || blocks == 0) {
+    out.fits = false;
+    out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
+                    ? limiting_factor::weights
+                    : limiting_factor::activation;
+    out.error =
+        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+        "initializing the engine.";
+  } else if (d.kv_cache_memory_bytes > 0 &&
+             static_cast<double>(max_weights + s0.activation + s0.non_torch + s0.graphs +
+                                 d.kv_cache_memory_bytes + occupied) > T) {
+    out.fits = false;
+    out.limit = limiting_factor::kv_cache;
+    message(out.error)("CUDA out of memory allocating the KV cache: kv_cache_memory_bytes (")
+        .gib2(static_cast<double>(d.kv_cache_memory_bytes))(
+            " GiB) plus the weights, profile peak, non-torch memory, CUDA graphs and context "
+            "exceed the ")
+        .gib2(T)(" GiB of the GPU. Lower kv_cache_memory_bytes.");
+  } else if (d.reserved_bytes > 0 && d.kv_cache_memory_bytes == 0 && !p.startup_free_check &&
+             p.budget != budget_mode::global && p.budget != budget_mode::extensible_kv &&
+             T * d.gpu_memory_utilization + static_cast<double>(occupied) > T) {
+    // §3: a per-instance budget ignores other processes and nothing checks free memory first, so
+    // vLLM fills T*u and the KV allocation runs out of memory.
+    out.fits = false;
+    out.limit = limiting_factor::gpu_memory_utilization;
+    message(out.error)("CUDA out of memory allocating the KV cache: the budget (")
+        .utilization(d.gpu_memory_utilization)(" x ")
+        .gib2(T)(" GiB) plus the ")
+        .gib2(static_cast<double>(d.reserved_bytes))(" GiB other processes hold and ")
+        .gib2(static_cast<double>(context))(
+            " GiB of CUDA context exceed the GPU. Lower gpu_memory_utilization.");
+  } else if (kv_check_fails) {
+    out.fits = false;
+    out.limit = limiting_factor::kv_cache;
+  } else if (!p.cuda_graph_in_budget && !d.enforce_eager &&
+             static_cast<double>(s0.graphs + outside) > T * (1.0 - d.gpu_memory_utilization)) {
+    out.fits = false;
+    out.limit = limiting_factor::cuda_graphs;
+    const double left = T * (1.0 - d.gpu_memory_utilization);
+    message(out.error)("CUDA out of memory during CUDA graph capture: the graphs need about ")
+        .gib2(static_cast<double>(s0.graphs))(" GiB, more than the ")
+        .gib2(std::max(0.0, left - static_cast<double>(outside)))(
+            " GiB free outside the budget (the ")
+        .gib2(left)(" GiB that gpu_memory_utilization leaves, minus ")
+        .gib2(static_cast<double>(outside))(
+            outside > context ? " GiB of CUDA context and other processes). Lower "
+                                "gpu_memory_utilization or use enforce_eager."
+                              : " GiB of CUDA context). Lower gpu_memory_utilization or use "
+                                "enforce_eager.");
+  }
+  return out.fits;
+}
+
 }  // namespace
 
 result<startup_result> simulate_startup(const model_arch& a, const deployment& d_in) {
@@ -918,59 +1021,9 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
         .u64(derived)(
             " from the model's max_position_embeddings and rope scaling). Set "
             "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.");
-  } else if (p.startup_free_check && d.kv_cache_memory_bytes == 0 &&
-             T - static_cast<double>(context) < T * d.gpu_memory_utilization) {
-    out.fits = false;
-    out.limit = limiting_factor::gpu_memory_utilization;
-    message(out.error)("Free memory on device (")
-        .gib2(T - static_cast<double>(context))("/")
-        .gib2(T)(" GiB) on startup is less than desired GPU memory utilization (")
-        .utilization(d.gpu_memory_utilization)(", ")
-        .gib2(T * d.gpu_memory_utilization)(
-            " GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
-            "processes.");
-  } else if (static_cast<double>(max_weights + context) > T) {
-    out.fits = false;
-    out.limit = limiting_factor::weights;
-    message(out.error)("CUDA out of memory while loading the model: the weights need ")
-        .gib2(static_cast<double>(max_weights))(" GiB per GPU and the GPU has ")
-        .gib2(T)(
-            " GiB. Use more GPUs (tensor_parallel_size / pipeline_parallel_size) or quantize.");
-  } else if (s0.available <= 0 || blocks == 0) {
-    out.fits = false;
-    out.limit = static_cast<double>(max_weights) >= T * d.gpu_memory_utilization
-                    ? limiting_factor::weights
-                    : limiting_factor::activation;
-    out.error =
-        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
-        "initializing the engine.";
-  } else if (d.kv_cache_memory_bytes > 0 &&
-             static_cast<double>(max_weights + s0.activation + s0.non_torch + s0.graphs +
-                                 d.kv_cache_memory_bytes + context) > T) {
-    out.fits = false;
-    out.limit = limiting_factor::kv_cache;
-    message(out.error)("CUDA out of memory allocating the KV cache: kv_cache_memory_bytes (")
-        .gib2(static_cast<double>(d.kv_cache_memory_bytes))(
-            " GiB) plus the weights, profile peak, non-torch memory, CUDA graphs and context "
-            "exceed the ")
-        .gib2(T)(" GiB of the GPU. Lower kv_cache_memory_bytes.");
-  } else if (fails_at(X, stages)) {
-    out.fits = false;
-    out.limit = limiting_factor::kv_cache;
-  } else if (!p.cuda_graph_in_budget && !d.enforce_eager &&
-             static_cast<double>(s0.graphs + context) > T * (1.0 - d.gpu_memory_utilization)) {
-    out.fits = false;
-    out.limit = limiting_factor::cuda_graphs;
-    const double left = T * (1.0 - d.gpu_memory_utilization);
-    message(out.error)("CUDA out of memory during CUDA graph capture: the graphs need about ")
-        .gib2(static_cast<double>(s0.graphs))(" GiB, more than the ")
-        .gib2(std::max(0.0, left - static_cast<double>(context)))(
-            " GiB free outside the budget (the ")
-        .gib2(left)(" GiB that gpu_memory_utilization leaves, minus ")
-        .gib2(static_cast<double>(context))(
-            " GiB of CUDA context). Lower gpu_memory_utilization or use enforce_eager.");
+  } else {
+    passes_memory_checks(d, s0, blocks, max_weights, fails_at(X, stages), out);
   }
-
   // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
   const bool kv_only = out.fits || out.limit == limiting_factor::kv_cache ||
                        out.limit == limiting_factor::max_position_embeddings;

@@ -44,9 +44,10 @@ struct estimate_request {
   double gpu_memory_utilization = 0.9;
   bool gpu_memory_utilization_given = false;  // unset: the version's default (0.92, 1.0 at 0.34)
   std::uint64_t kv_cache_memory_bytes = 0;    // --kv-cache-memory; 0: unset
-  double cpu_offload_gb = 0.0;      // --cpu-offload-gb: GiB of weights per GPU on the host
-  capture_settings capture;         // cudagraph_mode, capture sizes
-  bool max_model_len_auto = false;  // max_model_len "auto" / -1
+  double cpu_offload_gb = 0.0;       // --cpu-offload-gb: GiB of weights per GPU on the host
+  double reserved_memory_gib = 0.0;  // GiB per GPU already held by other processes at start
+  capture_settings capture;          // cudagraph_mode, capture sizes
+  bool max_model_len_auto = false;   // max_model_len "auto" / -1
   std::optional<quant_spec> quantization;
   std::string quantization_text;
   std::optional<double> params_billions;

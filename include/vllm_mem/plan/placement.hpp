@@ -23,6 +23,7 @@ namespace vllm_mem {
 struct pool_entry {
   std::string gpu;  // catalog id
   std::uint64_t count = 1;
+  std::uint64_t reserved_bytes = 0;  // per GPU, held by other processes before any instance
 };
 
 struct placement_request {
@@ -48,7 +49,8 @@ struct placed_instance {
 struct pool_gpu {
   std::string gpu;
   std::uint64_t total_bytes = 0;
-  std::uint64_t used_bytes = 0;
+  std::uint64_t reserved_bytes = 0;    // other processes' (the pool's reserved_memory_gib)
+  std::uint64_t used_bytes = 0;        // reserved_bytes + the placed instances' footprints
   std::vector<std::size_t> instances;  // into placement_result::instances
 };
 

@@ -70,7 +70,14 @@ struct deployment {
   model_runner runner = model_runner::v1;   // default_runner(profile, ...) unless overridden
   std::uint64_t kv_cache_memory_bytes = 0;  // --kv-cache-memory: absolute KV size; 0: unset
   std::uint64_t cpu_offload_bytes = 0;      // --cpu-offload-gb x 2^30: the most weights on the host
-  capture_settings capture;                 // cudagraph_mode and capture sizes
+  // Memory other processes hold on each GPU when vLLM starts (a shared GPU). Charged against the
+  // budget where vLLM's accounting sees it (§3: global V0 0.6.4 / V1 0.7-0.9.1 as non-torch;
+  // the extensible KV cache through free memory), otherwise only physically: vLLM still fills
+  // T*u, so T*u + context + this must fit, and V1 >= 0.9.2 refuses to start below it.
+  std::uint64_t reserved_bytes = 0;
+  // gpu_memory_utilization left unset: from 0.34 the whole GPU, which must then be free.
+  bool gpu_memory_utilization_unset = false;
+  capture_settings capture;  // cudagraph_mode and capture sizes
   // The architecture was estimated from a parameter count (a size in the name, params_billions):
   // the verdict's error bar also covers its weights and KV geometry.
   bool architecture_estimated = false;
