@@ -283,6 +283,21 @@ test('the calculator at /ui shows the API numbers, follows the inputs and keeps 
   await expectNoSideScroll(again);
 });
 
+test('a GPU shared with another process: the page sends what it holds', async () => {
+  const version = (await api('/')).example_request_with_gpu.vllm_version;
+  const page = await newPage(1280, 900);
+  await page.goto(`${base}/ui?model=Qwen%2FQwen3-8B&len=16384&other=4`);
+  await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30000 });
+  assert.equal(await page.locator('#other').inputValue(), '4');
+  const s = { model: 'Qwen/Qwen3-8B', len: 16384, gpu: 'L4', v: version };
+  const shared = await api('/estimate-gpu-memory', { ...body(s), reserved_memory_gib: 4 });
+  assert.equal(shared.vllm_startup.reserved_memory_gib, 4);
+  // 15.3 GiB of weights beside 4 GiB held elsewhere on a 22.2 GiB L4: it starts alone, not shared.
+  assert.equal((await api('/estimate-gpu-memory', body(s))).vllm_startup.fits, true);
+  assert.equal(shared.vllm_startup.fits, false);
+  await expectPageEquals(page, shared);
+});
+
 test('the planner follows its inputs, and an option shows its setup on the page', async () => {
   const version = (await api('/')).example_request_with_gpu.vllm_version;
   const page = await newPage(375, 800);
