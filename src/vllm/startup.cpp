@@ -837,9 +837,10 @@ status check_kv_shapes_supported(const model_arch& a, const deployment& d) {
 }
 
 // The memory checks of a start that passed the length check, in the order vLLM fails them
-// (§3 for what other processes change): false with out.limit and out.error set.
-bool passes_memory_checks(const deployment& d, const stage_figures& s0, std::uint64_t blocks,
-                          std::uint64_t max_weights, bool kv_check_fails, startup_result& out) {
+// (§3 for what other processes change): the first that fails clears out.fits and sets out.limit
+// and out.error.
+void check_memory_at_start(const deployment& d, const stage_figures& s0, std::uint64_t blocks,
+                           std::uint64_t max_weights, bool kv_check_fails, startup_result& out) {
   const vllm_profile& p = d.profile;
   const double T = static_cast<double>(d.gpu_total_bytes);
   const std::uint64_t context = out.cuda_context_bytes;
@@ -931,7 +932,6 @@ bool passes_memory_checks(const deployment& d, const stage_figures& s0, std::uin
                               : " GiB of CUDA context). Lower gpu_memory_utilization or use "
                                 "enforce_eager.");
   }
-  return out.fits;
 }
 
 }  // namespace
@@ -1022,7 +1022,7 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
             " from the model's max_position_embeddings and rope scaling). Set "
             "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to allow it at your own risk.");
   } else {
-    passes_memory_checks(d, s0, blocks, max_weights, fails_at(X, stages), out);
+    check_memory_at_start(d, s0, blocks, max_weights, fails_at(X, stages), out);
   }
   // The largest max_model_len that starts (§6.5 binary search, here over the whole startup).
   const bool kv_only = out.fits || out.limit == limiting_factor::kv_cache ||
