@@ -641,6 +641,17 @@ std::uint64_t largest_passing(std::uint64_t hi, Pred&& pred) {
   return lo;
 }
 
+// What is on the GPU besides vLLM's own allocations (its CUDA context and other processes), and
+// the part of it outside the budget: the global budget already charged other processes as
+// non-torch (§4.2).
+struct context_split {
+  std::uint64_t occupied, outside;
+};
+context_split split_context(const deployment& d, std::uint64_t context) {
+  const std::uint64_t occupied = context + d.reserved_bytes;
+  return {occupied, d.profile.budget == budget_mode::global ? context : occupied};
+}
+
 // The verdict with its error bar (docs/accuracy.md "Verdicts and their error bars"): the margin
 // past the check that decides the start, the era's uncertainty, and what to change to be safe.
 void set_verdict(const model_arch& a, const deployment& d, const std::vector<stage_figures>& stages,
@@ -662,8 +673,8 @@ void set_verdict(const model_arch& a, const deployment& d, const std::vector<sta
   }
   std::int64_t margin = kv_margin;
   const std::uint64_t graphs = stages.empty() ? 0 : stages.front().graphs;
-  const std::uint64_t occupied = context + d.reserved_bytes;
-  const std::uint64_t outside = d.profile.budget == budget_mode::global ? context : occupied;
+  const context_split c = split_context(d, context);
+  const std::uint64_t occupied = c.occupied, outside = c.outside;
   if (out.limit == limiting_factor::gpu_memory_utilization) {
     margin = bytes(T - static_cast<double>(occupied) - T * u);  // the free-memory check
   } else if (out.limit == limiting_factor::weights && !out.fits) {
@@ -844,10 +855,8 @@ void check_memory_at_start(const deployment& d, const stage_figures& s0, std::ui
   const vllm_profile& p = d.profile;
   const double T = static_cast<double>(d.gpu_total_bytes);
   const std::uint64_t context = out.cuda_context_bytes;
-  // What is on the GPU besides vLLM's own allocations: its CUDA context and other processes.
-  const std::uint64_t occupied = context + d.reserved_bytes;
-  // Outside the budget: the global budget already charged other processes as non-torch (§4.2).
-  const std::uint64_t outside = p.budget == budget_mode::global ? context : occupied;
+  const context_split c = split_context(d, context);
+  const std::uint64_t occupied = c.occupied, outside = c.outside;
   if (p.budget == budget_mode::extensible_kv && d.gpu_memory_utilization_unset &&
       d.reserved_bytes > 0 && d.kv_cache_memory_bytes == 0) {
     // docs/vllm-versions.md "requested memory, extensible KV cache": left unset the budget is the
