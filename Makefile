@@ -4,6 +4,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CASES ?= ../shared/ground-truth/vllm-startup-cases.dev.json
+# Where `make fuzz` builds its libFuzzer binaries: the sanitizer build when it exists (it has them).
+FUZZ_BUILD_DIR ?= $(if $(wildcard build-asan/CMakeCache.txt),build-asan,build-fuzz)
 
 .PHONY: all build web screenshot serve test deps accuracy bench format format-check sanitize fuzz tsan clean
 
@@ -47,10 +49,11 @@ bench:
 	@scripts/install-deps.sh build,bench
 	bench/run.sh
 
-# The test suite under clang's AddressSanitizer and UndefinedBehaviorSanitizer (CI runs it).
+# The test suite under clang's AddressSanitizer and UndefinedBehaviorSanitizer (CI runs it). The
+# same build holds the fuzz targets as libFuzzer binaries, so `make fuzz` after it compiles nothing.
 sanitize:
 	@scripts/install-deps.sh build,test,lint
-	cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DVLLM_MEM_SANITIZE=address,undefined
+	cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DVLLM_MEM_SANITIZE=address,undefined -DVLLM_MEM_FUZZ=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
@@ -58,7 +61,7 @@ sanitize:
 # (default 20) from its committed corpus (docs/fuzzing.md). `make test` only replays the corpora.
 fuzz:
 	@scripts/install-deps.sh build,lint
-	JOBS=$(JOBS) scripts/fuzz.sh
+	FUZZ_BUILD_DIR=$(FUZZ_BUILD_DIR) JOBS=$(JOBS) scripts/fuzz.sh
 
 # The server's tests (sockets, I/O threads, metrics) under clang's ThreadSanitizer (CI runs it).
 # Builds only what they need: the core, the server and vllm_mem_server_tests.

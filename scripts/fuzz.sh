@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets (fuzz/*_fuzz.cpp) as libFuzzer binaries with clang, AddressSanitizer and
-# UndefinedBehaviorSanitizer in build-fuzz/, then runs each for FUZZ_SECONDS (default 20) starting
+# UndefinedBehaviorSanitizer in FUZZ_BUILD_DIR (default build-fuzz/), then runs each for FUZZ_SECONDS (default 20) starting
 # from its committed corpus. The corpus is only read: new inputs go to a temporary directory.
 # Fails when any target crashes, leaks, times out or breaks an invariant; the input that did it
 # is left in build-fuzz/artifacts/<name>/ (docs/fuzzing.md says how to keep it as a regression).
@@ -10,8 +10,12 @@ cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-20}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DVLLM_MEM_FUZZ=ON -DVLLM_MEM_BUILD_TESTS=OFF >/dev/null
+# A build directory already configured with VLLM_MEM_FUZZ=ON (`make sanitize`'s build-asan) is used
+# as it is; any other is configured for the fuzz targets alone.
+if ! grep -q '^VLLM_MEM_FUZZ:BOOL=ON$' "$build/CMakeCache.txt" 2>/dev/null; then
+  cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVLLM_MEM_FUZZ=ON -DVLLM_MEM_BUILD_TESTS=OFF >/dev/null
+fi
 cmake --build "$build" -j "$jobs" --target vllm_mem_fuzzers
 
 names=("$@")
