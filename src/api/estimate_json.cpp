@@ -98,6 +98,7 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("cuda_graph_estimate_gib").f64(gib(s.cuda_graph_estimate_bytes));
     w.key("cuda_graph_gib").f64(gib(s.cuda_graph_bytes));
     w.key("cuda_graph_in_budget").boolean(s.cuda_graph_in_budget);
+    if (e.deploy.spec.enabled()) w.key("draft_weights_gib").f64(gib(s.weights.draft));
     w.key("cuda_graphs_captured").u64(s.cuda_graphs);
     w.key("error");
     s.error.empty() ? w.null() : w.string(s.error);
@@ -142,6 +143,9 @@ void append_json(std::string& out, const estimate_result& e) {
     w.key("model_runner").string(model_runner_name(e.deploy.runner));
     w.key("non_torch_gib").f64(gib(s.non_torch_bytes));
     w.key("num_gpu_blocks").u64(s.num_gpu_blocks);
+    if (e.deploy.spec.enabled()) {
+      w.key("num_speculative_tokens").u64(e.deploy.spec.num_speculative_tokens);
+    }
     w.key("process_footprint_gib")
         .f64(bytes_to_gib(
             static_cast<double>(s.requested_bytes + s.cuda_context_bytes) +
@@ -149,6 +153,9 @@ void append_json(std::string& out, const estimate_result& e) {
                                 std::min(s.cuda_graph_bytes, s.cuda_graph_estimate_bytes))));
     w.key("requested_memory_gib").f64(gib(s.requested_bytes));
     if (e.deploy.reserved_bytes > 0) w.key("reserved_memory_gib").f64(gib(e.deploy.reserved_bytes));
+    if (e.deploy.spec.enabled()) {
+      w.key("speculative_method").string(spec_method_name(e.deploy.spec.method));
+    }
     w.key("state_bytes_per_sequence").u64(s.kv.state_bytes_per_sequence);
     w.key("total_gpu_memory_gib").f64(gib(s.total_bytes));
     w.key("uncertainty_gib").f64(gib(s.uncertainty_bytes));

@@ -112,6 +112,7 @@ const std::vector<std::string>& estimate_request_fields() {
                                                   "lora_dtype",
                                                   "fully_sharded_loras",
                                                   "limit_mm_per_prompt",
+                                                  "speculative_config",
                                                   "vllm_version",
                                                   "vllm_engine",
                                                   "max_num_seqs",
@@ -187,6 +188,82 @@ status decode_lora(const Field& field, estimate_request& r) {
       return bad("fully_sharded_loras",
                  "'fully_sharded_loras' must be true or false, got " + json_excerpt(*v));
     c.fully_sharded = v->get<bool>();
+  }
+  return ok_status();
+}
+
+// speculative_config: vLLM's --speculative-config, as an object or the flag's JSON text. The
+// methods whose memory is modelled are "mtp" (the checkpoint's own MTP modules), "ngram" and
+// "suffix"; a draft model or an EAGLE head is refused until its weights are modelled.
+status decode_speculative(const json& v, estimate_request& r) {
+  const std::string f = "speculative_config";
+  json parsed;
+  const json* o = &v;
+  if (v.is_string()) {
+    parsed = json::parse(v.get_ref<const std::string&>(), nullptr, false);
+    if (parsed.is_discarded()) return bad(f, "'" + f + "' is not valid JSON: " + json_excerpt(v));
+    o = &parsed;
+  }
+  if (!o->is_object()) {
+    return bad(f, "'" + f + "' must be an object such as {\"method\": \"mtp\", " +
+                      "\"num_speculative_tokens\": 1}, got " + json_excerpt(v));
+  }
+  speculative_config& c = r.speculative;
+  for (auto it = o->begin(); it != o->end(); ++it) {
+    const std::string& k = it.key();
+    const std::string fk = f + "." + k;
+    if (k == "method") {
+      auto s = string_field(*it, fk);
+      if (!s) return s.err();
+      const bool mtp_type = s->size() > 4 && iequals(s->substr(s->size() - 4), "_mtp");
+      if (iequals(*s, "mtp") || mtp_type) {  // deepseek_mtp, qwen3_next_mtp, ...: vLLM's "mtp"
+        c.method = spec_method::mtp;
+      } else if (iequals(*s, "ngram") || iequals(*s, "[ngram]") || iequals(*s, "ngram_gpu")) {
+        c.method = spec_method::ngram;
+      } else if (iequals(*s, "suffix")) {
+        c.method = spec_method::suffix;
+      } else if (iequals(*s, "draft_model") || iequals(*s, "eagle") || iequals(*s, "eagle3") ||
+                 iequals(*s, "medusa") || iequals(*s, "mlp_speculator") || iequals(*s, "dflash")) {
+        return bad(fk, "'" + fk + "' \"" + std::string(*s) +
+                           "\" loads a separate draft checkpoint, whose weights and KV are not "
+                           "modelled yet; the modelled methods are mtp, ngram and suffix");
+      } else {
+        return bad(fk, "'" + fk + "' must be one of mtp, ngram, suffix (draft_model, eagle and " +
+                           "eagle3 are not modelled yet), got \"" + std::string(*s) + "\"");
+      }
+    } else if (k == "num_speculative_tokens") {
+      auto x = positive_int(*it, fk, 64);
+      if (!x) return x.err();
+      c.num_speculative_tokens = *x;
+    } else if (k == "model") {
+      // vLLM's MTP drafter is the target's own checkpoint; any other model is a draft model.
+      auto s = string_field(*it, fk);
+      if (!s) return s.err();
+      r.speculative_model = std::string(*s);
+    } else if (k == "draft_tensor_parallel_size") {
+      auto x = positive_int(*it, fk, 1024);
+      if (!x) return x.err();
+      r.draft_tensor_parallel_size = *x;
+    } else if (k == "prompt_lookup_max" || k == "prompt_lookup_min") {
+      auto x = positive_int(*it, fk, 1 << 20);  // ngram's window: no memory of its own
+      if (!x) return x.err();
+    } else {
+      return bad(fk, "'" + fk +
+                         "' is not a modelled speculative_config key (method, "
+                         "num_speculative_tokens, model, draft_tensor_parallel_size, "
+                         "prompt_lookup_max, prompt_lookup_min)");
+    }
+  }
+  if (c.method == spec_method::none && r.speculative_model == "ngram") {
+    c.method = spec_method::ngram;  // vLLM's SpeculativeConfig: model "ngram" without a method
+    r.speculative_model.reset();
+  } else if (c.method == spec_method::none && r.speculative_model) {
+    return bad(f + ".model",
+               "'" + f + ".model' without a method is a draft model (vLLM infers " +
+                   "draft_model, or eagle from the name), whose weights and KV are " +
+                   "not modelled yet; the modelled methods are mtp, ngram and suffix");
+  } else if (c.method == spec_method::none) {
+    return bad(f + ".method", "'" + f + ".method' is required (mtp, ngram or suffix)");
   }
   return ok_status();
 }
@@ -333,6 +410,9 @@ status decode_deployment(const Field& field, estimate_request& r) {
   if (auto ok = decode_lora(field, r); !ok) return ok.err();
   if ((v = field("limit_mm_per_prompt"))) {
     if (auto ok = decode_mm_limits(*v, r); !ok) return ok.err();
+  }
+  if ((v = field("speculative_config")) && !v->is_null()) {
+    if (auto ok = decode_speculative(*v, r); !ok) return ok.err();
   }
   if ((v = field("vllm_version"))) {
     auto s = string_field(*v, "vllm_version");

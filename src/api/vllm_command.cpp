@@ -20,7 +20,8 @@ namespace {
 
 // compilation: --compilation-config / -cc, a JSON object (or one key of it, dotted).
 // modality_counts: --limit-mm-per-prompt, its text for the request field to read, or one
-// modality's count, dotted (--limit-mm-per-prompt.video 0).
+// modality's count, dotted (--limit-mm-per-prompt.video 0). speculative: --speculative-config,
+// the same way (its JSON text, or one key dotted: --speculative-config.method mtp).
 enum class value_kind : std::uint8_t {
   integer,
   number,
@@ -29,7 +30,8 @@ enum class value_kind : std::uint8_t {
   length,
   integer_list,
   compilation,
-  modality_counts
+  modality_counts,
+  speculative
 };
 
 // A flag that sets a request field.
@@ -63,6 +65,7 @@ constexpr field_flag kFieldFlags[] = {
     {{"kv-cache-memory", "kv-cache-memory-bytes", ""}, "kv_cache_memory_bytes",  value_kind::integer},
     {{"cpu-offload-gb", "", ""},                      "cpu_offload_gb",          value_kind::number},
     {{"limit-mm-per-prompt", "", ""},                 "limit_mm_per_prompt",     value_kind::modality_counts},
+    {{"speculative-config", "sc", ""},                "speculative_config",      value_kind::speculative},
     {{"max-cudagraph-capture-size", "", ""},          "max_cudagraph_capture_size", value_kind::integer},
     {{"cudagraph-capture-sizes", "", ""},             "cudagraph_capture_sizes", value_kind::integer_list},
     {{"compilation-config", "cc", ""},                "",                        value_kind::compilation},
@@ -223,6 +226,35 @@ result<json> length_value(const std::string& v, const std::string& flag, const s
   return json(*n);
 }
 
+// A --speculative-config whose drafter is a separate checkpoint (a draft model, an EAGLE head:
+// the method vLLM's SpeculativeConfig.__post_init__ infers when none is given) is listed as not
+// modelled rather than refused, so the rest of a real command line still gives its estimate.
+// vLLM's deprecated MTP model types (deepseek_mtp, qwen3_next_mtp, ...) mean "mtp".
+void keep_modelled_speculation(const std::string& flag, vllm_command& out) {
+  const auto it = out.fields.find("speculative_config");
+  if (it == out.fields.end()) return;
+  json j = it->is_string() ? json::parse(it->get<std::string>(), nullptr, false) : *it;
+  if (!j.is_object()) return;  // the request decoder names what is wrong with it
+  std::string method;
+  if (const auto m = j.find("method"); m != j.end() && m->is_string()) {
+    method = m->get<std::string>();
+  } else if (const auto m2 = j.find("model"); m2 != j.end() && m2->is_string()) {
+    method = m2->get<std::string>() == "ngram" ? "ngram" : "draft_model";
+    if (method == "ngram") j.erase("model");
+    j["method"] = method;
+  }
+  const bool mtp = method.size() > 4 && method.compare(method.size() - 4, 4, "_mtp") == 0;
+  if (mtp) j["method"] = "mtp";
+  if (mtp || method.empty() || method == "mtp" || method == "ngram" || method == "[ngram]" ||
+      method == "ngram_gpu" || method == "suffix") {
+    *it = j;
+    return;
+  }
+  out.ignored.push_back({flag, "changes GPU memory in a way the calculator does not model: the " +
+                                   method + " drafter's own weights and KV"});
+  out.fields.erase(it);
+}
+
 result<json> typed_value(const field_flag& f, const std::string& v, const std::string& flag,
                          const std::string& field) {
   auto bad = [&](const char* what) {
@@ -233,6 +265,7 @@ result<json> typed_value(const field_flag& f, const std::string& v, const std::s
     case value_kind::text:
     case value_kind::compilation:  // read by compilation_fields
     case value_kind::modality_counts:
+    case value_kind::speculative:
       return json(v);
     case value_kind::length:
       return length_value(v, flag, field);
@@ -400,6 +433,7 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
   vllm_command out;
   std::vector<std::pair<std::string, std::string>> env;
   std::size_t i = args_start(w, env);
+  std::string speculative_flag = "--speculative-config";  // as the command spells it
   for (; i < w.size(); ++i) {
     const std::string& word = w[i];
     if (word.empty()) continue;
@@ -444,7 +478,8 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
       }
     }
     const bool json_valued =
-        (ff && (ff->kind == value_kind::compilation || ff->kind == value_kind::modality_counts)) ||
+        (ff && (ff->kind == value_kind::compilation || ff->kind == value_kind::modality_counts ||
+                ff->kind == value_kind::speculative)) ||
         (of && of->takes_value);
     if ((!ff && !of) || (!key.empty() && !json_valued)) {
       return make_error(
@@ -474,9 +509,10 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
       if (auto s = compilation_fields(key, *value, flag, field, out); !s) return s.err();
       continue;
     }
-    if (ff->kind == value_kind::modality_counts) {
-      // The whole value is the request field's text (estimate_request.cpp decode_mm_limits reads
-      // and checks it); a dotted key adds one modality to an object.
+    if (ff->kind == value_kind::speculative) speculative_flag = flag;
+    if (ff->kind == value_kind::modality_counts || ff->kind == value_kind::speculative) {
+      // The whole value is the request field's text (estimate_request.cpp decode_mm_limits and
+      // decode_speculative read and check it); a dotted key adds one key to an object.
       json& f = out.fields[ff->field];
       if (key.empty()) {
         f = *value;
@@ -506,6 +542,7 @@ result<vllm_command> parse_vllm_command(std::string_view text, const std::string
   if (!out.fields.contains("model_name"))
     return make_error(error_code::invalid_argument,
                       "'" + field + "' names no model (vllm serve MODEL, or --model MODEL)", field);
+  keep_modelled_speculation(speculative_flag, out);
   if (auto s = apply_environment(env, field, out); !s) return s.err();
   return out;
 }

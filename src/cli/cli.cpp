@@ -62,6 +62,7 @@ const field_flag field_flags[] = {
   {estimate_field, "--lora-dtype",                    "lora_dtype",                     "auto, float16, bfloat16 or float32"},
   {estimate_field, "--kv-cache-memory",               "kv_cache_memory_bytes",          "KV cache size in bytes (vLLM's --kv-cache-memory)"},
   {estimate_field, "--cpu-offload-gb",                "cpu_offload_gb",                 "GiB of weights per GPU kept in host memory (vLLM's --cpu-offload-gb)"},
+  {estimate_field, "--speculative-config",            "speculative_config",             "speculative decoding as JSON, e.g. '{\"method\": \"mtp\", \"num_speculative_tokens\": 2}' (mtp, ngram, suffix)"},
   {estimate_field, "--reserved-memory-gib",           "reserved_memory_gib",            "GiB per GPU already held by other processes (a shared GPU)"},
   {estimate_field, "--max-cudagraph-capture-size",    "max_cudagraph_capture_size",     "largest batch captured as a CUDA graph"},
   {estimate_field, "--cudagraph-mode",                "cudagraph_mode",                 "NONE, PIECEWISE, FULL or FULL_AND_PIECEWISE"},
@@ -175,7 +176,8 @@ json build_request(const estimate_flags& f) {
     } else if (field == "model_name" || field == "gpu" || field == "dtype" ||
                field == "kv_cache_dtype" || field == "quantization" || field == "vllm_version" ||
                field == "vllm_engine" || field == "interconnect" || field == "lora_dtype" ||
-               field == "cudagraph_mode" || field == "limit_mm_per_prompt") {
+               field == "cudagraph_mode" || field == "limit_mm_per_prompt" ||
+               field == "speculative_config") {
       body[field] = raw;
     } else if (const auto n = human_readable_tokens(raw);
                n && (field == "max_seq_len" || field == "max_model_len" ||

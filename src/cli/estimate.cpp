@@ -70,6 +70,11 @@ void print_table(json& r) {
     if (const auto h = v.find("reserved_memory_gib"); h != v.end() && h->is_number())
       row("held by other processes", fixed(h->get<double>()) + " GiB (reserved_memory_gib)");
     row("Model loading took", fixed(v["weights_gib"].get<double>()) + " GiB");
+    if (const auto h = v.find("draft_weights_gib"); h != v.end() && h->is_number())
+      row("of which the drafter",
+          fixed(h->get<double>()) + " GiB (" + v["speculative_method"].get<std::string>() + ", " +
+              std::to_string(v["num_speculative_tokens"].get<std::uint64_t>()) +
+              " speculative tokens)");
     if (const auto h = v.find("cpu_offload_gib"); h != v.end() && h->is_number())
       row("weights in host memory", fixed(h->get<double>()) + " GiB (--cpu-offload-gb)");
     row("activation peak", fixed(v["activation_peak_gib"].get<double>()) + " GiB");

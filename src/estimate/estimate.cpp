@@ -332,7 +332,8 @@ status resolve_scheduler(const estimate_request& r, const model_arch& a, bool bi
     // keeps a larger configured one (kv_groups.hpp); the request may give the logged value.
     d.block_size =
         hybrid_block_size(attention_bytes_per_token(a, d.tp, d.kv_bits),
-                          state_page_bytes(a, d.tp, d.act_bits), r.block_size.value_or(0));
+                          state_page_bytes(a, d.tp, d.act_bits, d.spec.num_speculative_tokens),
+                          r.block_size.value_or(0));
   } else if (r.block_size && *r.block_size > 256) {
     return bad("block_size",
                "'block_size' must be one of 1, 8, 16, 32, 64, 128, 256 (vLLM's choices), got " +
@@ -513,6 +514,14 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
     append_u64(args, d.block_size);
   }
   if (d.enforce_eager) args += " --enforce-eager";
+  if (d.spec.enabled()) {
+    // vllm serve's --speculative-config takes the JSON (single-quoted for the shell).
+    args += " --speculative-config '{\"method\": \"";
+    args += spec_method_name(d.spec.method);
+    args += "\", \"num_speculative_tokens\": ";
+    append_u64(args, d.spec.num_speculative_tokens);
+    args += "}'";
+  }
   if (d.lora.enabled) {
     args += " --enable-lora --max-loras ";
     append_u64(args, d.lora.max_loras);
@@ -580,6 +589,55 @@ void write_vllm_args(const estimate_request& r, const precision& p, estimate_res
 }
 
 // The estimate into `out`, whose `model` holds the request's resolved model.
+// --speculative-config as vLLM's SpeculativeConfig.__post_init__ resolves it (speculative.hpp):
+// k defaults to the checkpoint's MTP module count (mtp) or 24 (suffix) and must be given for
+// ngram; an MTP drafter needs MTP modules and k a multiple of them when larger.
+status resolve_speculative(const estimate_request& r, const model_arch& a, deployment& d) {
+  speculative_config s = r.speculative;
+  if (!s.enabled()) return ok_status();
+  const std::string f = "speculative_config";
+  if (d.profile.engine == engine_kind::v0) {
+    return bad(f, "'" + f + "' is modelled for vLLM's V1 engine; got the V0 engine");
+  }
+  if (r.draft_tensor_parallel_size && *r.draft_tensor_parallel_size != d.tp) {
+    // SpeculativeConfig._verify_and_get_draft_tp accepts 1 or the target's size; a replicated
+    // drafter on a TP engine is not modelled.
+    return bad(f + ".draft_tensor_parallel_size",
+               "'" + f + ".draft_tensor_parallel_size' must equal tensor_parallel_size (" +
+                   std::to_string(d.tp) + "): vLLM accepts 1 or the target's size, and a " +
+                   "replicated drafter is not modelled");
+  }
+  if (s.method == spec_method::mtp) {
+    if (r.speculative_model && *r.speculative_model != r.model_name) {
+      return bad(f + ".model", "'" + f + ".model' with method mtp is the target's own " +
+                                   "checkpoint; a separate draft model is not modelled yet");
+    }
+    if (a.mtp_layers == 0) {
+      return bad(f + ".method", "'" + f + ".method' mtp needs MTP modules in the checkpoint " +
+                                    "(num_nextn_predict_layers or mtp_num_hidden_layers); " +
+                                    r.model_name + " has none");
+    }
+    if (s.num_speculative_tokens == 0) s.num_speculative_tokens = a.mtp_layers;
+    if (s.num_speculative_tokens > a.mtp_layers && s.num_speculative_tokens % a.mtp_layers != 0) {
+      return bad(f + ".num_speculative_tokens",
+                 "num_speculative_tokens:" + std::to_string(s.num_speculative_tokens) +
+                     " must be divisible by n_predict=" + std::to_string(a.mtp_layers) +
+                     " (vLLM's SpeculativeConfig)");
+    }
+  } else if (r.speculative_model) {
+    return bad(f + ".model", "'" + f + ".model' names a draft model; with method " +
+                                 spec_method_name(s.method) + " there is none");
+  } else if (s.method == spec_method::suffix && s.num_speculative_tokens == 0) {
+    s.num_speculative_tokens = kSuffixDefaultTokens;
+  } else if (s.num_speculative_tokens == 0) {
+    return bad(f + ".num_speculative_tokens",
+               "'" + f + ".num_speculative_tokens' is required with method ngram (vLLM: " +
+                   "\"num_speculative_tokens must be provided with speculative model\")");
+  }
+  d.spec = s;
+  return ok_status();
+}
+
 status estimate_resolved(const estimate_request& r, estimate_result& out, const gpu_catalog& gpus) {
   out.model_name = r.model_name;
   out.model_origin = r.model_origin;
@@ -598,6 +656,7 @@ status estimate_resolved(const estimate_request& r, estimate_result& out, const 
   d.expert_parallel = r.enable_expert_parallel;
   d.lora = r.lora;
   d.mm = r.mm;
+  if (auto ok = resolve_speculative(r, a, d); !ok) return ok.err();
   if (auto ok = check_parallel_sizes(a, d.tp, d.pp); !ok) return ok.err();
   out.num_gpus = d.tp * d.pp;
 

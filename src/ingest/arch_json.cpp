@@ -69,6 +69,7 @@ constexpr u64_bound kU64Bounds[] = {
     {"num_kv_shared_layers", 0, kMaxLayers},
     {"hidden_size_per_layer_input", 0, kMaxHidden},
     {"vocab_size_per_layer_input", 1, kMaxVocab},
+    {"num_nextn_predict_layers", 0, 64},
 };
 
 const u64_bound& bound_of(std::string_view name) {
@@ -531,10 +532,20 @@ result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix
         a.linear_attention = *l;
         break;
       }
-      case arch_key_kind::extra:
+      case arch_key_kind::extra: {
         if (!it->is_object()) return type_error(f, "an object");
         a.has_extra = true;
+        // The database keeps a checkpoint's MTP module count among the extra keys, under the
+        // config's own name (Qwen's mtp_num_hidden_layers or num_nextn_predict_layers).
+        for (const char* name : {"num_nextn_predict_layers", "mtp_num_hidden_layers"}) {
+          const auto m = it->find(name);
+          if (m == it->end() || a.num_nextn_predict_layers) continue;
+          auto x = get_u64(*m, f.str() + "." + name, 0, 64);
+          if (!x) return x.err();
+          a.num_nextn_predict_layers = *x;
+        }
         break;
+      }
     }
   }
   return a;
@@ -614,6 +625,7 @@ void write_json(json_writer& w, const model_arch& a) {
   w.key("num_kv_heads").u64(a.num_kv_heads);
   if (a.num_kv_shared_layers > 0) w.key("num_kv_shared_layers").u64(a.num_kv_shared_layers);
   w.key("num_layers").u64(a.num_layers);
+  if (a.mtp_layers > 0) w.key("num_nextn_predict_layers").u64(a.mtp_layers);
   if (a.is_moe() && a.num_shared_experts > 0) {
     w.key("num_shared_experts").u64(a.num_shared_experts);
   }

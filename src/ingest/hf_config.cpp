@@ -90,6 +90,7 @@ bool read_text_model(reading& r) {
   read_shape(r);
   r.family.biases(r);
   read_tie(r);
+  read_mtp_layers(r);
   if (r.family.experts != nullptr) r.family.experts(r);
   if (r.err.first) return false;
   read_lengths(r);

@@ -656,6 +656,14 @@ void read_shape(reading& r) {
 
 // PretrainedConfig's tie_word_embeddings default is True unless the class overrides it; a family
 // may fix it (MPT).
+void read_mtp_layers(reading& r) {
+  if (r.text.has("num_nextn_predict_layers") || r.text.has("mtp_num_hidden_layers")) {
+    r.read(u64_row{"num_nextn_predict_layers",
+                   {"num_nextn_predict_layers", "mtp_num_hidden_layers"},
+                   std::nullopt});
+  }
+}
+
 void read_tie(reading& r) {
   if (r.b.has("tie_word_embeddings")) return;
   r.flag("tie_word_embeddings", {"tie_word_embeddings"}, r.cls ? r.cls->tie : true);

@@ -293,6 +293,9 @@ struct reading {
 void read_core_sizes(reading& r);
 void read_head_dim(reading& r);
 void read_tie(reading& r);
+// The checkpoint's MTP modules: num_nextn_predict_layers (DeepSeek, GLM, MiMo, ...) or Qwen's
+// mtp_num_hidden_layers, as vLLM's SpeculativeConfig.hf_config_override reads them (n_predict).
+void read_mtp_layers(reading& r);
 void read_shape(reading& r);
 
 // hf_config_layout.cpp: max_position_embeddings (vLLM _get_and_verify_max_len), rope_scaling /

@@ -258,6 +258,8 @@ status resolve_layer_shapes(const arch_spec& s, const std::string& p, model_arch
                                               p + "sliding_window' (without one, give head_dim)");
   }
   a.num_kv_shared_layers = s.num_kv_shared_layers.value_or(0);
+  // Qwen3NextMultiTokenPredictor: getattr(config, "num_nextn_predict_layers", 1).
+  a.mtp_layers = s.num_nextn_predict_layers.value_or(a.model_type == "qwen3_next" ? 1 : 0);
   if (a.num_kv_shared_layers > 0 && (a.is_mla() || a.linear.any())) {
     return invalid(p + "num_kv_shared_layers", "'" + p +
                                                    "num_kv_shared_layers' is modelled for plain "

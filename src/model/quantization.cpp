@@ -181,6 +181,7 @@ void apply_unquantized_modules(const std::vector<std::string>& names, quant_spec
   if (q.experts_only) return;  // nothing but the experts is quantized anyway
   bool attention = false, state_mixer = false;
   for (const auto& n : names) {
+    q.mtp_unquantized = q.mtp_unquantized || names_whole_module(n, "mtp");
     attention = attention || names_whole_module(n, "self_attn");
     state_mixer = state_mixer || names_whole_module(n, "linear_attn");
   }

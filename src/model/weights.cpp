@@ -417,7 +417,7 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
       if (a.model_type == "phi") w.lm_head = c.add(w.lm_head, act_bytes(v_rank));  // lm_head bias
     }
   }
-  if (opt.include_buffers && w.num_layers > 0)
+  if (opt.include_buffers && !opt.shares_rope_cache && w.num_layers > 0)
     w.buffers = c.add(w.buffers, act_bytes(rope_cache_elements(a)));
   // The parts' sum (parameter_bytes(), total()) stays exact and below the API's bound.
   c.at_most(c.add(c.add(c.add(w.embedding, w.lm_head), c.add(w.attention, w.dense_mlp)),

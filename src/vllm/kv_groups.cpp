@@ -14,8 +14,9 @@ std::uint64_t attention_bytes_per_token(const model_arch& a, std::uint64_t tp,
   return a.kv_heads_per_rank(tp) * a.kv_head_size() * a.kv_entries_per_head() * kv_bits / 8;
 }
 
-std::uint64_t state_page_bytes(const model_arch& a, std::uint64_t tp, std::uint32_t act_bits) {
-  return state_bytes_per_rank(a.linear, tp, act_bits).total();
+std::uint64_t state_page_bytes(const model_arch& a, std::uint64_t tp, std::uint32_t act_bits,
+                               std::uint64_t spec_tokens) {
+  return state_bytes_per_rank(a.linear, tp, act_bits, spec_tokens).total();
 }
 
 std::uint64_t hybrid_block_size(std::uint64_t attn_bytes_per_token, std::uint64_t state_page,
@@ -26,10 +27,10 @@ std::uint64_t hybrid_block_size(std::uint64_t attn_bytes_per_token, std::uint64_
   return configured >= needed ? configured : needed;
 }
 
-std::uint64_t state_pages_per_request(const vllm_profile& p) {
+std::uint64_t state_pages_per_request(const vllm_profile& p, std::uint64_t spec_tokens) {
   // MambaSpec.max_memory_usage_bytes: "none" -> page * (1 + num_speculative_blocks); "align"
   // (the default once prefix caching is on for hybrids) -> page * (2 + num_speculative_blocks).
-  return p.mamba_align_default ? 2 : 1;
+  return (p.mamba_align_default ? 2 : 1) + spec_tokens;
 }
 
 status check_state_layers_supported(const model_arch& a, const vllm_profile& p) {

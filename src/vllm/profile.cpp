@@ -312,7 +312,7 @@ scheduler_defaults default_scheduler(const vllm_profile& p, bool big_gpu,
 }
 
 std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t S, std::uint64_t M,
-                               const capture_settings& cs) {
+                               const capture_settings& cs, std::uint64_t decode_query_len) {
   if (cs.mode == cudagraph_mode::none) return 0;
   std::uint64_t n = 0;
   const vllm_version& v = p.version;
@@ -334,8 +334,9 @@ std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t S, std::uint
   } else {
     // vllm.py _set_cudagraph_sizes: max_cudagraph_capture_size replaces min(2S, 512); an explicit
     // cudagraph_capture_sizes list is captured as given (sizes above M dropped).
-    const std::uint64_t cap =
-        cs.max_capture_size > 0 ? cs.max_capture_size : std::min<std::uint64_t>(2 * S, 512);
+    const std::uint64_t cap = cs.max_capture_size > 0
+                                  ? cs.max_capture_size
+                                  : std::min<std::uint64_t>(2 * S * decode_query_len, 512);
     n = count_sizes(std::min<std::uint64_t>(cap, M), true);
   }
   if (!cs.sizes.empty() && p.engine == engine_kind::v1) {

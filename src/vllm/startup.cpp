@@ -165,7 +165,14 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range sta
     k.full_layers = n - k.state_layers;
     k.sliding_layers = 0;
     k.chunked_layers = 0;
-    k.state_page_bytes = state_page_bytes(a, d.tp, d.act_bits);
+    k.state_page_bytes = state_page_bytes(a, d.tp, d.act_bits, d.spec.num_speculative_tokens);
+  }
+  if (stage.last == a.num_layers) {
+    // The drafter's attention layers (MTP) sit with the last stage, in the full-attention group,
+    // each like a target layer (an MLA latent, an indexer beside it where the model has one).
+    const std::uint64_t draft = d.spec.draft_attention_layers(a);
+    k.full_layers += draft;
+    if (a.has_indexer()) k.indexer_layers += draft;
   }
   const std::uint64_t counts[4] = {k.full_layers, k.sliding_layers, k.chunked_layers,
                                    k.state_layers};
@@ -218,7 +225,9 @@ std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const
     n = saturating_add(n, saturating_mul(k.chunked_groups, chunked_blocks(a, d, len)));
   // State groups: a fixed number of pages per request whatever its length.
   if (k.state_groups > 0)
-    n = saturating_add(n, saturating_mul(k.state_groups, state_pages_per_request(d.profile)));
+    n = saturating_add(
+        n, saturating_mul(k.state_groups,
+                          state_pages_per_request(d.profile, d.spec.num_speculative_tokens)));
   return n;
 }
 
@@ -355,6 +364,12 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
   }
   if (w && a.vision && d.mm.tower_off(*a.vision) && d.profile.zero_mm_limit_drops_tower) {
     w->vision = 0;  // profile.hpp zero_mm_limit_drops_tower
+  }
+  if (w && stage + 1 == d.pp && d.spec.method == spec_method::mtp) {
+    // The MTP drafter is loaded with the model, inside "Model loading took" (speculative.hpp).
+    auto draft = mtp_weight_bytes(a, wo);
+    if (!draft) return draft.err();
+    w->draft = *draft;
   }
   if (w && d.lora.enabled) {
     const layer_range r = pp_layer_range(a.num_layers, d.pp, stage);
@@ -498,7 +513,8 @@ void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k
     g.groups = k.state_groups;
     g.page_bytes = k.page_bytes;  // padded to the attention page
     g.state_bytes_per_layer = k.state_page_bytes;
-    g.bytes_per_sequence = k.state_layers * k.page_bytes * state_pages_per_request(d.profile);
+    g.bytes_per_sequence = k.state_layers * k.page_bytes *
+                           state_pages_per_request(d.profile, d.spec.num_speculative_tokens);
     g.block_size = d.block_size;
     kv.group_list.push_back(g);
     kv.state_bytes_per_sequence = g.bytes_per_sequence;
@@ -574,8 +590,9 @@ const char* limiting_factor_name(limiting_factor f) {
 static deployment effective_deployment(const model_arch& a, const deployment& in) {
   deployment d = in;
   if (a.linear.any()) {
-    d.block_size = hybrid_block_size(attention_bytes_per_token(a, d.tp, d.kv_bits),
-                                     state_page_bytes(a, d.tp, d.act_bits), d.block_size);
+    d.block_size = hybrid_block_size(
+        attention_bytes_per_token(a, d.tp, d.kv_bits),
+        state_page_bytes(a, d.tp, d.act_bits, d.spec.num_speculative_tokens), d.block_size);
   }
   return d;
 }
@@ -959,8 +976,10 @@ result<startup_result> simulate_startup(const model_arch& a, const deployment& d
   out.cuda_context_bytes = gib_to_bytes(p.cuda_context_gib);
   out.cuda_graph_in_budget = p.cuda_graph_in_budget;
   const std::uint64_t M = d.max_num_batched_tokens;
-  out.cuda_graphs =
-      d.enforce_eager ? 0 : cuda_graph_count(p, d.max_num_seqs, M, d.capture) * lora_graph_cases(d);
+  out.cuda_graphs = d.enforce_eager ? 0
+                                    : cuda_graph_count(p, d.max_num_seqs, M, d.capture,
+                                                       1 + d.spec.num_speculative_tokens) *
+                                          lora_graph_cases(d);
 
   std::vector<stage_figures> stages;
   stages.reserve(d.pp);

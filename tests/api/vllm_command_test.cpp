@@ -61,7 +61,8 @@ TEST(VllmCommand, LaunchFormsPeoplePaste) {
 TEST(VllmCommand, FlagsWithoutAMemoryEffectAreListedWithTheReason) {
   auto c = parse_vllm_command(
       "vllm serve Qwen/Qwen3-8B --port 8001 --host 0.0.0.0 --trust-remote-code --swap-space 16 "
-      "--speculative-config '{\"method\": \"ngram\"}'",
+      "--speculative-config '{\"model\": \"meta-llama/Llama-3.2-1B\", \"num_speculative_tokens\": "
+      "5}'",
       "vllm_command");
   ASSERT_TRUE(c.ok()) << c.err().message;
   ASSERT_EQ(c->ignored.size(), 5u);
@@ -69,8 +70,23 @@ TEST(VllmCommand, FlagsWithoutAMemoryEffectAreListedWithTheReason) {
   EXPECT_EQ(c->ignored[0].reason, "does not change GPU memory");
   EXPECT_EQ(c->ignored[3].flag, "--swap-space");
   EXPECT_EQ(c->ignored[3].reason, "host memory only (CPU swap space)");
-  EXPECT_EQ(c->ignored[4].flag, "--speculative-config");
+  EXPECT_EQ(c->ignored[4].flag, "--speculative-config");  // a draft model: not modelled yet
+  EXPECT_NE(c->ignored[4].reason.find("draft_model"), std::string::npos);
   EXPECT_EQ(c->fields.size(), 1u);  // the model only: no value leaked into a field
+}
+
+TEST(VllmCommand, ModelledSpeculationBecomesTheRequestField) {
+  // vLLM's deprecated MTP model types mean "mtp"; ngram and dotted keys are read too.
+  auto f = fields_of(
+      "vllm serve Qwen/Qwen3-Next-80B-A3B-Instruct --speculative-config "
+      "'{\"method\": \"qwen3_next_mtp\", \"num_speculative_tokens\": 2}'");
+  EXPECT_EQ(f["speculative_config"],
+            json::parse(R"({"method": "mtp", "num_speculative_tokens": 2})"));
+  f = fields_of(
+      "vllm serve m --speculative-config.method ngram --speculative-config.num_speculative_tokens "
+      "4");
+  EXPECT_EQ(f["speculative_config"],
+            json::parse(R"({"method": "ngram", "num_speculative_tokens": 4})"));
 }
 
 TEST(VllmCommand, RefusalsNameTheFlag) {

@@ -181,9 +181,9 @@ TEST(HybridBlock, Row1004GroupsBlocksAndConcurrency) {
 
 TEST(HybridBlock, AlignModeHoldsTwoStatePagesPerRequest) {
   vllm_profile p = profile("0.10.2");
-  EXPECT_EQ(state_pages_per_request(p), 1u);
+  EXPECT_EQ(state_pages_per_request(p, 0), 1u);
   p.mamba_align_default = true;
-  EXPECT_EQ(state_pages_per_request(p), 2u);
+  EXPECT_EQ(state_pages_per_request(p, 0), 2u);
   // Prefix caching on by default for hybrids, so align mode: seen at 0.20.0 (row 2002's log).
   EXPECT_FALSE(profile("0.19.0").mamba_align_default);
   EXPECT_TRUE(profile("0.20.0").mamba_align_default);

@@ -68,6 +68,10 @@ struct estimate_request {
   std::optional<interconnect_kind> interconnect;  // absent: from the GPU (catalog), else NVLink
   lora_config lora;  // enable_lora, max_loras, max_lora_rank, max_cpu_loras, lora_dtype, ...
   mm_limits mm;      // limit_mm_per_prompt
+  // speculative_config; num_speculative_tokens 0 = not given (the method's default applies).
+  speculative_config speculative;
+  std::optional<std::string> speculative_model;             // speculative_config.model
+  std::optional<std::uint64_t> draft_tensor_parallel_size;  // ...draft_tensor_parallel_size
   std::optional<vllm_version> version;
   std::optional<engine_kind> engine;
   // From a `vllm_command`: its flags that do not change the estimate, "flag: reason".

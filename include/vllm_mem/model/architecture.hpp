@@ -36,7 +36,7 @@ namespace vllm_mem {
   X(no_rope_layer_interval) X(full_attention_interval) X(index_head_dim) X(index_n_heads)       \
   X(index_topk) X(index_topk_freq) X(index_skip_topk_offset) X(global_head_dim)               \
   X(num_global_kv_heads) X(num_kv_shared_layers) X(hidden_size_per_layer_input)               \
-  X(vocab_size_per_layer_input)
+  X(vocab_size_per_layer_input) X(num_nextn_predict_layers)
 #define VLLM_MEM_ARCH_BOOL_FIELDS(X)                                                      \
   X(tie_word_embeddings) X(attention_bias) X(qkv_bias) X(mlp_bias) X(parallel_attn)       \
   X(new_decoder_architecture) X(attn_output_gate)
@@ -145,6 +145,10 @@ struct model_arch {
   // hidden_size_per_layer_input] table).
   std::uint64_t global_head_dim = 0, num_global_kv_heads = 0, num_kv_shared_layers = 0;
   std::uint64_t hidden_size_per_layer_input = 0, vocab_size_per_layer_input = 0;
+  // Multi-token-prediction modules shipped in the checkpoint (HF num_nextn_predict_layers, Qwen's
+  // mtp_num_hidden_layers): vLLM loads them only as the drafter of speculative decoding with
+  // method "mtp" (vllm/config/speculative.py hf_config_override: n_predict).
+  std::uint64_t mtp_layers = 0;
   // Hybrid models: the state (linear-attention / Mamba) layers; kind none for transformers.
   state_layers linear;
   std::optional<vision_spec> vision;

@@ -53,6 +53,8 @@ struct quant_spec {
   // for recipes that leave them in 16 bit (none) while attention is quantized; unset: they follow
   // the attention's scheme.
   std::optional<quant_method> state_mixer_method;
+  // The checkpoint leaves its MTP modules in 16 bit (an ignore / exclude pattern covering `mtp`).
+  bool mtp_unquantized = false;
 
   bool is_none() const { return method == quant_method::none; }
   // Bytes per weight for a dense estimate (documentation and planners), without sharding.

@@ -37,6 +37,9 @@ struct weight_options {
   quant_spec quant;             // effective weight quantization
   shard_config shard;
   bool include_buffers = true;
+  // A drafter's layers reuse the target's rotary cos/sin cache (vLLM's get_rope caches by key):
+  // no rope cache among their buffers.
+  bool shares_rope_cache = false;
   std::uint64_t checkpoint_bytes = 0;  // exact checkpoint tensor bytes; 0: computed sizes only
 };
 
@@ -52,6 +55,7 @@ struct weight_bytes {
   std::uint64_t vision = 0;
   std::uint64_t buffers = 0;      // rotary caches, MLA absorbed matrices (not parameters)
   std::uint64_t lora = 0;         // LoRA slots (vllm/lora.hpp), allocated while loading
+  std::uint64_t draft = 0;        // the speculative drafter's own weights (vllm/speculative.hpp)
   std::uint64_t cpu_offload = 0;  // decoder-layer parameters kept in host memory (--cpu-offload-gb)
   std::uint64_t num_layers = 0;   // decoder layers on this stage
 
@@ -60,7 +64,7 @@ struct weight_bytes {
            vision;
   }
   // On the GPU ("Model loading took"): cpu_offload is at most the decoder layers' parameters.
-  std::uint64_t total() const { return parameter_bytes() + buffers + lora - cpu_offload; }
+  std::uint64_t total() const { return parameter_bytes() + buffers + lora + draft - cpu_offload; }
 };
 
 // The layers [first, last) of pipeline stage `rank` (vLLM get_pp_indices: floor(L/pp) each, the

@@ -33,14 +33,17 @@ std::uint64_t attention_bytes_per_token(const model_arch& a, std::uint64_t tp,
 
 // Unpadded state page of one state layer on one rank (MambaSpec.page_size_bytes), bytes. The
 // conv state takes mamba_cache_dtype ("auto": the model dtype, `act_bits`).
-std::uint64_t state_page_bytes(const model_arch& a, std::uint64_t tp, std::uint32_t act_bits);
+// With speculative decoding the conv state keeps `spec_tokens` more positions.
+std::uint64_t state_page_bytes(const model_arch& a, std::uint64_t tp, std::uint32_t act_bits,
+                               std::uint64_t spec_tokens);
 
 // The attention block size vLLM uses for a hybrid model; `configured` 0 = not set.
 std::uint64_t hybrid_block_size(std::uint64_t attn_bytes_per_token, std::uint64_t state_page,
                                 std::uint64_t configured);
 
-// Pages one request holds in each state group (MambaSpec.max_memory_usage_bytes / page).
-std::uint64_t state_pages_per_request(const vllm_profile& p);
+// Pages one request holds in each state group (MambaSpec.max_memory_usage_bytes / page), with
+// `spec_tokens` speculative blocks (MambaSpec num_speculative_blocks = num_speculative_tokens).
+std::uint64_t state_pages_per_request(const vllm_profile& p, std::uint64_t spec_tokens);
 
 // Whether the version's V1 KV manager has this kind of state layer; an error names the field.
 status check_state_layers_supported(const model_arch& a, const vllm_profile& p);

@@ -179,9 +179,11 @@ struct capture_settings {
   std::vector<std::uint64_t> sizes;    // cudagraph_capture_sizes; empty: vLLM's list
 };
 
-// Number of CUDA graphs vLLM captures (all modes) for these settings (§5.1).
+// Number of CUDA graphs vLLM captures (all modes) for these settings (§5.1). From 0.11 the
+// default largest size is min(2 * max_num_seqs * decode_query_len, 512), the decode query being
+// 1 + num_speculative_tokens with speculative decoding (vllm/config/vllm.py _set_cudagraph_sizes).
 std::uint64_t cuda_graph_count(const vllm_profile& p, std::uint64_t max_num_seqs,
-                               std::uint64_t max_num_batched_tokens,
-                               const capture_settings& c = {});
+                               std::uint64_t max_num_batched_tokens, const capture_settings& c = {},
+                               std::uint64_t decode_query_len = 1);
 
 }  // namespace vllm_mem

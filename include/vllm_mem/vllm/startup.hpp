@@ -22,6 +22,7 @@
 #include "vllm_mem/vllm/kv_groups.hpp"
 #include "vllm_mem/vllm/lora.hpp"
 #include "vllm_mem/vllm/profile.hpp"
+#include "vllm_mem/vllm/speculative.hpp"
 
 namespace vllm_mem {
 
@@ -64,8 +65,9 @@ struct deployment {
   bool fp8_ds_mla = false;
   // Exact checkpoint tensor bytes (weights.hpp); 0: the computed sizes.
   std::uint64_t checkpoint_bytes = 0;
-  lora_config lora;  // --enable-lora and its sizes
-  mm_limits mm;      // --limit-mm-per-prompt
+  lora_config lora;         // --enable-lora and its sizes
+  speculative_config spec;  // --speculative-config, resolved (k set)
+  mm_limits mm;             // --limit-mm-per-prompt
   vllm_profile profile;
   model_runner runner = model_runner::v1;   // default_runner(profile, ...) unless overridden
   std::uint64_t kv_cache_memory_bytes = 0;  // --kv-cache-memory: absolute KV size; 0: unset
