@@ -298,6 +298,23 @@ test('a GPU shared with another process: the page sends what it holds', async ()
   await expectPageEquals(page, shared);
 });
 
+test('speculative decoding: the page sends the method and its tokens, and shows the drafter', async () => {
+  const version = (await api('/')).example_request_with_gpu.vllm_version;
+  const page = await newPage(1280, 900);
+  await page.goto(`${base}/ui?model=Qwen%2FQwen3-Next-80B-A3B-Instruct&gpu=H100-80GB&n=4&len=16384&spec=mtp&k=2`);
+  await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30000 });
+  assert.equal(await page.locator('#spec').inputValue(), 'mtp');
+  assert.equal(await page.locator('#k').inputValue(), '2');
+  const s = { model: 'Qwen/Qwen3-Next-80B-A3B-Instruct', len: 16384, gpu: 'H100-80GB', n: 4, v: version };
+  const mtp = await api('/estimate-gpu-memory', { ...body(s), speculative_config: { method: 'mtp', num_speculative_tokens: 2 } });
+  const alone = await api('/estimate-gpu-memory', body(s));
+  assert.ok(mtp.vllm_startup.draft_weights_gib > 0);
+  assert.ok(mtp.vllm_startup.weights_gib > alone.vllm_startup.weights_gib);
+  await expectPageEquals(page, mtp);
+  assert.equal(await page.locator('dd[data-field="draft_weights_gib"]').textContent(),
+    `${mtp.vllm_startup.draft_weights_gib.toFixed(2)} GiB · 2 speculative tokens`);
+});
+
 test('the planner follows its inputs, and an option shows its setup on the page', async () => {
   const version = (await api('/')).example_request_with_gpu.vllm_version;
   const page = await newPage(375, 800);

@@ -6,7 +6,7 @@ import { renderChart } from './chart.js';
 import { command, el, fmt, renderBudget, renderFigures, renderPlan, renderVerdict } from './view.js';
 
 const DEFAULTS = {
-  model: 'meta-llama/Llama-3.1-8B-Instruct', gpu: 'L4', n: '1', dtype: 'auto', q: '', kv: 'auto', len: '8192', seqs: '', util: '0.9', v: '', other: '',
+  model: 'meta-llama/Llama-3.1-8B-Instruct', gpu: 'L4', n: '1', dtype: 'auto', q: '', kv: 'auto', len: '8192', seqs: '', util: '0.9', v: '', other: '', spec: '', k: '',
   over: 'all', maxg: '8', maxusd: '', price: '', trades: 'yes', // the planner's
 };
 const $ = (id) => document.getElementById(id);
@@ -34,6 +34,7 @@ function requestBody(s) {
   if (s.seqs) body.max_batch_size = Number(s.seqs);
   if (s.v) body.vllm_version = s.v;
   if (s.other) body.reserved_memory_gib = Number(s.other); // a shared GPU
+  if (s.spec) body.speculative_config = { method: s.spec, ...(s.k ? { num_speculative_tokens: Number(s.k) } : {}) };
   const pasted = $('hf_config').value.trim();
   if (pasted) body.hf_config = JSON.parse(pasted); // a syntax error is reported by run()
   return body;
@@ -67,7 +68,7 @@ function bindRange(range, input, toValue) {
 const INPUT_OF = {
   model_name: 'model', gpu: 'gpu', max_seq_len: 'len', max_model_len: 'len', max_batch_size: 'seqs', gpu_memory_utilization: 'util', vllm_version: 'v',
   tensor_parallel_size: 'n', kv_cache_dtype: 'kv', dtype: 'dtype', quantization: 'q', hf_config: 'hf_config', budget_usd_per_hour: 'maxusd', max_gpus: 'maxg',
-  reserved_memory_gib: 'other',
+  reserved_memory_gib: 'other', speculative_config: 'spec',
 };
 function markInvalid(field = '') {
   for (const k of [...fields, 'hf_config']) $(k).removeAttribute('aria-invalid');

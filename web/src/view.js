@@ -151,6 +151,8 @@ export function renderFigures(root, a, s, gpu) {
     ['max_model_len_fit', 'Longest context that starts', fmt.tokens(v.max_model_len_fit)],
     ['kv_cache_gib', 'Available KV cache memory (per GPU)', fmt.gib(v.kv_cache_gib)],
     ['weights_gib', 'Model loading took (per GPU)', fmt.gib(v.weights_gib)],
+    ...(v.draft_weights_gib === undefined ? [] : [['draft_weights_gib', `Of which the ${v.speculative_method} drafter`,
+      `${fmt.gib(v.draft_weights_gib)} · ${v.num_speculative_tokens} speculative tokens`]]),
     ['process_footprint_gib', 'Whole process on one GPU', fmt.gib(v.process_footprint_gib)],
     ['max_num_seqs', 'max_num_seqs · max_num_batched_tokens', `${fmt.int(v.max_num_seqs)} sequences · ${fmt.tokens(v.max_num_batched_tokens)}`],
     ['parameters', 'Parameters', `${(a.parameters.total / 1e9).toFixed(2)} billion (${(a.parameters.active / 1e9).toFixed(2)} billion active)`],
