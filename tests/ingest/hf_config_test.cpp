@@ -63,6 +63,21 @@ TEST(HfConfig, QwenStyleModelHasHandCheckedCounts) {
   EXPECT_EQ(e.bytes.model_params, 2 * kTinyParams);
 }
 
+TEST(HfConfig, MtpModulesAreReadUnderEitherName) {
+  // DeepSeek/GLM write num_nextn_predict_layers, Qwen3.5 mtp_num_hidden_layers (vLLM's
+  // SpeculativeConfig.hf_config_override reads both as n_predict); neither: none, except
+  // Qwen3-Next, whose MTP predictor defaults to one layer.
+  json c = tiny_qwen2_config();
+  EXPECT_EQ(convert(c).mtp_layers, 0u);
+  c["mtp_num_hidden_layers"] = 2;
+  EXPECT_EQ(convert(c).mtp_layers, 2u);
+  c.erase("mtp_num_hidden_layers");
+  c["num_nextn_predict_layers"] = 3;
+  EXPECT_EQ(convert(c).mtp_layers, 3u);
+  const auto e = run({{"model_name", "acme/tiny-qwen"}, {"max_seq_len", 2048}, {"hf_config", c}});
+  EXPECT_EQ(e.model.arch.mtp_layers, 3u);
+}
+
 TEST(HfConfig, QwenStyleModelThroughTheApi) {
   const http::router r(cats());
   json body{
