@@ -114,11 +114,13 @@ void append_json(std::string& out, const estimate_result& e) {
     for (const layer_group_info& g : s.kv.group_list) {
       w.begin_object();
       w.key("block_size").u64(g.block_size);
-      if (g.kind == layer_group_kind::state) {
+      // Per sequence: state layers and DeepSeek-V4's windowed caches (a fixed size per request).
+      if (g.kind == layer_group_kind::state || g.bytes_per_sequence > 0) {
         w.key("bytes_per_sequence").u64(g.bytes_per_sequence);
       } else {
         w.key("bytes_per_token").u64(g.bytes_per_token);
       }
+      if (g.compress_ratio > 0) w.key("compress_ratio").u64(g.compress_ratio);
       w.key("groups").u64(g.groups);
       w.key("kind").string(layer_group_kind_name(g.kind));
       w.key("layers").u64(g.layers);

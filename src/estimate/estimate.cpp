@@ -323,7 +323,18 @@ status resolve_scheduler(const estimate_request& r, const model_arch& a, bool bi
   if (engine == engine_kind::v1)
     d.max_num_seqs = std::min(d.max_num_seqs, d.max_num_batched_tokens);
   d.block_size = r.block_size.value_or(16);
-  if (a.has_indexer()) {
+  if (a.compressed.any()) {
+    // DeepSeek-V4: the sparse-SWA backend prefers 256-token blocks (sparse_swa.py
+    // get_preferred_block_size); the compressed caches keep block / ratio entries, so a block
+    // must hold whole entries of the 128x layers.
+    d.block_size = r.block_size.value_or(256);
+    if (d.block_size % 128 != 0) {
+      return bad("block_size",
+                 "'block_size' must be a multiple of 128 for DeepSeek-V4 (its 128x "
+                 "compressed layers store block_size / 128 entries per block), got " +
+                     std::to_string(d.block_size));
+    }
+  } else if (a.has_indexer()) {
     // Sparse MLA runs with 64-token blocks whatever is configured (CudaPlatformBase
     // .check_and_update_config: use_sparse = hasattr(hf_config, "index_topk")).
     d.block_size = 64;

@@ -91,6 +91,7 @@ std::vector<std::string> make_keys() {
   keys.emplace_back("vision");
   keys.emplace_back("quantization");
   keys.emplace_back("linear_attention");
+  keys.emplace_back("compressed_attention");
   keys.emplace_back("extra");
   return keys;
 }
@@ -181,6 +182,7 @@ enum class arch_key_kind : std::uint8_t {
   vision,
   quant,
   linear_attention,
+  compressed_attention,
   extra
 };
 struct arch_key {
@@ -215,6 +217,7 @@ const std::vector<arch_key>& arch_key_table() {
     t.push_back({"vision", arch_key_kind::vision});
     t.push_back({"quantization", arch_key_kind::quant});
     t.push_back({"linear_attention", arch_key_kind::linear_attention});
+    t.push_back({"compressed_attention", arch_key_kind::compressed_attention});
     t.push_back({"extra", arch_key_kind::extra});
     return t;
   }();
@@ -363,6 +366,55 @@ result<linear_attention_spec> parse_linear_attention(const json& v, const std::s
   return out;
 }
 
+// data/schema.md `compressed_attention`: DeepSeek-V4's windowed and compressed attention.
+result<compressed_attention_spec> parse_compressed_attention(const json& v,
+                                                             const std::string& field) {
+  if (!v.is_object()) return type_error(field, "an object");
+  static const std::vector<std::string> keys = {
+      "compress_ratios", "window",   "q_lora_rank",     "qk_rope_head_dim",
+      "o_lora_rank",     "o_groups", "index_n_heads",   "index_head_dim",
+      "index_topk",      "hc_mult",  "num_hash_layers", "notes"};
+  if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
+  compressed_attention_spec out;
+  const std::pair<const char*, std::optional<std::uint64_t> compressed_attention_spec::*> ints[] = {
+      {"window", &compressed_attention_spec::window},
+      {"q_lora_rank", &compressed_attention_spec::q_lora_rank},
+      {"qk_rope_head_dim", &compressed_attention_spec::qk_rope_head_dim},
+      {"o_lora_rank", &compressed_attention_spec::o_lora_rank},
+      {"o_groups", &compressed_attention_spec::o_groups},
+      {"index_n_heads", &compressed_attention_spec::index_n_heads},
+      {"index_head_dim", &compressed_attention_spec::index_head_dim},
+      {"index_topk", &compressed_attention_spec::index_topk},
+      {"hc_mult", &compressed_attention_spec::hc_mult},
+      {"num_hash_layers", &compressed_attention_spec::num_hash_layers}};
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string f = field + "." + k;
+    if (it->is_null() || k == "notes") continue;
+    if (k == "compress_ratios") {
+      if (!it->is_array() || it->size() > kMaxLayers + 64) {
+        return type_error(f, "an array of per-layer compress ratios");
+      }
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        auto x = get_u64((*it)[i], f + "[" + std::to_string(i) + "]", 0, 128);
+        if (!x) return x.err();
+        out.compress_ratios.push_back(*x);
+      }
+      continue;
+    }
+    for (const auto& [name, member] : ints) {
+      if (k != name) continue;
+      const std::uint64_t max = k == "window" || k == "index_topk" ? kMaxPositions
+                                : k == "num_hash_layers"           ? kMaxLayers
+                                                                   : kMaxHidden;
+      auto x = get_u64(*it, f, k == "num_hash_layers" ? 0 : 1, max);
+      if (!x) return x.err();
+      out.*member = *x;
+    }
+  }
+  return out;
+}
+
 result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
   if (v.is_string()) {
     auto q = parse_quantization(v.get<std::string>());
@@ -387,7 +439,8 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
                                                 "notes",
                                                 "quantize_lm_head",
                                                 "attention_method",
-                                                "state_mixer_method"};
+                                                "state_mixer_method",
+                                                "expert_method"};
   if (auto s = check_unknown_keys(v, keys, field + "."); !s) return s.err();
   if (!v.contains("method") || !v["method"].is_string()) {
     return make_error(error_code::invalid_argument, "'" + field + ".method' is required",
@@ -425,12 +478,14 @@ result<quant_spec> parse_quant_object(const json& v, const std::string& field) {
       if (k == "double_quant") q.double_quant = b;
       if (k == "experts_only") q.experts_only = b;
       if (k == "quantize_lm_head") q.quantize_lm_head = b;
-    } else if (k == "attention_method" || k == "state_mixer_method") {
-      // Mixed precision: the attention's (or state mixer's) own scheme, "fp8" or "none" (16 bit).
+    } else if (k == "attention_method" || k == "state_mixer_method" || k == "expert_method") {
+      // Mixed precision: the attention's (state mixer's, experts') own scheme, a method name or
+      // "none" (16 bit).
       if (!it->is_string()) return type_error(f, "a method name (fp8 or none)");
       const std::string m = it->get<std::string>();
-      std::optional<quant_method>& slot =
-          k == "attention_method" ? q.attention_method : q.state_mixer_method;
+      std::optional<quant_method>& slot = k == "attention_method"     ? q.attention_method
+                                          : k == "state_mixer_method" ? q.state_mixer_method
+                                                                      : q.expert_method;
       if (m == "none") {
         slot = quant_method::none;
       } else if (auto am = parse_quantization(m); am && !am->from_checkpoint) {
@@ -532,6 +587,12 @@ result<arch_spec> parse_arch_spec(const json& j, const std::string& field_prefix
         a.linear_attention = *l;
         break;
       }
+      case arch_key_kind::compressed_attention: {
+        auto c = parse_compressed_attention(*it, f.str());
+        if (!c) return c.err();
+        a.compressed = std::move(*c);
+        break;
+      }
       case arch_key_kind::extra: {
         if (!it->is_object()) return type_error(f, "an object");
         a.has_extra = true;
@@ -557,6 +618,24 @@ void write_json(json_writer& w, const model_arch& a) {
   if (a.attn_output_gate) w.key("attn_output_gate").boolean(true);
   if (a.attention_bias) w.key("attention_bias").boolean(true);
   if (a.attention_chunk_size > 0) w.key("attention_chunk_size").u64(a.attention_chunk_size);
+  if (a.compressed.any()) {
+    const compressed_attention& c = a.compressed;
+    w.key("compressed_attention").begin_object();
+    w.key("compress_ratios").begin_array();
+    for (std::uint8_t r : c.ratio) w.u64(r);
+    w.end_array();
+    w.key("hc_mult").u64(c.hc_mult);
+    w.key("index_head_dim").u64(c.index_head_dim);
+    w.key("index_n_heads").u64(c.index_n_heads);
+    w.key("index_topk").u64(c.index_topk);
+    w.key("num_hash_layers").u64(c.num_hash_layers);
+    w.key("o_groups").u64(c.o_groups);
+    w.key("o_lora_rank").u64(c.o_lora_rank);
+    w.key("q_lora_rank").u64(c.q_lora_rank);
+    w.key("qk_rope_head_dim").u64(c.qk_rope_head_dim);
+    w.key("window").u64(c.window);
+    w.end_object();
+  }
   if (a.is_moe() && a.first_k_dense_replace > 0) {
     w.key("first_k_dense_replace").u64(a.first_k_dense_replace);
   }
@@ -643,6 +722,7 @@ void write_json(json_writer& w, const model_arch& a) {
     if (q.attention_method)
       w.key("attention_method").string(quant_method_name(*q.attention_method));
     w.key("bits").u64(q.bits);
+    if (q.expert_method) w.key("expert_method").string(quant_method_name(*q.expert_method));
     if (q.experts_only) w.key("experts_only").boolean(true);
     if (q.method == quant_method::awq || q.method == quant_method::gptq ||
         q.method == quant_method::w4a16) {

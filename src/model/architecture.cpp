@@ -20,6 +20,7 @@ void arch_spec::overlay(const arch_spec& over) {
   VLLM_MEM_OVERLAY(vision)
   VLLM_MEM_OVERLAY(quantization)
   VLLM_MEM_OVERLAY(linear_attention)
+  VLLM_MEM_OVERLAY(compressed)
 #undef VLLM_MEM_OVERLAY
   has_extra = has_extra || over.has_extra;
 }
@@ -35,6 +36,7 @@ bool arch_spec::empty() const {
   VLLM_MEM_ANY(vision)
   VLLM_MEM_ANY(quantization)
   VLLM_MEM_ANY(linear_attention)
+  VLLM_MEM_ANY(compressed)
 #undef VLLM_MEM_ANY
   return !any;
 }
@@ -113,6 +115,7 @@ std::uint64_t model_arch::kv_entries_per_head() const { return is_mla() ? 1 : 2;
 
 std::uint64_t model_arch::rotary_dim() const {
   if (is_mla()) return qk_rope_head_dim;
+  if (compressed.any()) return compressed.qk_rope_head_dim;
   const double r = static_cast<double>(head_dim) * partial_rotary_factor;
   return static_cast<std::uint64_t>(r);
 }
@@ -234,6 +237,74 @@ status resolve_indexer(const arch_spec& s, const std::string& p, model_arch& a) 
       }
     }
   }
+  return ok_status();
+}
+
+// DeepSeek-V4 attention (model/layers.hpp compressed_attention): every field stated, one compress
+// ratio per decoder layer (the MTP module's, after them, is not read: vLLM gives it ratio 1),
+// each 0, 1, 4 or 128 (the ratios DeepseekV4's kernels take: sparse_swa.py _layer_type_for).
+status resolve_compressed(const arch_spec& s, const std::string& p, model_arch& a) {
+  if (!s.compressed) return ok_status();
+  const compressed_attention_spec& c = *s.compressed;
+  const std::string f = p + "compressed_attention";
+  if (a.is_mla() || a.linear.any() || a.sliding_window > 0 || a.attention_chunk_size > 0 ||
+      a.index_head_dim > 0) {
+    return invalid(f, "'" + f +
+                          "' (DeepSeek-V4 attention) replaces MLA, sliding, chunked, state and "
+                          "indexer layers; give none of their fields beside it");
+  }
+  if (c.compress_ratios.size() < a.num_layers) {
+    return invalid(f + ".compress_ratios", "'" + f +
+                                               ".compress_ratios' needs one ratio per layer (" +
+                                               std::to_string(a.num_layers) + "), got " +
+                                               std::to_string(c.compress_ratios.size()));
+  }
+  compressed_attention out;
+  for (std::uint64_t l = 0; l < a.num_layers; ++l) {
+    const std::uint64_t r = c.compress_ratios[l];
+    if (r != 0 && r != 1 && r != 4 && r != 128) {
+      return invalid(f + ".compress_ratios",
+                     "'" + f +
+                         ".compress_ratios' entries must be 0, 1, 4 or 128 (vLLM's "
+                         "DeepseekV4 kernels), got " +
+                         std::to_string(r) + " at layer " + std::to_string(l));
+    }
+    out.ratio.push_back(static_cast<std::uint8_t>(r <= 1 ? 1 : r));
+  }
+  const std::pair<const char*, std::pair<const std::optional<std::uint64_t>*, std::uint64_t*>>
+      fields[] = {{"window", {&c.window, &out.window}},
+                  {"q_lora_rank", {&c.q_lora_rank, &out.q_lora_rank}},
+                  {"qk_rope_head_dim", {&c.qk_rope_head_dim, &out.qk_rope_head_dim}},
+                  {"o_lora_rank", {&c.o_lora_rank, &out.o_lora_rank}},
+                  {"o_groups", {&c.o_groups, &out.o_groups}},
+                  {"index_n_heads", {&c.index_n_heads, &out.index_n_heads}},
+                  {"index_head_dim", {&c.index_head_dim, &out.index_head_dim}},
+                  {"index_topk", {&c.index_topk, &out.index_topk}},
+                  {"hc_mult", {&c.hc_mult, &out.hc_mult}},
+                  {"num_hash_layers", {&c.num_hash_layers, &out.num_hash_layers}}};
+  for (const auto& [name, slot] : fields) {
+    if (!slot.first->has_value()) {
+      return invalid(f + "." + name, "'" + f + "." + name + "' is required");
+    }
+    *slot.second = **slot.first;
+  }
+  // DeepseekV4Attention: n_heads % tp, o_groups % tp; head_dim = nope + rope; the fp8_ds_mla
+  // record (448 NoPE fp8, 64 RoPE bf16, 7+1 scale bytes) is written for a 512-wide head.
+  if (a.head_dim != 512 || out.qk_rope_head_dim != 64 || a.num_kv_heads != 1) {
+    return invalid(p + "head_dim",
+                   "DeepSeek-V4 attention is modelled for one KV head of 512 "
+                   "(448 NoPE + 64 RoPE), vLLM's only fp8_ds_mla layout");
+  }
+  if (out.o_groups == 0 || a.num_heads % out.o_groups != 0 || out.index_head_dim % 128 != 0 ||
+      out.index_head_dim == 0 || out.window == 0) {
+    return invalid(f, "'" + f +
+                          "': o_groups must divide num_heads, index_head_dim be a multiple of 128 "
+                          "and the window positive");
+  }
+  if (out.num_hash_layers > a.num_layers) {
+    return invalid(f + ".num_hash_layers", "'" + f + ".num_hash_layers' is more than the layers");
+  }
+  a.compressed = std::move(out);
   return ok_status();
 }
 
@@ -452,6 +523,7 @@ result<model_arch> resolve_arch(const arch_spec& s, const std::string& p) {
                                                       "linear_attention' (the other layers)");
   }
   if (auto st = resolve_layer_shapes(s, p, a); !st) return st.err();
+  if (auto st = resolve_compressed(s, p, a); !st) return st.err();
   a.vision = s.vision;
   if (s.quantization) a.quantization = *s.quantization;
   return a;

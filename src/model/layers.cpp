@@ -158,4 +158,11 @@ result<state_layers> resolve_state_layers(const linear_attention_spec& spec,
   return s;
 }
 
+std::uint64_t compressed_attention::count(std::uint64_t first, std::uint64_t last,
+                                          std::uint8_t r) const {
+  std::uint64_t n = 0;
+  for (std::uint64_t l = first; l < last && l < ratio.size(); ++l) n += ratio[l] == r ? 1 : 0;
+  return n;
+}
+
 }  // namespace vllm_mem

@@ -113,9 +113,11 @@ std::optional<quant_spec> parse_scheme(std::string_view text) {
 // compressed-tensors (CompressedTensorsConfig picks a scheme per layer group) and ModelOpt's
 // mixed-precision config (ModelOptMixedPrecisionConfig). `modelopt` itself is ModelOptFp8Config,
 // but vLLM overrides it to the checkpoint's quant_algo (modelopt.py override_quantization_method).
+// deepseek_v4_fp8 is DeepSeek-V4's own fp8 config (fp8 blocks, experts per expert_dtype).
 bool is_checkpoint_family(std::string_view word) {
   return iequals(word, "compressed-tensors") || iequals(word, "compressed_tensors") ||
-         iequals(word, "modelopt") || iequals(word, "modelopt_mixed");
+         iequals(word, "modelopt") || iequals(word, "modelopt_mixed") ||
+         iequals(word, "deepseek_v4_fp8");
 }
 
 }  // namespace
@@ -142,6 +144,9 @@ std::optional<quant_spec> parse_quantization(std::string_view text) {
   }
   quant_spec q;
   q.from_checkpoint = true;
+  // DeepseekV4FP8Config (deepseek_v4.py): fp8 blocks with the experts in the checkpoint's
+  // expert_dtype; the checkpoint decides, words after the name only describe it.
+  if (iequals(words[0], "deepseek_v4_fp8")) return q;
   for (std::size_t k = 1; k < n; ++k) {
     if (is_checkpoint_family(words[k])) continue;
     if (auto s = parse_scheme(words[k])) {

@@ -56,6 +56,9 @@ std::uint64_t rope_cache_elements(const model_arch& a) {
   }
   std::uint64_t elements = len * dim;
   if (gemma3) elements += max_pos * dim;  // local layers: a second, unscaled rotary embedding
+  // DeepSeek-V4: the compressed layers' rotary embedding has its own base (compress_rope_theta),
+  // so get_rope builds a second cache of the same length (deepseek_v4.py DeepseekV4Attention).
+  if (a.compressed.any() && a.compressed.count(0, a.num_layers, 1) < a.num_layers) elements *= 2;
   return elements;
 }
 
@@ -144,6 +147,80 @@ std::uint64_t mla_attention_bytes(const model_arch& a, const quant_spec& q, std:
   attn = c.add(attn, linear(c.mul(nq, a.v_head_dim), H, c.mul(a.num_heads, a.v_head_dim)));
   absorbed = value_bytes(c, c.mul(a.kv_lora_rank, nq, a.qk_nope_head_dim + a.v_head_dim), ab);
   return attn;
+}
+
+// DeepSeek-V4 attention of one layer with compress ratio `r` on one rank (deepseek_v4.py
+// DeepseekV4Attention, deepseek_v4_attention.py DeepseekV4Indexer, deepseek_compressor.py
+// DeepseekCompressor): fused_wqa_wkv (hidden -> q_lora_rank + head_dim, replicated), q_norm,
+// kv_norm, wq_b (column parallel), the grouped output projection wo_a (column parallel over the
+// o_groups) and wo_b (row parallel), attn_sink (fp32, padded to 64 heads); a compressor on the
+// compressed layers (ape fp32, fused_wkv_wgate hidden -> 2 x coff x head_dim unquantized, norm;
+// coff 2 for ratio 4) and on ratio-4 layers the indexer (wq_b replicated, weights_proj
+// unquantized, k_norm LayerNorm, its own compressor of index_head_dim).
+std::uint64_t compressed_attention_bytes(const model_arch& a, const quant_spec& q, std::uint32_t ab,
+                                         std::uint64_t tp, std::uint8_t r, checked& c) {
+  const compressed_attention& ca = a.compressed;
+  const quant_spec none{};
+  const std::uint64_t H = a.hidden_size, hd = a.head_dim, nh = a.num_heads;
+  auto linear = [&](const quant_spec& qs, std::uint64_t in, std::uint64_t out,
+                    std::uint64_t in_total) {
+    c.mul(in, out);
+    return quantized_linear_bytes(qs, in, out, ab, in_total);
+  };
+  std::uint64_t b = linear(q, H, ca.q_lora_rank + hd, H);
+  b = c.add(b, value_bytes(c, ca.q_lora_rank + hd, ab));
+  b = c.add(b, linear(q, ca.q_lora_rank, c.mul(ceil_div(nh, tp), hd), ca.q_lora_rank));
+  const std::uint64_t o_rank = c.mul(ceil_div(ca.o_groups, tp), ca.o_lora_rank);
+  b = c.add(b, linear(q, nh * hd / ca.o_groups, o_rank, nh * hd / ca.o_groups));
+  b = c.add(b, linear(q, o_rank, H, c.mul(ca.o_groups, ca.o_lora_rank)));
+  b = c.add(b, 4 * std::max<std::uint64_t>(ceil_div(nh, tp), 64));
+  auto compressor = [&](std::uint64_t head) {
+    const std::uint64_t coff = r == 4 ? 2 : 1;
+    std::uint64_t x = c.mul(c.mul(r, coff * head), 4);
+    x = c.add(x, linear(none, H, 2 * coff * head, H));
+    return c.add(x, value_bytes(c, head, ab));
+  };
+  if (r > 1) b = c.add(b, compressor(hd));
+  if (r == 4) {
+    const std::uint64_t ih = ca.index_head_dim, in = ca.index_n_heads;
+    b = c.add(b, linear(q, ca.q_lora_rank, c.mul(in, ih), ca.q_lora_rank));
+    b = c.add(b, value_bytes(c, c.mul(H, in), ab));
+    b = c.add(b, value_bytes(c, 2 * ih, ab));
+    b = c.add(b, compressor(ih));
+  }
+  return b;
+}
+
+// DeepSeek-V4's stage: its attention per compress ratio in place of the generic one, the
+// decoder layers' hyper-connections, and the hash-routed layers' token-to-expert tables.
+void add_compressed_layers(const model_arch& a, const quant_spec& attn_q, std::uint32_t ab,
+                           std::uint64_t tp, layer_range layers, bool last_stage, checked& c,
+                           weight_bytes& w) {
+  const std::uint64_t H = a.hidden_size;
+  const std::uint64_t moe_layers = a.num_moe_layers(layers.first, layers.last);
+  w.attention = 0;
+  for (const std::uint8_t r : {std::uint8_t{1}, std::uint8_t{4}, std::uint8_t{128}}) {
+    w.attention = c.add(w.attention, c.mul(a.compressed.count(layers.first, layers.last, r),
+                                           compressed_attention_bytes(a, attn_q, ab, tp, r, c)));
+  }
+  // DeepseekV4DecoderLayer's hyper-connections, fp32: hc_{attn,ffn}_fn [(2 + m) m, m H],
+  // hc_{attn,ffn}_base [(2 + m) m], hc_{attn,ffn}_scale [3].
+  const std::uint64_t m = a.compressed.hc_mult, mix = (2 + m) * m;
+  const std::uint64_t hc = c.mul(c.add(c.mul(2 * mix, c.mul(m, H)), 2 * mix + 6), 4);
+  w.norms = c.add(w.norms, c.mul(w.num_layers, hc));
+  if (last_stage) {
+    // The model's hc_head: fn [m, m H], base [m], scale [1], fp32.
+    w.norms = c.add(w.norms, c.mul(c.add(c.mul(m, c.mul(m, H)), m + 1), 4));
+  }
+  if (a.is_moe()) {
+    // DeepseekV4MoE: the first num_hash_layers route by token id (tid2eid, [vocab, top_k] int32)
+    // in place of the fp32 e_score_correction_bias.
+    const std::uint64_t hash =
+        std::min(layers.last, a.compressed.num_hash_layers) -
+        std::min(layers.first, std::min(layers.last, a.compressed.num_hash_layers));
+    w.router = c.add(w.router, c.mul(hash, c.mul(c.mul(a.vocab_size, a.num_experts_per_tok), 4)));
+    w.router = c.add(w.router, c.mul(moe_layers - hash, a.num_experts * 4));
+  }
 }
 
 // Gemma 4's per-layer input embeddings on the first stage: embed_tokens_per_layer
@@ -258,7 +335,8 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   const std::uint32_t ab = opt.act_bits;
   const quant_spec none{};
   const quant_spec& dense_q = opt.quant.experts_only ? none : opt.quant;
-  const quant_spec& expert_q = opt.quant;
+  const quant_spec expert_q =
+      opt.quant.expert_method ? attention_scheme(*opt.quant.expert_method) : opt.quant;
   // Mixed precision (ModelOpt MIXED_PRECISION): attention and state-mixer projections in their
   // own scheme.
   const quant_spec attn_q =
@@ -397,6 +475,7 @@ result<weight_bytes> computed_per_rank(const model_arch& a, const weight_options
   w.shared_experts = c.mul(moe_layers, shared);
   w.router = c.mul(moe_layers, router);
   w.dense_mlp = c.mul(dense_layers, dense);
+  if (a.compressed.any()) add_compressed_layers(a, attn_q, ab, tp, layers, last_stage, c, w);
   if (opt.include_buffers) w.buffers = c.mul(w.num_layers, absorbed);
 
   const std::uint64_t final_norm =

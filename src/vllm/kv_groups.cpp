@@ -68,6 +68,10 @@ const char* layer_group_kind_name(layer_group_kind k) {
       return "full_attention";
     case layer_group_kind::sliding_window:
       return "sliding_window";
+    case layer_group_kind::compressed_attention:
+      return "compressed_attention";
+    case layer_group_kind::compressor_state:
+      return "compressor_state";
     case layer_group_kind::chunked_local:
       return "chunked_local_attention";
     case layer_group_kind::state:

@@ -80,15 +80,75 @@ struct stage_kv {
   // of the smaller page until the pages are equal (page_bytes is then that common page).
   std::uint64_t full_bytes_per_token = 0, sliding_bytes_per_token = 0;
   std::uint64_t full_block_size = 0, sliding_block_size = 0;
+  // DeepSeek-V4: its caches, each of layers x pages of block_size tokens (window 0: the whole
+  // length). Their pages differ, so they are counted in bytes: a block index spans one page of
+  // every cache (block_bytes), a request needs the bytes of every cache's pages.
+  struct cache {
+    layer_group_kind kind = layer_group_kind::full_attention;
+    std::uint64_t layers = 0, page_bytes = 0, block_size = 0, window = 0, compress_ratio = 0;
+  };
+  std::vector<cache> caches;
   std::uint64_t groups() const {
+    if (!caches.empty()) return caches.size();
     return full_groups + sliding_groups + chunked_groups + state_groups;
   }
   std::uint64_t layers() const { return full_layers + sliding_layers + chunked_layers; }
   // Bytes of one block index across the layers of a group (num_blocks = available // this).
   std::uint64_t block_bytes() const {
+    if (!caches.empty()) {
+      std::uint64_t b = 0;
+      for (const cache& c : caches) b = saturating_add(b, saturating_mul(c.layers, c.page_bytes));
+      return b;
+    }
     return group_size * page_bytes + indexer_layers * indexer_page_bytes;
   }
 };
+
+// Pages one request of `len` tokens holds in one DeepSeek-V4 cache: the whole length, or a
+// window as SlidingWindowSpec.max_memory_usage_bytes reserves it (window - 1 + M, +1 block).
+std::uint64_t cache_pages(const stage_kv::cache& c, const deployment& d, std::uint64_t len) {
+  if (c.window == 0) return ceil_div(len, c.block_size);
+  return ceil_div(std::min(c.window - 1 + d.max_num_batched_tokens, len), c.block_size) + 1;
+}
+
+// FlashMLA's pages are padded to 576 bytes (kv_cache_interface.py _apply_alignment_padding).
+std::uint64_t align_576(std::uint64_t bytes) { return ceil_div(bytes, 576) * 576; }
+
+// DeepSeek-V4's caches on the layers [first, last), from the layer classes' get_kv_cache_spec
+// (deepseek_v4_attention.py, sparse_swa.py, deepseek_compressor.py; fp8_ds_mla records of 584
+// bytes per stored token: 448 NoPE fp8 + 64 RoPE bf16 + 8 scale bytes; none split by TP):
+//  * every layer: the sliding-window cache, 64-token blocks (DeepseekV4SWACache);
+//  * ratio 4 / 128: the compressed KV, block B with B / ratio stored entries (MLAAttentionSpec
+//    storage_block_size), and the compressor's fp32 state of 2 x coff x 512 (coff 2 for ratio 4)
+//    as a sliding window of coff x ratio tokens in 4- / 8-token blocks (CompressorStateCache);
+//  * ratio 4 also: the indexer's keys (index_head_dim fp8 + fp32 scales, B / 4 entries) and its
+//    compressor's state (2 x 2 x index_head_dim fp32, window 8, 4-token blocks).
+// The MTP drafter's layer (ratio 1) adds a window cache on the last stage.
+void add_compressed_caches(const model_arch& a, const deployment& d, layer_range r,
+                           std::uint64_t draft_layers, stage_kv& k) {
+  const compressed_attention& ca = a.compressed;
+  const std::uint64_t B = d.block_size;
+  const std::uint64_t c4 = ca.count(r.first, r.last, 4), c128 = ca.count(r.first, r.last, 128);
+  const std::uint64_t n = r.last - r.first + draft_layers;
+  using K = layer_group_kind;
+  auto add = [&](K kind, std::uint64_t layers, std::uint64_t page, std::uint64_t block,
+                 std::uint64_t window, std::uint64_t ratio) {
+    if (layers > 0) k.caches.push_back({kind, layers, page, block, window, ratio});
+  };
+  add(K::compressed_attention, c4, align_576(B / 4 * 584), B, 0, 4);
+  add(K::compressed_attention, c128, align_576(std::max<std::uint64_t>(1, B / 128) * 584), B, 0,
+      128);
+  add(K::indexer, c4, align_576(B / 4 * (ca.index_head_dim + ca.index_head_dim / 128 * 4)), B, 0,
+      4);
+  add(K::sliding_window, n, align_576(64 * 584), 64, ca.window, 1);
+  add(K::compressor_state, c4, align_576(4 * 2 * 2 * a.head_dim * 4), 4, 8, 4);
+  add(K::compressor_state, c128, align_576(8 * 2 * a.head_dim * 4), 8, 128, 128);
+  add(K::compressor_state, c4, align_576(4 * 2 * 2 * ca.index_head_dim * 4), 4, 8, 4);
+  k.full_layers = r.last - r.first;
+  k.page_bytes = k.caches.empty() ? 0 : k.caches.front().page_bytes;
+  k.group_size = 1;
+  k.full_block_size = k.sliding_block_size = B;
+}
 
 // One attention layer's KV for one token on one rank, as the backend lays it out.
 std::uint64_t layer_bytes_per_token(const model_arch& a, const deployment& d) {
@@ -106,6 +166,11 @@ stage_kv make_stage_kv(const model_arch& a, const deployment& d, layer_range sta
   // Layer kinds on the stage, counted by arithmetic on the layer patterns; layers that reuse
   // another layer's KV (Gemma 4's last num_kv_shared_layers) hold none.
   stage_kv k;
+  if (a.compressed.any()) {
+    add_compressed_caches(a, d, stage,
+                          stage.last == a.num_layers ? d.spec.draft_attention_layers(a) : 0, k);
+    return k;
+  }
   const bool hybrid = d.profile.hybrid_kv_manager;
   const layer_range r{stage.first,
                       std::max(stage.first, std::min(stage.last, a.kv_owning_layers_end()))};
@@ -216,6 +281,15 @@ std::uint64_t chunked_blocks(const model_arch& a, const deployment& d, std::uint
 // Σ_g blocks per request (the concurrency denominator) for the hybrid manager.
 std::uint64_t blocks_per_request(const model_arch& a, const deployment& d, const stage_kv& k,
                                  std::uint64_t len) {
+  if (!k.caches.empty()) {
+    // In bytes (stage_kv::caches), as block indices of block_bytes().
+    std::uint64_t bytes = 0;
+    for (const stage_kv::cache& c : k.caches) {
+      bytes = saturating_add(
+          bytes, saturating_mul(saturating_mul(c.layers, c.page_bytes), cache_pages(c, d, len)));
+    }
+    return ceil_div(bytes, std::max<std::uint64_t>(1, k.block_bytes()));
+  }
   std::uint64_t n = saturating_mul(k.full_groups, full_blocks(len, k.full_block_size));
   if (k.sliding_groups > 0) {
     n = saturating_add(
@@ -302,6 +376,18 @@ std::uint64_t activation_peak(const model_arch& a, const deployment& d, layer_ra
     sparse = 40.0 * len * static_cast<double>(a.indexer_bytes_per_token());
     if (d.fp8_ds_mla) sparse += 5.0 * len * 576.0 * s;
   }
+  if (a.compressed.any() && a.compressed.count(r.first, r.last, 4) > 0) {
+    // DeepSeek-V4: the dummy run reserves the prefill gather workspace, PREFILL_CHUNK_SIZE (4)
+    // requests x (max_model_len / 4 + window + M) tokens x 512 in bf16 (deepseek_v4_attention.py
+    // attention_impl), and the indexer its prefill buffer, get_max_prefill_buffer_size / 4
+    // entries of the indexer's bytes (as for sparse MLA above).
+    const compressed_attention& ca = a.compressed;
+    const double len = static_cast<double>(d.max_model_len);
+    const double m = std::ceil(len / 4.0) + static_cast<double>(ca.window) + Md;
+    sparse += 4.0 * m * static_cast<double>(a.head_dim) * 2.0;
+    sparse +=
+        40.0 * len / 4.0 * static_cast<double>(ca.index_head_dim + ca.index_head_dim / 128 * 4);
+  }
   const double base = mrv2 ? p.mrv2_activation_base_gib : p.activation_base_gib;
   const double peak = base * kGiB + std::max(forward, sampler) + moe + vision + sparse;
   return static_cast<std::uint64_t>(std::llround(peak));
@@ -340,11 +426,12 @@ result<weight_bytes> stage_weights(const model_arch& a, const deployment& d, std
   wo.shard = {d.tp, d.pp, stage, d.expert_parallel};
   wo.checkpoint_bytes = d.checkpoint_bytes;
   auto w = weights_per_rank(a, wo);
-  if (w && a.has_indexer()) {
-    // DeepseekV2Model's topk_indices_buffer, [max_num_batched_tokens, index_topk] int32, made
-    // with the model.
-    w->buffers = saturating_add(
-        w->buffers, saturating_mul(saturating_mul(d.max_num_batched_tokens, a.index_topk), 4));
+  if (w && (a.has_indexer() || a.compressed.any())) {
+    // DeepseekV2Model's (DeepseekV4Model's) topk_indices_buffer, [max_num_batched_tokens,
+    // index_topk] int32, made with the model.
+    const std::uint64_t topk = a.compressed.any() ? a.compressed.index_topk : a.index_topk;
+    w->buffers = saturating_add(w->buffers,
+                                saturating_mul(saturating_mul(d.max_num_batched_tokens, topk), 4));
   }
   if (w && stage == 0 && a.hidden_size_per_layer_input > 0) {
     // Gemma4ForConditionalGeneration's per_layer_embeddings buffer, [max_num_batched_tokens,
@@ -457,7 +544,8 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
       std::uint64_t per_block = 0;  // bytes of one block-sized step of one request
       checked_u64 c;
       if (d.profile.hybrid_kv_manager) {
-        if (k.sliding_groups > 0 || k.chunked_groups > 0 || k.state_groups > 0) {
+        if (k.sliding_groups > 0 || k.chunked_groups > 0 || k.state_groups > 0 ||
+            !k.caches.empty()) {
           return std::nullopt;
         }
         per_block = c.mul(k.block_bytes(), k.full_groups);
@@ -476,6 +564,23 @@ std::optional<std::uint64_t> max_len_closed_form(const deployment& d,
 
 // The answer's groups by layer kind on stage 0 (kv_groups.hpp layer_group_info).
 void describe_groups(const model_arch& a, const deployment& d, const stage_kv& k, kv_layout& kv) {
+  for (const stage_kv::cache& c : k.caches) {
+    layer_group_info g;
+    g.kind = c.kind;
+    g.layers = c.layers;
+    g.groups = 1;
+    g.page_bytes = c.page_bytes;
+    g.block_size = c.block_size;
+    g.compress_ratio = c.compress_ratio;
+    if (c.window == 0) {
+      g.bytes_per_token = c.layers * c.page_bytes / c.block_size;
+    } else {
+      g.bytes_per_sequence = c.layers * c.page_bytes * cache_pages(c, d, d.max_model_len);
+      kv.state_bytes_per_sequence += g.bytes_per_sequence;
+    }
+    kv.group_list.push_back(g);
+  }
+  if (!k.caches.empty()) return;
   auto attn_group = [&](layer_group_kind kind, std::uint64_t layers, std::uint64_t groups,
                         std::uint64_t per_token, std::uint64_t block_size) {
     if (layers == 0) return;
@@ -539,6 +644,8 @@ void report_stage0(const stage_figures& s0, const deployment& d, startup_result&
       s0.kv.full_layers * s0.kv.full_bytes_per_token +
       (s0.kv.sliding_layers + s0.kv.chunked_layers) * s0.kv.sliding_bytes_per_token +
       s0.kv.indexer_layers * s0.kv.indexer_page_bytes / std::max<std::uint64_t>(1, d.block_size);
+  for (const stage_kv::cache& c : s0.kv.caches)
+    if (c.window == 0) out.kv.bytes_per_token += c.layers * c.page_bytes / c.block_size;
   out.kv.indexer_layers = s0.kv.indexer_layers;
   out.kv.indexer_page_bytes = s0.kv.indexer_page_bytes;
   out.kv.groups = std::max<std::uint64_t>(1, s0.kv.groups());

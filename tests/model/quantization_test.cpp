@@ -94,7 +94,11 @@ TEST(QuantLayouts, MethodFamiliesTakeTheSchemeNamedAfterThem) {
   ASSERT_TRUE(described.has_value());
   EXPECT_FALSE(described->from_checkpoint);
   EXPECT_EQ(described->method, quant_method::awq);
-  EXPECT_FALSE(parse_quantization("deepseek_v4_fp8 (native)").has_value());
+  // DeepSeek-V4's own config: the checkpoint decides, the words after it only describe it.
+  auto v4 = parse_quantization("deepseek_v4_fp8 (native fp8 checkpoint; experts fp4/mxfp4)");
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_TRUE(v4->from_checkpoint);
+  EXPECT_TRUE(v4->is_none());
 }
 
 TEST(QuantCheckpoints, FamilyNameLoadsTheCheckpointsOwnLayout) {

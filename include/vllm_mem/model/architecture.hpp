@@ -82,6 +82,7 @@ struct arch_spec {
   std::optional<vision_spec> vision;
   std::optional<quant_spec> quantization;
   std::optional<linear_attention_spec> linear_attention;  // state layers of a hybrid model
+  std::optional<compressed_attention_spec> compressed;    // DeepSeek-V4 attention
   bool has_extra = false;  // `extra`: fields the canonical schema cannot express (kept, not used)
 
   void overlay(const arch_spec& over);
@@ -151,6 +152,8 @@ struct model_arch {
   std::uint64_t mtp_layers = 0;
   // Hybrid models: the state (linear-attention / Mamba) layers; kind none for transformers.
   state_layers linear;
+  // DeepSeek-V4: windowed + compressed attention in place of MLA (model/layers.hpp).
+  compressed_attention compressed;
   std::optional<vision_spec> vision;
   quant_spec quantization;  // the checkpoint's own (method none: unquantized checkpoint)
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vllm_mem/model/dtype.hpp"
 #include "vllm_mem/util/result.hpp"
@@ -44,6 +45,29 @@ struct linear_attention_spec {
   // both
   std::optional<std::uint64_t> conv_kernel;
   std::optional<std::string> ssm_dtype;  // the config's mamba_ssm_dtype (e.g. float32)
+};
+
+// DeepSeek-V4 attention (data/schema.md `compressed_attention`), as written: every layer attends
+// a sliding window of its own uncompressed KV, and layers with a compress ratio of 4 or 128 also
+// attend KV compressed that many times (ratio 4 through a sparse-attention indexer).
+struct compressed_attention_spec {
+  std::vector<std::uint64_t> compress_ratios;  // per layer (0 or 1: the window only); MTP after
+  std::optional<std::uint64_t> window, q_lora_rank, qk_rope_head_dim, o_lora_rank, o_groups;
+  std::optional<std::uint64_t> index_n_heads, index_head_dim, index_topk, hc_mult;
+  std::optional<std::uint64_t> num_hash_layers;
+};
+
+// Resolved (vllm/model_executor/models/deepseek_v4.py DeepseekV4Attention, DeepseekV4Indexer,
+// DeepseekCompressor, DeepseekV4DecoderLayer).
+struct compressed_attention {
+  std::vector<std::uint8_t> ratio;  // per decoder layer: 1, 4 or 128 (vLLM's max(1, ratio))
+  std::uint64_t window = 0, q_lora_rank = 0, qk_rope_head_dim = 0, o_lora_rank = 0;
+  std::uint64_t o_groups = 0, index_n_heads = 0, index_head_dim = 0, index_topk = 0;
+  std::uint64_t hc_mult = 0, num_hash_layers = 0;
+
+  bool any() const { return !ratio.empty(); }
+  // Layers among [first, last) with compress ratio r (1: window only).
+  std::uint64_t count(std::uint64_t first, std::uint64_t last, std::uint8_t r) const;
 };
 
 struct state_layers {

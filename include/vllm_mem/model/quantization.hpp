@@ -53,6 +53,10 @@ struct quant_spec {
   // for recipes that leave them in 16 bit (none) while attention is quantized; unset: they follow
   // the attention's scheme.
   std::optional<quant_method> state_mixer_method;
+  // The routed experts in their own scheme while everything else follows `method` (DeepSeek-V4's
+  // fp8 checkpoints with expert_dtype fp4: DeepseekV4FP8Config gives FusedMoE layers
+  // Mxfp4MoEMethod); unset: the experts follow `method`.
+  std::optional<quant_method> expert_method;
   // The checkpoint leaves its MTP modules in 16 bit (an ignore / exclude pattern covering `mtp`).
   bool mtp_unquantized = false;
 

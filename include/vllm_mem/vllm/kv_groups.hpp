@@ -49,12 +49,16 @@ std::uint64_t state_pages_per_request(const vllm_profile& p, std::uint64_t spec_
 status check_state_layers_supported(const model_arch& a, const vllm_profile& p);
 
 // indexer: DeepSeek sparse attention's key caches, inside the MLA layers' group (groups 0).
+// compressed_attention / compressor_state: DeepSeek-V4's compressed KV (compress_ratio 4 or 128)
+// and the compressors' partial states (sliding-window specs of 2 x 4 and 128 tokens).
 enum class layer_group_kind : std::uint8_t {
   full_attention,
   sliding_window,
   chunked_local,
   state,
-  indexer
+  indexer,
+  compressed_attention,
+  compressor_state
 };
 
 struct layer_group_info {
@@ -67,6 +71,7 @@ struct layer_group_info {
   std::uint64_t page_bytes = 0;             // one layer, one block (state: padded page)
   std::uint64_t state_bytes_per_layer = 0;  // state: conv + ssm of one layer, before padding
   std::uint64_t block_size = 0;             // tokens per block (state: the attention block)
+  std::uint64_t compress_ratio = 0;         // DeepSeek-V4 caches: tokens per stored entry
 };
 const char* layer_group_kind_name(layer_group_kind k);
 
