@@ -165,6 +165,13 @@ result<hf_conversion> convert_hf_config(const json& root, const std::string& pre
     const std::string f = outer.field("quantization_config");
     json q = quantization_from_hf(*qc, f, err);
     if (err.first) return *err.first;
+    // DeepseekV4FP8Config (deepseek_v4.py): the experts follow the config's expert_dtype, fp4
+    // when absent (Mxfp4MoEMethod), fp8 blocks otherwise.
+    if (text_type == "deepseek_v4" && q.is_object() && q.value("method", "") == "fp8_block") {
+      const json* ed = text.get("expert_dtype");
+      if (ed == nullptr || (ed->is_string() && ed->get<std::string>() == "fp4"))
+        q["expert_method"] = "mxfp4";
+    }
     b.set("quantization", q, f);
   }
   if (vc != nullptr) {

@@ -227,6 +227,8 @@ window_layout_of sliding_layout(const std::vector<bool>& sliding) {
 }  // namespace
 
 void read_windows(reading& r) {
+  // DeepSeek-V4's sliding_window is one branch of its compressed attention, read there.
+  if (r.b.has("compressed_attention")) return;
   windows w = family_windows(r);
   pattern_windows(r, w);
   qwen_windows(r, w);

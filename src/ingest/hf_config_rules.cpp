@@ -55,6 +55,7 @@ constexpr text_class kTextClasses[] = {
   // required.
   {"deepseek_v32",        "DeepseekV32Config",   "deepseek",  false, 0, 0, 0, 0, 0, 0, 0, 0, false},
   {"glm_moe_dsa",         "GlmMoeDsaConfig",     "deepseek",  false, 0, 0, 0, 0, 0, 0, 0, 0, false},
+  {"deepseek_v4",         "DeepseekV4Config",    "deepseek_v4", false, 0, 0, 0, 0, 0, 0, 0, 0, false},
   {"gpt_oss",             "GptOssConfig",        "gpt_oss",   true, 201088, 2880, 2880,    36,    64,   8,   64,  131072, false},
   {"llama4_text",         "Llama4TextConfig",    "llama4",    true, 202048, 5120, 8192,    48,    40,   8,   128, 131072, false},
 };
@@ -479,6 +480,36 @@ void indexer_keys(reading& r) {
   }
 }
 
+// DeepSeek-V4 (deepseek_v4.py): routed experts as DeepSeek-V3's keys name them, every layer MoE,
+// and its attention as one `compressed_attention` object (compress_ratios, sliding_window, the
+// low-rank and grouped projections, the indexer, hyper-connections, hash-routed layers).
+void deepseek_v4_experts(reading& r) {
+  read_moe_keys(r, "deepseek_v3", false);
+  json ca = json::object();
+  const json* ratios = r.text.get("compress_ratios");
+  if (ratios == nullptr || !ratios->is_array()) {
+    r.err.unsupported(r.text.field("compress_ratios"),
+                      "'" + r.text.field("compress_ratios") +
+                          "' (one compress ratio per layer) is required for deepseek_v4");
+    return;
+  }
+  ca["compress_ratios"] = *ratios;
+  const std::pair<const char*, const char*> keys[] = {{"window", "sliding_window"},
+                                                      {"q_lora_rank", "q_lora_rank"},
+                                                      {"qk_rope_head_dim", "qk_rope_head_dim"},
+                                                      {"o_lora_rank", "o_lora_rank"},
+                                                      {"o_groups", "o_groups"},
+                                                      {"index_n_heads", "index_n_heads"},
+                                                      {"index_head_dim", "index_head_dim"},
+                                                      {"index_topk", "index_topk"},
+                                                      {"hc_mult", "hc_mult"},
+                                                      {"num_hash_layers", "num_hash_layers"}};
+  for (const auto& [canonical, hf] : keys) {
+    if (const json* v = r.text.get(hf); v != nullptr && !v->is_null()) ca[canonical] = *v;
+  }
+  r.b.set("compressed_attention", std::move(ca), r.text.field("compress_ratios"));
+}
+
 void deepseek_experts(reading& r) {
   const bool defaults = r.cls == nullptr || r.cls->has_defaults;
   read_moe_keys(r, r.text_type != "deepseek_v2" ? "deepseek_v3" : "deepseek_v2", defaults);
@@ -609,6 +640,7 @@ constexpr family_rules kFamilies[] = {
   {"gpt_neox",  nullptr,   false, class_kv_heads,  class_ffn,  layer_plain, gpt_neox_biases, nullptr,           false, 0,   0,    every_layer},
   {"stablelm",  nullptr,   false, class_kv_heads,  class_ffn,  layer_gated, stablelm_biases, nullptr,           false, 0,   0,    every_layer},
   {"deepseek",  nullptr,   true,  class_kv_heads,  class_ffn,  rms_gated,   llama_biases,    deepseek_experts,  false, 0,   0,    every_layer},
+  {"deepseek_v4", nullptr, false, class_kv_heads,  generic_ffn, rms_gated,   llama_biases,    deepseek_v4_experts, false, 0, 0,    every_layer},
   {"gpt_oss",   nullptr,   false, class_kv_heads,  class_ffn,  rms_gated,   gpt_oss_biases,  gpt_oss_experts,   false, 0,   128,  even_layers},
   {"llama4",    nullptr,   false, class_kv_heads,  llama4_ffn, rms_gated,   llama_biases,    llama4_experts,    false, 0,   0,    every_layer},
   // Any model_type without a class: the usual attribute names, no defaults, nothing assumed.

@@ -33,6 +33,12 @@ result<std::uint64_t> mtp_weight_bytes(const model_arch& a, const weight_options
   m.hidden_size_per_layer_input = 0;
   m.first_k_dense_replace = 0;
   m.moe_layer_freq = 1;
+  // DeepSeek-V4's MTP layers attend the window only (DeepseekV4Attention: ratio 1 past the
+  // decoder layers) and route by score, not by token hash.
+  if (m.compressed.any()) {
+    m.compressed.ratio.assign(m.num_layers, 1);
+    m.compressed.num_hash_layers = 0;
+  }
   weight_options o = opt;
   o.shard.pp = 1;
   o.shard.pp_rank = 0;
