@@ -44,6 +44,14 @@ status check_state_layers_supported(const model_arch& a, const vllm_profile& p) 
             std::string(p.engine == engine_kind::v0 ? "the V0 engine" : p.version.text()),
         "vllm_version");
   }
+  if (a.compressed.any() && (p.engine == engine_kind::v0 || p.version < vllm_version{0, 20, 0})) {
+    // DeepSeek-V4 (deepseek_v4.py, its sparse-SWA and compressor caches) arrived in 0.20.
+    return make_error(
+        error_code::invalid_argument,
+        "DeepSeek-V4 attention runs in vLLM's V1 engine from 0.20.0 on; got " +
+            std::string(p.engine == engine_kind::v0 ? "the V0 engine" : p.version.text()),
+        "vllm_version");
+  }
   if (!a.linear.any()) return ok_status();
   // V1 keeps state layers in its KV cache manager from 0.10 (MambaSpec); Qwen3-Next's gated
   // DeltaNet arrived in 0.10.2. V0 allocated Mamba state outside the KV budget

@@ -176,6 +176,9 @@ TEST(DeepseekV4, RefusesWhatItsKernelsRefuse) {
   const error e = run_error(b);
   EXPECT_EQ(e.field, "block_size");
   EXPECT_NE(e.message.find("multiple of 128"), std::string::npos) << e.message;
+  json old = flash(65536);
+  old["vllm_version"] = "0.19.0";
+  EXPECT_EQ(run_error(old).field, "vllm_version");
   json arch = {{"model_type", "deepseek_v4"}, {"num_layers", 2},
                {"hidden_size", 4096},         {"num_heads", 64},
                {"num_kv_heads", 1},           {"head_dim", 512},
